@@ -1,0 +1,218 @@
+//! Turns a `.wasm` file into a [`LoadedMigration`]: checks what it is, wraps a core module
+//! (how AssemblyScript guests arrive) into a component, compiles it or takes the compiled form
+//! from the on-disk cache, links it, and reads its `info()`.
+
+use std::collections::hash_map::DefaultHasher;
+use std::fs;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use wasmtime::component::Component;
+
+use super::{sandbox, Runtime};
+use crate::action::Tables;
+use crate::bindings::{MigrationPre, WIT_SOURCE};
+use crate::engine::sandbox::HostState;
+
+/// What a migration says about itself through `info()`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MigrationInfo {
+    /// Position in the sequence.
+    pub number: u64,
+    /// Short name.
+    pub name: String,
+    /// What it changes and why.
+    pub description: String,
+    /// The table that is scanned.
+    pub table: String,
+    /// Other tables it may write to.
+    pub other_tables: Vec<String>,
+}
+
+/// What the file held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModuleKind {
+    /// A component.
+    Component,
+    /// A core module implementing the world's canonical ABI, wrapped on load.
+    CoreModule,
+}
+
+/// Where the compiled code came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CacheOutcome {
+    /// Deserialized from the cache: nothing was compiled.
+    Hit,
+    /// Compiled now (and stored in the cache if there is one).
+    Compiled,
+}
+
+/// A migration ready to be instantiated by the pool.
+pub struct LoadedMigration {
+    /// Its `info()`.
+    pub info: MigrationInfo,
+    /// Hex SHA-256 of the file as given: the identity recorded in the metadata table.
+    pub checksum: String,
+    /// Component or wrapped core module.
+    pub kind: ModuleKind,
+    /// Whether the compiled code came from the cache.
+    pub cache: CacheOutcome,
+    pub(crate) runtime: Arc<Runtime>,
+    pub(crate) pre: MigrationPre<HostState>,
+    /// `name #number`, for messages and guest log lines.
+    pub label: Arc<str>,
+}
+
+impl LoadedMigration {
+    /// The tables its actions may target.
+    pub fn tables(&self) -> Tables {
+        Tables::new(self.info.table.clone(), self.info.other_tables.clone())
+    }
+}
+
+/// Loads a migration from a file; `cache_dir` holds compiled components between runs.
+pub fn load(runtime: &Arc<Runtime>, path: &Path, cache_dir: Option<&Path>) -> Result<LoadedMigration> {
+    let bytes = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    load_bytes(runtime, &bytes, cache_dir).with_context(|| format!("{}", path.display()))
+}
+
+/// Loads a migration from its bytes.
+pub fn load_bytes(runtime: &Arc<Runtime>, bytes: &[u8], cache_dir: Option<&Path>) -> Result<LoadedMigration> {
+    let checksum = hex::encode(Sha256::digest(bytes));
+    let kind = if wasmparser::Parser::is_component(bytes) {
+        ModuleKind::Component
+    } else if wasmparser::Parser::is_core_wasm(bytes) {
+        ModuleKind::CoreModule
+    } else {
+        bail!("not a WebAssembly file (no wasm header)");
+    };
+    let cache_file = cache_dir.map(|dir| cache_path(runtime, dir, &checksum));
+    let (component, cache) = match cache_file.as_deref().and_then(|file| from_cache(runtime, file)) {
+        Some(component) => (component, CacheOutcome::Hit),
+        None => {
+            let component = match kind {
+                ModuleKind::Component => compile(runtime, bytes)?,
+                ModuleKind::CoreModule => compile(runtime, &wrap_core_module(bytes)?)?,
+            };
+            if let Some(file) = &cache_file {
+                if let Err(error) = store_in_cache(&component, file) {
+                    tracing::warn!("could not cache the compiled component in {}: {error:#}", file.display());
+                }
+            }
+            (component, CacheOutcome::Compiled)
+        }
+    };
+    let linker = sandbox::linker(runtime).map_err(|e| anyhow!("{e:?}"))?;
+    let instance_pre = linker.instantiate_pre(&component).map_err(|e| {
+        anyhow!("the module is not a drift:migration component: {}", one_line(&e))
+    })?;
+    let pre = MigrationPre::new(instance_pre).map_err(|e| {
+        anyhow!("the module is not a drift:migration component: {}", one_line(&e))
+    })?;
+    let mut store = sandbox::store(runtime, Arc::from("loading"));
+    store.set_epoch_deadline(runtime.deadline_ticks());
+    let info = pre
+        .instantiate(&mut store)
+        .and_then(|instance| instance.call_info(&mut store))
+        .map_err(|e| anyhow!("info() failed: {}", one_line(&e)))?;
+    let info = MigrationInfo {
+        number: info.number,
+        name: info.name,
+        description: info.description,
+        table: info.table,
+        other_tables: info.other_tables,
+    };
+    if info.name.trim().is_empty() || info.table.trim().is_empty() {
+        bail!("info() must give a name and a table");
+    }
+    Ok(LoadedMigration {
+        label: Arc::from(format!("{} #{}", info.name, info.number)),
+        info,
+        checksum,
+        kind,
+        cache,
+        runtime: runtime.clone(),
+        pre,
+    })
+}
+
+/// The first line of an error chain, for one-line reports.
+pub(crate) fn one_line(error: &wasmtime::Error) -> String {
+    format!("{error:#}").lines().next().unwrap_or_default().to_owned()
+}
+
+fn compile(runtime: &Runtime, bytes: &[u8]) -> Result<Component> {
+    Component::new(runtime.engine(), bytes)
+        .map_err(|e| anyhow!("not a valid component: {}", one_line(&e)))
+}
+
+/// Wraps a core module that implements the world's canonical ABI into a component.
+pub fn wrap_core_module(bytes: &[u8]) -> Result<Vec<u8>> {
+    let mut resolve = wit_parser::Resolve::new();
+    let package = resolve.push_str("migration.wit", WIT_SOURCE)?;
+    let world = resolve.select_world(&[package], Some("migration"))?;
+    let mut module = bytes.to_vec();
+    wit_component::embed_component_metadata(
+        &mut module,
+        &resolve,
+        world,
+        wit_component::StringEncoding::UTF8,
+        false,
+    )?;
+    wit_component::ComponentEncoder::default()
+        .module(&module)?
+        .validate(true)
+        .encode()
+        .map_err(|e| anyhow!("core module does not implement the drift:migration world: {e:#}"))
+}
+
+/// `<dir>/<sha256 of the wasm>-<engine compatibility hash>.cwasm`: a new wasmtime or other
+/// settings give another name, so a stale compiled form is never loaded.
+fn cache_path(runtime: &Runtime, dir: &Path, checksum: &str) -> PathBuf {
+    // DefaultHasher may change between Rust releases; that only causes a cache miss.
+    let mut hasher = DefaultHasher::new();
+    runtime.engine().precompile_compatibility_hash().hash(&mut hasher);
+    dir.join(format!("{checksum}-{:016x}.cwasm", hasher.finish()))
+}
+
+fn from_cache(runtime: &Runtime, file: &Path) -> Option<Component> {
+    if !file.exists() {
+        return None;
+    }
+    // SAFETY: the file was written by `store_in_cache` from `Component::serialize` of this
+    // engine configuration (the name carries its compatibility hash), in the user's own
+    // cache directory; wasmtime also checks the header before using it.
+    match unsafe { Component::deserialize_file(runtime.engine(), file) } {
+        Ok(component) => Some(component),
+        Err(error) => {
+            tracing::warn!("ignoring cached component {}: {}", file.display(), one_line(&error));
+            None
+        }
+    }
+}
+
+fn store_in_cache(component: &Component, file: &Path) -> Result<()> {
+    let dir = file.parent().expect("cache file has a directory");
+    fs::create_dir_all(dir)?;
+    let bytes = component.serialize().map_err(|e| anyhow!("{e:?}"))?;
+    // Write then rename: a crash never leaves a truncated file under the final name.
+    let temp = dir.join(format!(".{}.tmp", std::process::id()));
+    fs::write(&temp, bytes)?;
+    fs::rename(&temp, file)?;
+    Ok(())
+}
+
+/// The default cache directory: `$XDG_CACHE_HOME/drift-host` or `~/.cache/drift-host`.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
+        .map(|dir| dir.join("drift-host").join("components"))
+}
+

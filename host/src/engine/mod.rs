@@ -1,0 +1,113 @@
+//! Runs migration components: one wasmtime [`Runtime`] per process, [`loader`] to turn a
+//! `.wasm` into a ready-to-instantiate migration (compiled-component cache included),
+//! [`sandbox`] for what a guest may touch, and [`pool`] for the worker threads that call it.
+
+pub mod loader;
+pub mod pool;
+pub mod sandbox;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use anyhow::Result;
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+pub use loader::{load, load_bytes, CacheOutcome, LoadedMigration, MigrationInfo, ModuleKind};
+pub use pool::{Call, ItemError, Job, Outcome, Pool};
+
+/// How often the epoch advances: the granularity of the CPU deadline.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Limits applied to every guest instance.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Wall-clock budget of one call (`migrate`/`rollback`/`info`), enforced by epoch
+    /// interruption: cheaper than fuel, and what matters is that no item stalls the run.
+    pub deadline: Duration,
+    /// Linear memory one instance may grow to.
+    pub memory_bytes: usize,
+    /// Actions one item may produce; more fails the item.
+    pub max_actions_per_item: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            deadline: Duration::from_secs(5),
+            memory_bytes: 256 << 20,
+            max_actions_per_item: 10_000,
+        }
+    }
+}
+
+/// The wasmtime engine, configured for migrations, with the thread that advances its epoch.
+pub struct Runtime {
+    engine: Engine,
+    limits: Limits,
+    stop: Arc<AtomicBool>,
+}
+
+impl Runtime {
+    /// An engine whose pooling allocator has room for `instances` live guest instances.
+    pub fn new(limits: Limits, instances: u32) -> Result<Arc<Runtime>> {
+        let slots = instances.max(1) + 2;
+        let mut pooling = PoolingAllocationConfig::default();
+        pooling
+            .total_component_instances(slots)
+            .total_core_instances(slots * 16)
+            .total_memories(slots * 2)
+            .total_tables(slots * 8)
+            // Slightly above the cap so that the store's limiter, which reports the cap in
+            // its trap, is what refuses growth.
+            .max_memory_size(limits.memory_bytes + (64 << 10));
+        let mut config = Config::new();
+        config
+            .wasm_component_model(true)
+            .epoch_interruption(true)
+            .concurrency_support(false)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
+        let engine = Engine::new(&config)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let ticker = (engine.weak(), stop.clone());
+        thread::Builder::new()
+            .name("epoch-ticker".into())
+            .spawn(move || {
+                let (engine, stop) = ticker;
+                while !stop.load(Ordering::Relaxed) {
+                    thread::sleep(EPOCH_TICK);
+                    match engine.upgrade() {
+                        Some(engine) => engine.increment_epoch(),
+                        None => break,
+                    }
+                }
+            })?;
+        Ok(Arc::new(Runtime {
+            engine,
+            limits,
+            stop,
+        }))
+    }
+
+    /// The wasmtime engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The limits every instance runs under.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Epoch ticks that make up one call's deadline.
+    fn deadline_ticks(&self) -> u64 {
+        (self.limits.deadline.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64 + 1
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,234 @@
+//! A pool of worker threads, each owning one store and one guest instance.
+//!
+//! Items go in through a bounded channel (backpressure on the scan), outcomes come out tagged
+//! with what the caller sent along (the item's key, a sequence number). A trap, a deadline or
+//! a memory cap hit fails only that item: the worker drops the instance, which may be in any
+//! state, and instantiates a fresh one for the next item.
+
+use std::fmt;
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use crossbeam_channel::{bounded, Receiver, Sender};
+use wasmtime::{Store, Trap};
+
+use super::loader::{one_line, LoadedMigration};
+use super::sandbox::{self, HostState};
+use crate::action::{self, Action, Tables};
+use crate::arena;
+use crate::bindings;
+use crate::item::Item;
+
+/// Which export the pool calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Call {
+    /// `migrate`, for `run` and `exec`.
+    Migrate,
+    /// `rollback`, for `undo` and `exec --rollback`.
+    Rollback,
+}
+
+/// One item to process, with the caller's tag (shown in log lines and errors).
+pub struct Job<T> {
+    /// Identifies the item for the caller; its `Display` form names the item in guest logs.
+    pub tag: T,
+    /// The item.
+    pub item: Item,
+}
+
+/// The result for one item.
+pub struct Outcome<T> {
+    /// The tag the item was sent with.
+    pub tag: T,
+    /// The checked actions, or why the item failed.
+    pub result: Result<Vec<Action>, ItemError>,
+}
+
+/// Why an item failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemError {
+    /// The guest returned an error.
+    Rejected(String),
+    /// The call ran past its CPU deadline.
+    DeadlineExceeded(Duration),
+    /// The instance tried to grow its memory past the cap.
+    MemoryExceeded(usize),
+    /// The guest trapped (panic, stack overflow, ...), with what it printed, if anything.
+    Trapped(String),
+    /// The guest's output broke the rules (see [`crate::action`]).
+    InvalidOutput(String),
+}
+
+impl fmt::Display for ItemError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ItemError::Rejected(message) => write!(f, "migration error: {message}"),
+            ItemError::DeadlineExceeded(deadline) => {
+                write!(f, "guest exceeded its CPU deadline of {deadline:?}")
+            }
+            ItemError::MemoryExceeded(cap) => {
+                write!(f, "guest exceeded its memory cap of {} MiB", cap >> 20)
+            }
+            ItemError::Trapped(message) => write!(f, "guest trapped: {message}"),
+            ItemError::InvalidOutput(message) => write!(f, "invalid action: {message}"),
+        }
+    }
+}
+
+/// Running workers for one migration.
+pub struct Pool<T> {
+    jobs: Option<Sender<Job<T>>>,
+    outcomes: Receiver<Outcome<T>>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl<T: fmt::Display + Send + 'static> Pool<T> {
+    /// Starts `workers` threads calling `call` on `migration`.
+    pub fn start(migration: Arc<LoadedMigration>, call: Call, workers: usize) -> Pool<T> {
+        let workers = workers.max(1);
+        let (job_tx, job_rx) = bounded::<Job<T>>(workers * 4);
+        let (out_tx, out_rx) = bounded::<Outcome<T>>(workers * 4);
+        let handles = (0..workers)
+            .map(|n| {
+                let (migration, jobs, outcomes) = (migration.clone(), job_rx.clone(), out_tx.clone());
+                thread::Builder::new()
+                    .name(format!("guest-{n}"))
+                    .spawn(move || Worker::new(migration, call).run(jobs, outcomes))
+                    .expect("spawn a guest worker thread")
+            })
+            .collect();
+        Pool {
+            jobs: Some(job_tx),
+            outcomes: out_rx,
+            workers: handles,
+        }
+    }
+
+    /// A handle to send items with; the pool ends when every handle and [`Pool::close`] are done.
+    pub fn sender(&self) -> Sender<Job<T>> {
+        self.jobs.clone().expect("pool is open")
+    }
+
+    /// No more items from this handle; outcomes end once the workers drain the queue.
+    pub fn close(&mut self) {
+        self.jobs = None;
+    }
+
+    /// The outcomes, in completion order; ends once the pool is closed and drained.
+    pub fn outcomes(&self) -> &Receiver<Outcome<T>> {
+        &self.outcomes
+    }
+}
+
+impl<T> Drop for Pool<T> {
+    fn drop(&mut self) {
+        self.jobs = None;
+        // Unblock workers waiting to send, then wait for them.
+        while self.outcomes.try_recv().is_ok() {}
+        for worker in self.workers.drain(..) {
+            let _ = worker.join();
+        }
+    }
+}
+
+struct Worker {
+    migration: Arc<LoadedMigration>,
+    call: Call,
+    tables: Tables,
+    instance: Option<(Store<HostState>, bindings::Migration)>,
+}
+
+impl Worker {
+    fn new(migration: Arc<LoadedMigration>, call: Call) -> Worker {
+        let tables = migration.tables();
+        Worker {
+            migration,
+            call,
+            tables,
+            instance: None,
+        }
+    }
+
+    fn run<T: fmt::Display>(mut self, jobs: Receiver<Job<T>>, outcomes: Sender<Outcome<T>>) {
+        for job in jobs {
+            let result = self.process(&job);
+            if outcomes.send(Outcome { tag: job.tag, result }).is_err() {
+                break;
+            }
+        }
+    }
+
+    fn process<T: fmt::Display>(&mut self, job: &Job<T>) -> Result<Vec<Action>, ItemError> {
+        let runtime = &self.migration.runtime;
+        if self.instance.is_none() {
+            let mut store = sandbox::store(runtime, self.migration.label.clone());
+            store.set_epoch_deadline(runtime.deadline_ticks());
+            let instance = self
+                .migration
+                .pre
+                .instantiate(&mut store)
+                .map_err(|e| ItemError::Trapped(format!("cannot instantiate the guest: {}", one_line(&e))))?;
+            self.instance = Some((store, instance));
+        }
+        let (store, instance) = self.instance.as_mut().expect("instance present");
+        store.data_mut().begin_call(job.tag.to_string());
+        store.set_epoch_deadline(runtime.deadline_ticks());
+        let input = arena::encode(&job.item);
+        let returned = match self.call {
+            Call::Migrate => instance.call_migrate(&mut *store, &input),
+            Call::Rollback => instance.call_rollback(&mut *store, &input),
+        };
+        store.data_mut().end_call();
+        match returned {
+            Ok(Ok(actions)) => self.check(actions),
+            Ok(Err(message)) => Err(ItemError::Rejected(message)),
+            Err(error) => {
+                let (store, _) = self.instance.take().expect("instance present");
+                Err(classify_trap(&error, store.data(), runtime.limits()))
+            }
+        }
+    }
+
+    fn check(&self, actions: Vec<bindings::wit::Action>) -> Result<Vec<Action>, ItemError> {
+        let max = self.migration.runtime.limits().max_actions_per_item;
+        if actions.len() > max {
+            return Err(ItemError::InvalidOutput(format!(
+                "{} actions for one item, more than the limit of {max}",
+                actions.len()
+            )));
+        }
+        actions
+            .into_iter()
+            .enumerate()
+            .map(|(n, a)| {
+                action::from_guest(a, &self.tables)
+                    .map_err(|e| ItemError::InvalidOutput(format!("action {n}: {e}")))
+            })
+            .collect()
+    }
+}
+
+fn classify_trap(error: &wasmtime::Error, state: &HostState, limits: &super::Limits) -> ItemError {
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => return ItemError::DeadlineExceeded(limits.deadline),
+        Some(Trap::StackOverflow) => return ItemError::Trapped("stack overflow".into()),
+        _ => {}
+    }
+    let message = format!("{error:#}");
+    if message.contains("forcing a memory growth failure to be a trap") {
+        return ItemError::MemoryExceeded(limits.memory_bytes);
+    }
+    let printed = state.output_tail();
+    let printed = printed
+        .lines()
+        .filter(|line| !line.trim().is_empty() && !line.contains("note: run with `RUST_BACKTRACE"))
+        .collect::<Vec<_>>()
+        .join(" / ");
+    let first = message.lines().next().unwrap_or_default();
+    if printed.is_empty() {
+        ItemError::Trapped(first.to_owned())
+    } else {
+        ItemError::Trapped(format!("{first} ({printed})"))
+    }
+}

@@ -1,0 +1,185 @@
+//! What a guest instance may touch: an empty WASI context (no preopened directories, no
+//! environment, no arguments, sockets denied by WASI's default address check, no name
+//! lookups), a memory cap, a CPU deadline, and the world's own imports (`log`).
+//!
+//! Guest stdout/stderr are kept as a short tail per instance: a panicking Rust guest prints
+//! its message there, and the host attaches it to the trap it reports.
+
+use std::collections::VecDeque;
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use tokio::io::AsyncWrite;
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::{Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::Runtime;
+use crate::bindings::{self, wit};
+
+/// Bytes of guest output kept for error messages.
+const OUTPUT_TAIL: usize = 2048;
+/// Log lines one call may emit before the rest are counted instead of written.
+const LOG_LINES_PER_CALL: u32 = 100;
+/// Longest log message kept; the rest is cut.
+const LOG_MESSAGE_BYTES: usize = 4096;
+
+/// The state of one guest instance's store.
+pub struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limits: StoreLimits,
+    output: GuestOutput,
+    migration: Arc<str>,
+    /// The item being processed, for log messages.
+    pub(crate) item: String,
+    log_lines: u32,
+}
+
+impl HostState {
+    /// The tail of what the guest wrote to stdout/stderr, as text.
+    pub(crate) fn output_tail(&self) -> String {
+        self.output.tail()
+    }
+
+    /// Starts a new call: resets the per-call log budget.
+    pub(crate) fn begin_call(&mut self, item: String) {
+        self.item = item;
+        self.log_lines = 0;
+    }
+
+    /// Ends a call: reports log lines that were dropped.
+    pub(crate) fn end_call(&mut self) {
+        if self.log_lines > LOG_LINES_PER_CALL {
+            tracing::warn!(
+                target: "guest",
+                migration = &*self.migration,
+                item = %self.item,
+                "{} more log lines from this item were dropped",
+                self.log_lines - LOG_LINES_PER_CALL
+            );
+        }
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl wit::Host for HostState {}
+
+impl bindings::MigrationImports for HostState {
+    fn log(&mut self, level: wit::Level, message: String) {
+        self.log_lines += 1;
+        if self.log_lines > LOG_LINES_PER_CALL {
+            return;
+        }
+        let mut message = message;
+        if message.len() > LOG_MESSAGE_BYTES {
+            let mut cut = LOG_MESSAGE_BYTES;
+            while !message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            message.truncate(cut);
+            message.push('…');
+        }
+        let (migration, item) = (&*self.migration, &self.item);
+        match level {
+            wit::Level::Trace => tracing::trace!(target: "guest", migration, item, "{message}"),
+            wit::Level::Debug => tracing::debug!(target: "guest", migration, item, "{message}"),
+            wit::Level::Info => tracing::info!(target: "guest", migration, item, "{message}"),
+            wit::Level::Warn => tracing::warn!(target: "guest", migration, item, "{message}"),
+            wit::Level::Error => tracing::error!(target: "guest", migration, item, "{message}"),
+        }
+    }
+}
+
+/// The linker with everything a migration may import.
+pub(crate) fn linker(runtime: &Runtime) -> wasmtime::Result<Linker<HostState>> {
+    let mut linker = Linker::new(runtime.engine());
+    // Rust's standard library for wasm32-wasip2 imports WASI interfaces; the context behind
+    // them is empty, so they give access to nothing.
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+    bindings::Migration::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)?;
+    Ok(linker)
+}
+
+/// A fresh store for one instance of `migration`.
+pub(crate) fn store(runtime: &Runtime, migration: Arc<str>) -> Store<HostState> {
+    let output = GuestOutput::default();
+    let wasi = WasiCtx::builder()
+        .stdout(output.clone())
+        .stderr(output.clone())
+        .allow_ip_name_lookup(false)
+        .allow_tcp(false)
+        .allow_udp(false)
+        .build();
+    let limits = StoreLimitsBuilder::new()
+        .memory_size(runtime.limits().memory_bytes)
+        .trap_on_grow_failure(true)
+        .build();
+    let state = HostState {
+        wasi,
+        table: ResourceTable::new(),
+        limits,
+        output,
+        migration,
+        item: String::new(),
+        log_lines: 0,
+    };
+    let mut store = Store::new(runtime.engine(), state);
+    store.limiter(|state| &mut state.limits);
+    store.epoch_deadline_trap();
+    store
+}
+
+/// Guest stdout/stderr: keeps the last [`OUTPUT_TAIL`] bytes, never fails a write (a full
+/// pipe would make Rust's `eprintln!` panic inside the guest).
+#[derive(Clone, Default)]
+struct GuestOutput(Arc<Mutex<VecDeque<u8>>>);
+
+impl GuestOutput {
+    fn tail(&self) -> String {
+        let bytes = self.0.lock().expect("output lock");
+        String::from_utf8_lossy(&bytes.iter().copied().collect::<Vec<_>>()).into_owned()
+    }
+}
+
+impl IsTerminal for GuestOutput {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for GuestOutput {
+    fn async_stream(&self) -> Box<dyn AsyncWrite + Send + Sync> {
+        Box::new(self.clone())
+    }
+}
+
+impl AsyncWrite for GuestOutput {
+    fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let mut tail = self.0.lock().expect("output lock");
+        let keep = &buf[buf.len().saturating_sub(OUTPUT_TAIL)..];
+        tail.extend(keep);
+        let excess = tail.len().saturating_sub(OUTPUT_TAIL);
+        tail.drain(..excess);
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}

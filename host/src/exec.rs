@@ -1,0 +1,123 @@
+//! `drift-host exec`: runs a migration over items from a file, offline, and prints the actions
+//! it would take (one JSON line each) without touching DynamoDB.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::{Read, Write};
+use std::sync::Arc;
+use std::thread;
+
+use anyhow::{anyhow, Result};
+use serde_json::json;
+
+use crate::engine::{Call, ItemError, Job, LoadedMigration, Pool};
+use crate::item::{to_json_item, Item};
+use crate::source::json::read_items;
+
+/// How to run `exec`.
+#[derive(Debug, Clone)]
+pub struct ExecOptions {
+    /// `migrate` or `rollback`.
+    pub call: Call,
+    /// Key attribute names, used to name items in errors and output; without them items are
+    /// named by their position in the input.
+    pub key: Vec<String>,
+    /// Worker threads.
+    pub workers: usize,
+}
+
+/// What `exec` did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ExecSummary {
+    /// Items read.
+    pub items: u64,
+    /// Actions printed, by kind.
+    pub actions: BTreeMap<&'static str, u64>,
+    /// Items that failed, in input order, with why.
+    pub failures: Vec<(String, String)>,
+}
+
+/// An item's position in the input and its name for messages.
+struct Tag {
+    seq: u64,
+    /// The key as DynamoDB JSON, or the 1-based position when no key is known.
+    source: serde_json::Value,
+    label: String,
+}
+
+impl fmt::Display for Tag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.label)
+    }
+}
+
+impl Tag {
+    /// Names an item by its key attributes (DynamoDB JSON), or by its position in the input.
+    fn new(item: &Item, key: &[String], seq: u64) -> Tag {
+        let key_item: Item = key
+            .iter()
+            .filter_map(|name| Some((name.clone(), item.get(name)?.clone())))
+            .collect();
+        if key.is_empty() || key_item.len() != key.len() {
+            Tag { seq, source: json!(seq + 1), label: format!("item #{}", seq + 1) }
+        } else {
+            let source = to_json_item(&key_item);
+            Tag { seq, label: source.to_string(), source }
+        }
+    }
+}
+
+/// Runs every item of `input` through `migration`, writing one JSON line per action to `out`
+/// (in input order) and one line per failed item to `errors`.
+pub fn exec(
+    migration: Arc<LoadedMigration>,
+    input: Box<dyn Read + Send>,
+    options: &ExecOptions,
+    out: &mut dyn Write,
+    errors: &mut dyn Write,
+) -> Result<ExecSummary> {
+    let mut pool: Pool<Tag> = Pool::start(migration, options.call, options.workers);
+    let sender = pool.sender();
+    pool.close();
+    let key = options.key.clone();
+    let reader = thread::spawn(move || {
+        let mut seq = 0;
+        read_items(input, |item| {
+            let tag = Tag::new(&item, &key, seq);
+            seq += 1;
+            sender
+                .send(Job { tag, item })
+                .map_err(|_| anyhow!("the guest pool stopped"))
+        })
+    });
+
+    let mut summary = ExecSummary::default();
+    // Outcomes arrive in completion order; print them in input order.
+    let mut pending: BTreeMap<u64, (Tag, Result<_, ItemError>)> = BTreeMap::new();
+    let mut next = 0;
+    for outcome in pool.outcomes() {
+        pending.insert(outcome.tag.seq, (outcome.tag, outcome.result));
+        while let Some((tag, result)) = pending.remove(&next) {
+            next += 1;
+            summary.items += 1;
+            match result {
+                Ok(actions) => {
+                    for action in actions {
+                        *summary.actions.entry(action.kind.name()).or_default() += 1;
+                        let mut line = action.to_json();
+                        line["source"] = tag.source.clone();
+                        writeln!(out, "{line}")?;
+                    }
+                }
+                Err(error) => {
+                    writeln!(errors, "error: {}: {error}", tag.label)?;
+                    summary.failures.push((tag.label, error.to_string()));
+                }
+            }
+        }
+    }
+    out.flush()?;
+    let read = reader.join().map_err(|_| anyhow!("the input reader panicked"))??;
+    debug_assert_eq!(read, summary.items);
+    Ok(summary)
+}

@@ -1,0 +1,16 @@
+//! drift-host runs DynamoDB data migrations written as WebAssembly components.
+//!
+//! The data path, one module each: items come from a source ([`source`]), go through a pool
+//! of sandboxed guest instances ([`engine`]) that turn each into checked [`action`]s; `exec`
+//! ([`exec`]) prints them.
+//!
+//! [`bindings`] is the only module that generates code from the WIT world; [`item`] and
+//! [`arena`] convert DynamoDB items between the AWS SDK, DynamoDB JSON and the guest's form.
+
+pub mod action;
+pub mod arena;
+pub mod bindings;
+pub mod engine;
+pub mod exec;
+pub mod item;
+pub mod source;

@@ -1,0 +1,2 @@
+//! Where items come from: files in DynamoDB JSON ([`json`]).
+pub mod json;

@@ -1,0 +1,113 @@
+//! A migration that misbehaves on purpose, chosen per item by its `behave` attribute.
+//!
+//! One component covers every scenario, so the tests build a single guest. It implements the
+//! raw WIT bindings (not the SDK's `Migration` trait) because some scenarios return arenas the
+//! SDK can never produce.
+
+use drift_sdk::bindings::drift::migration::types::{
+    Action, ExpressionAttributes, Info, Item, PutAction, Value,
+};
+use drift_sdk::bindings::Guest;
+
+struct Hostile;
+
+fn empty() -> Item {
+    Item {
+        attributes: vec![],
+        nodes: vec![],
+    }
+}
+
+fn put(item: Item, table: Option<&str>) -> Action {
+    Action::Put(PutAction {
+        table: table.map(str::to_owned),
+        item,
+        condition: None,
+        attributes: ExpressionAttributes {
+            names: vec![],
+            values: empty(),
+        },
+    })
+}
+
+fn behaviour(item: &Item) -> String {
+    item.attributes
+        .iter()
+        .find(|(name, _)| name == "behave")
+        .and_then(|(_, index)| match item.nodes.get(*index as usize) {
+            Some(Value::S(s)) => Some(s.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| "echo".into())
+}
+
+#[inline(never)]
+fn recurse(depth: u64) -> u64 {
+    let frame = [depth; 64];
+    if frame[(depth % 64) as usize] == u64::MAX {
+        return 0;
+    }
+    recurse(depth + 1) + frame[1]
+}
+
+impl Guest for Hostile {
+    fn info() -> Info {
+        Info {
+            number: 900,
+            name: "hostile".into(),
+            description: "Misbehaves on purpose.".into(),
+            table: "hostile".into(),
+            other_tables: vec!["hostile_copy".into()],
+        }
+    }
+
+    fn migrate(item: Item) -> Result<Vec<Action>, String> {
+        match behaviour(&item).as_str() {
+            "echo" => Ok(vec![put(item, None)]),
+            "copy" => Ok(vec![put(item, Some("hostile_copy"))]),
+            "none" => Ok(vec![]),
+            "error" => Err("refused on purpose".into()),
+            "trap" => panic!("trapped on purpose"),
+            "loop" => loop {
+                std::hint::black_box(0);
+            },
+            "recurse" => Ok(vec![put(empty(), Some(&recurse(0).to_string()))]),
+            "memory" => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hoard.push(vec![1; 1 << 20]);
+                    std::hint::black_box(&hoard);
+                }
+            }
+            "bad-index" => Ok(vec![put(
+                Item {
+                    attributes: vec![("id".into(), 7)],
+                    nodes: vec![Value::S("x".into())],
+                },
+                None,
+            )]),
+            "cycle" => Ok(vec![put(
+                Item {
+                    attributes: vec![("id".into(), 0), ("l".into(), 1)],
+                    nodes: vec![Value::S("x".into()), Value::L(vec![1])],
+                },
+                None,
+            )]),
+            "undeclared-table" => Ok(vec![put(item, Some("not_declared"))]),
+            "big-item" => {
+                let mut big = item;
+                big.attributes.push(("blob".into(), big.nodes.len() as u32));
+                big.nodes.push(Value::B(vec![7; 500 * 1024]));
+                Ok(vec![put(big, None)])
+            }
+            "many-actions" => Ok((0..200_000).map(|_| put(item.clone(), None)).collect()),
+            other => Err(format!("unknown behaviour `{other}`")),
+        }
+    }
+
+    fn rollback(item: Item) -> Result<Vec<Action>, String> {
+        Self::migrate(item)
+    }
+}
+
+drift_sdk::bindings::export!(Hostile with_types_in drift_sdk::bindings);
