@@ -1,1 +1,6 @@
-fn main(){}
+//! drift-host's integration tests, linked into one binary so the guests are built once.
+
+mod support;
+
+mod engine;
+mod exec;

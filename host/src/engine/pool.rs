@@ -215,8 +215,9 @@ fn classify_trap(error: &wasmtime::Error, state: &HostState, limits: &super::Lim
         Some(Trap::StackOverflow) => return ItemError::Trapped("stack overflow".into()),
         _ => {}
     }
-    let message = format!("{error:#}");
-    if message.contains("forcing a memory growth failure to be a trap") {
+    // The outermost message is wasmtime's backtrace header; the cause is at the root.
+    let cause = error.root_cause().to_string();
+    if cause.starts_with("forcing trap when growing memory") {
         return ItemError::MemoryExceeded(limits.memory_bytes);
     }
     let printed = state.output_tail();
@@ -225,10 +226,9 @@ fn classify_trap(error: &wasmtime::Error, state: &HostState, limits: &super::Lim
         .filter(|line| !line.trim().is_empty() && !line.contains("note: run with `RUST_BACKTRACE"))
         .collect::<Vec<_>>()
         .join(" / ");
-    let first = message.lines().next().unwrap_or_default();
     if printed.is_empty() {
-        ItemError::Trapped(first.to_owned())
+        ItemError::Trapped(cause)
     } else {
-        ItemError::Trapped(format!("{first} ({printed})"))
+        ItemError::Trapped(format!("{cause} ({printed})"))
     }
 }

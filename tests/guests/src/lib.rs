@@ -41,13 +41,14 @@ fn behaviour(item: &Item) -> String {
         .unwrap_or_else(|| "echo".into())
 }
 
+/// Recursion with no end; each frame stays live across the call, so it cannot become a loop.
+#[allow(unconditional_recursion)]
 #[inline(never)]
 fn recurse(depth: u64) -> u64 {
-    let frame = [depth; 64];
-    if frame[(depth % 64) as usize] == u64::MAX {
-        return 0;
-    }
-    recurse(depth + 1) + frame[1]
+    let frame = std::hint::black_box([depth; 64]);
+    let below = recurse(frame[1] + 1);
+    std::hint::black_box(&frame);
+    below + frame[2]
 }
 
 impl Guest for Hostile {
@@ -64,6 +65,10 @@ impl Guest for Hostile {
     fn migrate(item: Item) -> Result<Vec<Action>, String> {
         match behaviour(&item).as_str() {
             "echo" => Ok(vec![put(item, None)]),
+            "sdk-echo" => {
+                let tree = drift_sdk::arena::decode(item)?;
+                Ok(vec![put(drift_sdk::arena::encode_item(&tree), None)])
+            }
             "copy" => Ok(vec![put(item, Some("hostile_copy"))]),
             "none" => Ok(vec![]),
             "error" => Err("refused on purpose".into()),
@@ -100,7 +105,7 @@ impl Guest for Hostile {
                 big.nodes.push(Value::B(vec![7; 500 * 1024]));
                 Ok(vec![put(big, None)])
             }
-            "many-actions" => Ok((0..200_000).map(|_| put(item.clone(), None)).collect()),
+            "many-actions" => Ok((0..20_000).map(|_| put(item.clone(), None)).collect()),
             other => Err(format!("unknown behaviour `{other}`")),
         }
     }
