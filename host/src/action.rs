@@ -97,7 +97,12 @@ pub fn from_guest(action: wit::Action, tables: &Tables) -> Result<Action, String
         wit::Action::Put(put) => {
             let item = arena::decode(put.item).map_err(|e| format!("put item: {e}"))?;
             check_item(&item)?;
-            (put.table, ActionKind::Put { item }, put.condition, put.attributes)
+            (
+                put.table,
+                ActionKind::Put { item },
+                put.condition,
+                put.attributes,
+            )
         }
         wit::Action::Update(update) => {
             let key = arena::decode(update.key).map_err(|e| format!("update key: {e}"))?;
@@ -115,7 +120,12 @@ pub fn from_guest(action: wit::Action, tables: &Tables) -> Result<Action, String
         wit::Action::Delete(delete) => {
             let key = arena::decode(delete.key).map_err(|e| format!("delete key: {e}"))?;
             check_key(&key)?;
-            (delete.table, ActionKind::Delete { key }, delete.condition, delete.attributes)
+            (
+                delete.table,
+                ActionKind::Delete { key },
+                delete.condition,
+                delete.attributes,
+            )
         }
     };
     if condition.as_deref().is_some_and(|c| c.trim().is_empty()) {
@@ -166,9 +176,14 @@ fn check_key(key: &Item) -> Result<(), String> {
     }
     for (name, value) in key {
         match value {
-            AttrValue::S(s) if s.is_empty() => return Err(format!("key attribute `{name}` is an empty string")),
-            AttrValue::B(b) if b.is_empty() => return Err(format!("key attribute `{name}` is empty binary")),
-            AttrValue::N(n) => crate::item::validate_number(n).map_err(|e| format!("key attribute `{name}`: {e}"))?,
+            AttrValue::S(s) if s.is_empty() => {
+                return Err(format!("key attribute `{name}` is an empty string"))
+            }
+            AttrValue::B(b) if b.is_empty() => {
+                return Err(format!("key attribute `{name}` is empty binary"))
+            }
+            AttrValue::N(n) => crate::item::validate_number(n)
+                .map_err(|e| format!("key attribute `{name}`: {e}"))?,
             AttrValue::S(_) | AttrValue::B(_) => {}
             other => {
                 return Err(format!(
@@ -191,7 +206,11 @@ impl Action {
             ActionKind::Put { item } => {
                 fields.insert("item".into(), to_json_item(item));
             }
-            ActionKind::Update { key, expression, upsert } => {
+            ActionKind::Update {
+                key,
+                expression,
+                upsert,
+            } => {
                 fields.insert("key".into(), to_json_item(key));
                 fields.insert("update_expression".into(), json!(expression));
                 fields.insert("upsert".into(), json!(upsert));
@@ -228,7 +247,10 @@ mod tests {
     fn no_attributes() -> wit::ExpressionAttributes {
         wit::ExpressionAttributes {
             names: vec![],
-            values: wit::Item { attributes: vec![], nodes: vec![] },
+            values: wit::Item {
+                attributes: vec![],
+                nodes: vec![],
+            },
         }
     }
 
@@ -245,10 +267,21 @@ mod tests {
     fn tables_resolve_to_own_or_declared() {
         let ok = from_guest(delete(None, key(AttrValue::S("u1".into()))), &tables()).unwrap();
         assert_eq!(ok.table, "users");
-        let ok = from_guest(delete(Some("audit"), key(AttrValue::S("u1".into()))), &tables()).unwrap();
+        let ok = from_guest(
+            delete(Some("audit"), key(AttrValue::S("u1".into()))),
+            &tables(),
+        )
+        .unwrap();
         assert_eq!(ok.table, "audit");
-        let error = from_guest(delete(Some("other"), key(AttrValue::S("u1".into()))), &tables()).unwrap_err();
-        assert_eq!(error, "action targets table `other`, which the migration's info() does not declare");
+        let error = from_guest(
+            delete(Some("other"), key(AttrValue::S("u1".into()))),
+            &tables(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            error,
+            "action targets table `other`, which the migration's info() does not declare"
+        );
     }
 
     #[test]
@@ -277,7 +310,9 @@ mod tests {
             condition: None,
             attributes: no_attributes(),
         });
-        assert!(from_guest(put, &tables()).unwrap_err().contains("over DynamoDB's limit"));
+        assert!(from_guest(put, &tables())
+            .unwrap_err()
+            .contains("over DynamoDB's limit"));
     }
 
     #[test]
@@ -289,10 +324,16 @@ mod tests {
             condition: None,
             attributes: wit::ExpressionAttributes {
                 names: vec![("a".into(), "x".into())],
-                values: wit::Item { attributes: vec![], nodes: vec![] },
+                values: wit::Item {
+                    attributes: vec![],
+                    nodes: vec![],
+                },
             },
             upsert: false,
         });
-        assert_eq!(from_guest(update, &tables()).unwrap_err(), "name placeholder `a` must start with `#`");
+        assert_eq!(
+            from_guest(update, &tables()).unwrap_err(),
+            "name placeholder `a` must start with `#`"
+        );
     }
 }

@@ -66,7 +66,9 @@ fn take(nodes: &mut [Option<wit::Value>], index: u32, depth: usize) -> Result<At
         .get_mut(index as usize)
         .ok_or_else(|| format!("item arena: node index {index} is out of range"))?
         .take()
-        .ok_or_else(|| format!("item arena: node {index} is referenced more than once (shared or cyclic)"))?;
+        .ok_or_else(|| {
+            format!("item arena: node {index} is referenced more than once (shared or cyclic)")
+        })?;
     Ok(match node {
         wit::Value::S(s) => AttrValue::S(s),
         wit::Value::N(n) => AttrValue::N(n),
@@ -109,7 +111,10 @@ mod tests {
 
     fn arena(attributes: Vec<(&str, u32)>, nodes: Vec<wit::Value>) -> wit::Item {
         wit::Item {
-            attributes: attributes.into_iter().map(|(n, i)| (n.to_owned(), i)).collect(),
+            attributes: attributes
+                .into_iter()
+                .map(|(n, i)| (n.to_owned(), i))
+                .collect(),
             nodes,
         }
     }
@@ -118,22 +123,46 @@ mod tests {
     fn rejects_bad_arenas() {
         use wit::Value::*;
         let cases = [
-            (arena(vec![("a", 3)], vec![Null]), "node index 3 is out of range"),
-            (arena(vec![("a", 0), ("b", 0)], vec![Null]), "referenced more than once"),
-            (arena(vec![("a", 0)], vec![L(vec![0])]), "referenced more than once"),
-            (arena(vec![("a", 0)], vec![M(vec![("x".into(), 1), ("x".into(), 2)]), Null, Null]), "map key `x` appears twice"),
-            (arena(vec![("a", 0), ("a", 1)], vec![Null, Null]), "attribute `a` appears twice"),
+            (
+                arena(vec![("a", 3)], vec![Null]),
+                "node index 3 is out of range",
+            ),
+            (
+                arena(vec![("a", 0), ("b", 0)], vec![Null]),
+                "referenced more than once",
+            ),
+            (
+                arena(vec![("a", 0)], vec![L(vec![0])]),
+                "referenced more than once",
+            ),
+            (
+                arena(
+                    vec![("a", 0)],
+                    vec![M(vec![("x".into(), 1), ("x".into(), 2)]), Null, Null],
+                ),
+                "map key `x` appears twice",
+            ),
+            (
+                arena(vec![("a", 0), ("a", 1)], vec![Null, Null]),
+                "attribute `a` appears twice",
+            ),
         ];
         for (input, expected) in cases {
             let error = decode(input).unwrap_err();
-            assert!(error.contains(expected), "{error} should contain {expected}");
+            assert!(
+                error.contains(expected),
+                "{error} should contain {expected}"
+            );
         }
     }
 
     #[test]
     fn deep_chains_are_rejected_without_deep_recursion() {
         let depth = 1_000_000u32;
-        let nodes = (0..depth).map(|i| wit::Value::L(vec![i + 1])).chain([wit::Value::Null]).collect();
+        let nodes = (0..depth)
+            .map(|i| wit::Value::L(vec![i + 1]))
+            .chain([wit::Value::Null])
+            .collect();
         let error = decode(arena(vec![("a", 0)], nodes)).unwrap_err();
         assert!(error.contains("deeper than DynamoDB's 32 levels"));
     }

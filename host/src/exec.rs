@@ -59,10 +59,18 @@ impl Tag {
             .filter_map(|name| Some((name.clone(), item.get(name)?.clone())))
             .collect();
         if key.is_empty() || key_item.len() != key.len() {
-            Tag { seq, source: json!(seq + 1), label: format!("item #{}", seq + 1) }
+            Tag {
+                seq,
+                source: json!(seq + 1),
+                label: format!("item #{}", seq + 1),
+            }
         } else {
             let source = to_json_item(&key_item);
-            Tag { seq, label: source.to_string(), source }
+            Tag {
+                seq,
+                label: source.to_string(),
+                source,
+            }
         }
     }
 }
@@ -117,7 +125,9 @@ pub fn exec(
         }
     }
     out.flush()?;
-    let read = reader.join().map_err(|_| anyhow!("the input reader panicked"))??;
+    let read = reader
+        .join()
+        .map_err(|_| anyhow!("the input reader panicked"))??;
     debug_assert_eq!(read, summary.items);
     Ok(summary)
 }

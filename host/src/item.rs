@@ -76,7 +76,12 @@ impl AttrValue {
             AttrValue::Ns(set) => set.iter().map(|n| number_size(n)).sum(),
             AttrValue::Bs(set) => set.iter().map(|b| b.len()).sum(),
             AttrValue::L(list) => 3 + list.iter().map(|v| 1 + v.size()).sum::<usize>(),
-            AttrValue::M(map) => 3 + map.iter().map(|(k, v)| k.len() + 1 + v.size()).sum::<usize>(),
+            AttrValue::M(map) => {
+                3 + map
+                    .iter()
+                    .map(|(k, v)| k.len() + 1 + v.size())
+                    .sum::<usize>()
+            }
         }
     }
 }
@@ -89,13 +94,20 @@ fn number_size(n: &str) -> usize {
 
 /// The size DynamoDB counts for an item: names plus values.
 pub fn item_size(item: &Item) -> usize {
-    item.iter().map(|(name, value)| name.len() + value.size()).sum()
+    item.iter()
+        .map(|(name, value)| name.len() + value.size())
+        .sum()
 }
 
 /// Converts an AWS SDK item into a tree.
 pub fn from_aws_item(item: &HashMap<String, AttributeValue>) -> Result<Item> {
     item.iter()
-        .map(|(name, value)| Ok((name.clone(), from_aws(value).with_context(|| format!("attribute `{name}`"))?)))
+        .map(|(name, value)| {
+            Ok((
+                name.clone(),
+                from_aws(value).with_context(|| format!("attribute `{name}`"))?,
+            ))
+        })
         .collect()
 }
 
@@ -109,7 +121,11 @@ pub fn from_aws(value: &AttributeValue) -> Result<AttrValue> {
         AttributeValue::Null(_) => AttrValue::Null,
         AttributeValue::Ss(s) => AttrValue::Ss(s.clone()),
         AttributeValue::Ns(s) => AttrValue::Ns(s.clone()),
-        AttributeValue::Bs(s) => AttrValue::Bs(s.iter().map(|b| serde_bytes::ByteBuf::from(b.as_ref())).collect()),
+        AttributeValue::Bs(s) => AttrValue::Bs(
+            s.iter()
+                .map(|b| serde_bytes::ByteBuf::from(b.as_ref()))
+                .collect(),
+        ),
         AttributeValue::L(list) => AttrValue::L(list.iter().map(from_aws).collect::<Result<_>>()?),
         AttributeValue::M(map) => AttrValue::M(from_aws_item(map)?),
         other => bail!("unsupported DynamoDB attribute value {other:?}"),
@@ -118,7 +134,9 @@ pub fn from_aws(value: &AttributeValue) -> Result<AttrValue> {
 
 /// Converts a tree item into the AWS SDK's form.
 pub fn to_aws_item(item: &Item) -> HashMap<String, AttributeValue> {
-    item.iter().map(|(name, value)| (name.clone(), to_aws(value))).collect()
+    item.iter()
+        .map(|(name, value)| (name.clone(), to_aws(value)))
+        .collect()
 }
 
 /// Converts a tree value into the AWS SDK's form.
@@ -144,31 +162,45 @@ pub fn from_json_item(json: &Json) -> Result<Item> {
         .ok_or_else(|| anyhow!("an item must be a JSON object, found {}", kind(json)))?;
     object
         .iter()
-        .map(|(name, value)| Ok((name.clone(), from_json(value).with_context(|| format!("attribute `{name}`"))?)))
+        .map(|(name, value)| {
+            Ok((
+                name.clone(),
+                from_json(value).with_context(|| format!("attribute `{name}`"))?,
+            ))
+        })
         .collect()
 }
 
 /// Parses one value in DynamoDB JSON: an object with exactly one type key.
 pub fn from_json(json: &Json) -> Result<AttrValue> {
-    let object = json
-        .as_object()
-        .filter(|o| o.len() == 1)
-        .ok_or_else(|| anyhow!("expected a DynamoDB JSON value such as {{\"S\": \"text\"}}, found {json}"))?;
+    let object = json.as_object().filter(|o| o.len() == 1).ok_or_else(|| {
+        anyhow!("expected a DynamoDB JSON value such as {{\"S\": \"text\"}}, found {json}")
+    })?;
     let (tag, inner) = object.iter().next().expect("one entry");
     let text = |v: &Json| -> Result<String> {
-        v.as_str().map(str::to_owned).ok_or_else(|| anyhow!("{tag} needs a string, found {}", kind(v)))
+        v.as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow!("{tag} needs a string, found {}", kind(v)))
     };
     let bytes = |v: &Json| -> Result<Vec<u8>> {
-        BASE64.decode(text(v)?).with_context(|| format!("{tag} needs base64"))
+        BASE64
+            .decode(text(v)?)
+            .with_context(|| format!("{tag} needs base64"))
     };
     let array = |v: &'_ Json| -> Result<Vec<Json>> {
-        v.as_array().cloned().ok_or_else(|| anyhow!("{tag} needs an array, found {}", kind(v)))
+        v.as_array()
+            .cloned()
+            .ok_or_else(|| anyhow!("{tag} needs an array, found {}", kind(v)))
     };
     Ok(match tag.as_str() {
         "S" => AttrValue::S(text(inner)?),
         "N" => AttrValue::N(text(inner)?),
         "B" => AttrValue::B(bytes(inner)?),
-        "BOOL" => AttrValue::Bool(inner.as_bool().ok_or_else(|| anyhow!("BOOL needs true or false"))?),
+        "BOOL" => AttrValue::Bool(
+            inner
+                .as_bool()
+                .ok_or_else(|| anyhow!("BOOL needs true or false"))?,
+        ),
         "NULL" => AttrValue::Null,
         "SS" => AttrValue::Ss(array(inner)?.iter().map(text).collect::<Result<_>>()?),
         "NS" => AttrValue::Ns(array(inner)?.iter().map(text).collect::<Result<_>>()?),
@@ -197,7 +229,11 @@ fn kind(json: &Json) -> &'static str {
 
 /// Writes an item as DynamoDB JSON.
 pub fn to_json_item(item: &Item) -> Json {
-    Json::Object(item.iter().map(|(name, value)| (name.clone(), to_json(value))).collect::<Map<_, _>>())
+    Json::Object(
+        item.iter()
+            .map(|(name, value)| (name.clone(), to_json(value)))
+            .collect::<Map<_, _>>(),
+    )
 }
 
 /// Writes one value as DynamoDB JSON.
@@ -320,13 +356,15 @@ pub(crate) mod tests {
             Just(AttrValue::Null),
             proptest::collection::vec(any::<String>(), 1..4).prop_map(AttrValue::Ss),
             proptest::collection::vec(number, 1..4).prop_map(AttrValue::Ns),
-            proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..8), 1..4)
-                .prop_map(|s| AttrValue::Bs(s.into_iter().map(serde_bytes::ByteBuf::from).collect())),
+            proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..8), 1..4).prop_map(
+                |s| AttrValue::Bs(s.into_iter().map(serde_bytes::ByteBuf::from).collect())
+            ),
         ];
         leaf.prop_recursive(5, 64, 6, |inner| {
             prop_oneof![
                 proptest::collection::vec(inner.clone(), 0..6).prop_map(AttrValue::L),
-                proptest::collection::btree_map(any::<String>(), inner, 0..6).prop_map(AttrValue::M),
+                proptest::collection::btree_map(any::<String>(), inner, 0..6)
+                    .prop_map(AttrValue::M),
             ]
         })
     }
@@ -358,36 +396,90 @@ pub(crate) mod tests {
 
     #[test]
     fn json_errors_name_the_problem() {
-        let error = |text: &str| format!("{:#}", from_json_item(&serde_json::from_str(text).unwrap()).unwrap_err());
-        assert_eq!(error(r#"{"a": {"X": 1}}"#), "attribute `a`: unknown DynamoDB JSON type `X`");
-        assert_eq!(error(r#"{"a": {"S": 1}}"#), "attribute `a`: S needs a string, found a number");
-        assert_eq!(error(r#"[]"#), "an item must be a JSON object, found an array");
+        let error = |text: &str| {
+            format!(
+                "{:#}",
+                from_json_item(&serde_json::from_str(text).unwrap()).unwrap_err()
+            )
+        };
+        assert_eq!(
+            error(r#"{"a": {"X": 1}}"#),
+            "attribute `a`: unknown DynamoDB JSON type `X`"
+        );
+        assert_eq!(
+            error(r#"{"a": {"S": 1}}"#),
+            "attribute `a`: S needs a string, found a number"
+        );
+        assert_eq!(
+            error(r#"[]"#),
+            "an item must be a JSON object, found an array"
+        );
         assert!(error(r#"{"a": {"B": "***"}}"#).starts_with("attribute `a`: B needs base64"));
     }
 
     #[test]
     fn numbers_follow_dynamodb_rules() {
-        for good in ["0", "-0", "1", "1.5", ".5", "5.", "-1.5E+10", "1e-130", "9.9999999999999999999999999999999999999E+125", "12345678901234567890123456789012345678", "0.000"] {
+        for good in [
+            "0",
+            "-0",
+            "1",
+            "1.5",
+            ".5",
+            "5.",
+            "-1.5E+10",
+            "1e-130",
+            "9.9999999999999999999999999999999999999E+125",
+            "12345678901234567890123456789012345678",
+            "0.000",
+        ] {
             assert_eq!(validate_number(good), Ok(()), "{good}");
         }
-        for bad in ["", "-", "abc", "1.2.3", "1e", "1e1.5", "123456789012345678901234567890123456789", "1e126", "1e-131", "0x10", " 1"] {
+        for bad in [
+            "",
+            "-",
+            "abc",
+            "1.2.3",
+            "1e",
+            "1e1.5",
+            "123456789012345678901234567890123456789",
+            "1e126",
+            "1e-131",
+            "0x10",
+            " 1",
+        ] {
             assert!(validate_number(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn sets_must_be_non_empty_and_distinct() {
-        assert!(validate_value(&AttrValue::Ss(vec![]), 0).unwrap_err().contains("empty"));
-        assert!(validate_value(&AttrValue::Ss(vec!["a".into(), "a".into()]), 0).unwrap_err().contains("twice"));
-        assert!(validate_value(&AttrValue::Ns(vec!["1.0".into(), "1".into()]), 0).unwrap_err().contains("twice"));
-        assert_eq!(validate_value(&AttrValue::Ns(vec!["1".into(), "2".into()]), 0), Ok(()));
+        assert!(validate_value(&AttrValue::Ss(vec![]), 0)
+            .unwrap_err()
+            .contains("empty"));
+        assert!(
+            validate_value(&AttrValue::Ss(vec!["a".into(), "a".into()]), 0)
+                .unwrap_err()
+                .contains("twice")
+        );
+        assert!(
+            validate_value(&AttrValue::Ns(vec!["1.0".into(), "1".into()]), 0)
+                .unwrap_err()
+                .contains("twice")
+        );
+        assert_eq!(
+            validate_value(&AttrValue::Ns(vec!["1".into(), "2".into()]), 0),
+            Ok(())
+        );
     }
 
     #[test]
     fn item_size_counts_names_and_values() {
-        let item: Item = [("id".to_string(), AttrValue::S("abc".into())), ("n".to_string(), AttrValue::N("1234".into()))]
-            .into_iter()
-            .collect();
+        let item: Item = [
+            ("id".to_string(), AttrValue::S("abc".into())),
+            ("n".to_string(), AttrValue::N("1234".into())),
+        ]
+        .into_iter()
+        .collect();
         assert_eq!(item_size(&item), 2 + 3 + 1 + 3);
     }
 }

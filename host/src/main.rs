@@ -2,7 +2,7 @@
 
 use std::fs::File;
 use std::io::{self, Read};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -85,7 +85,7 @@ struct SandboxArgs {
 }
 
 impl SandboxArgs {
-    fn load(&self, path: &PathBuf, instances: usize) -> Result<Arc<engine::LoadedMigration>> {
+    fn load(&self, path: &Path, instances: usize) -> Result<Arc<engine::LoadedMigration>> {
         let limits = Limits {
             deadline: Duration::from_millis(self.deadline_ms),
             memory_bytes: self.memory_mb << 20,
@@ -108,7 +108,8 @@ fn default_concurrency() -> usize {
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_env("DRIFT_LOG").unwrap_or_else(|_| EnvFilter::new("warn,drift_host=info,guest=info")),
+            EnvFilter::try_from_env("DRIFT_LOG")
+                .unwrap_or_else(|_| EnvFilter::new("warn,drift_host=info,guest=info")),
         )
         .with_writer(io::stderr)
         .init();
@@ -128,11 +129,28 @@ fn run(cli: Cli) -> Result<u8> {
             let input: Box<dyn Read + Send> = if args.input == "-" {
                 Box::new(io::stdin())
             } else {
-                Box::new(File::open(&args.input).with_context(|| format!("cannot open {}", args.input))?)
+                Box::new(
+                    File::open(&args.input)
+                        .with_context(|| format!("cannot open {}", args.input))?,
+                )
             };
-            let call = if args.rollback { Call::Rollback } else { Call::Migrate };
-            let options = ExecOptions { call, key: args.key, workers: args.concurrency };
-            let summary = exec(migration.clone(), input, &options, &mut io::stdout().lock(), &mut io::stderr())?;
+            let call = if args.rollback {
+                Call::Rollback
+            } else {
+                Call::Migrate
+            };
+            let options = ExecOptions {
+                call,
+                key: args.key,
+                workers: args.concurrency,
+            };
+            let summary = exec(
+                migration.clone(),
+                input,
+                &options,
+                &mut io::stdout().lock(),
+                &mut io::stderr(),
+            )?;
             let actions: u64 = summary.actions.values().sum();
             let by_kind = ["put", "update", "delete"]
                 .map(|kind| format!("{} {kind}", summary.actions.get(kind).copied().unwrap_or(0)))
@@ -144,7 +162,11 @@ fn run(cli: Cli) -> Result<u8> {
                 summary.items,
                 summary.failures.len()
             );
-            Ok(if summary.failures.is_empty() { EXIT_OK } else { EXIT_ITEMS_FAILED })
+            Ok(if summary.failures.is_empty() {
+                EXIT_OK
+            } else {
+                EXIT_ITEMS_FAILED
+            })
         }
         Command::Inspect(args) => {
             let migration = args.sandbox.load(&args.migration, 1)?;

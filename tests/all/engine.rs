@@ -4,7 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use drift_host::engine::{self, CacheOutcome, Call, ItemError, Job, Limits, ModuleKind, Outcome, Pool, Runtime};
+use drift_host::engine::{
+    self, CacheOutcome, Call, ItemError, Job, Limits, ModuleKind, Outcome, Pool, Runtime,
+};
 use drift_host::item::{AttrValue, Item};
 
 use crate::support::guest;
@@ -35,7 +37,8 @@ fn run_pool<T: std::fmt::Display + Send + 'static>(
     let mut pool = Pool::start(migration, Call::Migrate, workers);
     let sender = pool.sender();
     pool.close();
-    let feeder = std::thread::spawn(move || jobs.into_iter().for_each(|job| sender.send(job).unwrap()));
+    let feeder =
+        std::thread::spawn(move || jobs.into_iter().for_each(|job| sender.send(job).unwrap()));
     let outcomes = pool.outcomes().iter().collect();
     feeder.join().unwrap();
     outcomes
@@ -48,7 +51,10 @@ fn run_hostile(behaviours: &[&str], workers: usize) -> Vec<(String, Result<usize
     let migration = Arc::new(engine::load(&runtime, &guest("drift_test_guests"), None).unwrap());
     let jobs = behaviours.iter().enumerate().map(|(n, behave)| {
         let id = format!("{n:03}-{behave}");
-        Job { tag: id.clone(), item: hostile_item(&id, behave) }
+        Job {
+            tag: id.clone(),
+            item: hostile_item(&id, behave),
+        }
     });
     let mut outcomes: Vec<_> = run_pool(migration, workers, jobs.collect())
         .into_iter()
@@ -62,8 +68,21 @@ fn run_hostile(behaviours: &[&str], workers: usize) -> Vec<(String, Result<usize
 fn hostile_guests_fail_their_item_and_the_pool_goes_on() {
     // One worker: each failure must be followed by a healthy instance for the next item.
     let behaviours = [
-        "loop", "echo", "trap", "echo", "memory", "echo", "recurse", "echo", "bad-index", "cycle",
-        "undeclared-table", "big-item", "many-actions", "error", "echo",
+        "loop",
+        "echo",
+        "trap",
+        "echo",
+        "memory",
+        "echo",
+        "recurse",
+        "echo",
+        "bad-index",
+        "cycle",
+        "undeclared-table",
+        "big-item",
+        "many-actions",
+        "error",
+        "echo",
     ];
     let outcomes = run_hostile(&behaviours, 1);
     let expect = |n: usize, check: &dyn Fn(&Result<usize, ItemError>) -> bool, what: &str| {
@@ -77,26 +96,79 @@ fn hostile_guests_fail_their_item_and_the_pool_goes_on() {
     for n in [1, 3, 5, 7, 14] {
         expect(n, &|r| r == &Ok(1), "one action");
     }
-    expect(0, &|r| r == &Err(ItemError::DeadlineExceeded(Duration::from_millis(300))), "deadline");
-    expect(2, &|r| message(r).contains("panicked") && message(r).contains("trapped on purpose"), "the panic message");
-    expect(4, &|r| r == &Err(ItemError::MemoryExceeded(64 << 20)), "memory cap");
+    expect(
+        0,
+        &|r| r == &Err(ItemError::DeadlineExceeded(Duration::from_millis(300))),
+        "deadline",
+    );
+    expect(
+        2,
+        &|r| message(r).contains("panicked") && message(r).contains("trapped on purpose"),
+        "the panic message",
+    );
+    expect(
+        4,
+        &|r| r == &Err(ItemError::MemoryExceeded(64 << 20)),
+        "memory cap",
+    );
     // Rust's shadow stack lives in linear memory and runs out first (an out-of-bounds access);
     // wasm's own call stack would report a stack overflow.
-    expect(6, &|r| ["stack overflow", "out of bounds memory access"].iter().any(|m| message(r).contains(m)), "a stack trap");
-    expect(8, &|r| message(r).contains("node index 7 is out of range"), "bad index");
-    expect(9, &|r| message(r).contains("referenced more than once"), "cycle");
-    expect(10, &|r| message(r).contains("table `not_declared`, which the migration's info() does not declare"), "undeclared table");
-    expect(11, &|r| message(r).contains("over DynamoDB's limit of 409600"), "oversized item");
-    expect(12, &|r| message(r).contains("20000 actions for one item, more than the limit of 10000"), "too many actions");
-    expect(13, &|r| r == &Err(ItemError::Rejected("refused on purpose".into())), "the guest's error");
+    expect(
+        6,
+        &|r| {
+            ["stack overflow", "out of bounds memory access"]
+                .iter()
+                .any(|m| message(r).contains(m))
+        },
+        "a stack trap",
+    );
+    expect(
+        8,
+        &|r| message(r).contains("node index 7 is out of range"),
+        "bad index",
+    );
+    expect(
+        9,
+        &|r| message(r).contains("referenced more than once"),
+        "cycle",
+    );
+    expect(
+        10,
+        &|r| {
+            message(r)
+                .contains("table `not_declared`, which the migration's info() does not declare")
+        },
+        "undeclared table",
+    );
+    expect(
+        11,
+        &|r| message(r).contains("over DynamoDB's limit of 409600"),
+        "oversized item",
+    );
+    expect(
+        12,
+        &|r| message(r).contains("20000 actions for one item, more than the limit of 10000"),
+        "too many actions",
+    );
+    expect(
+        13,
+        &|r| r == &Err(ItemError::Rejected("refused on purpose".into())),
+        "the guest's error",
+    );
 }
 
 #[test]
 fn many_workers_process_every_item_once() {
-    let behaviours: Vec<&str> = (0..200).map(|n| if n % 50 == 7 { "trap" } else { "echo" }).collect();
+    let behaviours: Vec<&str> = (0..200)
+        .map(|n| if n % 50 == 7 { "trap" } else { "echo" })
+        .collect();
     let outcomes = run_hostile(&behaviours, 4);
     assert_eq!(outcomes.len(), 200);
-    let failed: Vec<_> = outcomes.iter().filter(|(_, r)| r.is_err()).map(|(id, _)| id.as_str()).collect();
+    let failed: Vec<_> = outcomes
+        .iter()
+        .filter(|(_, r)| r.is_err())
+        .map(|(id, _)| id.as_str())
+        .collect();
     assert_eq!(failed, ["007-trap", "057-trap", "107-trap", "157-trap"]);
 }
 
@@ -106,7 +178,10 @@ fn compiled_components_are_cached_and_not_recompiled() {
     let runtime = Runtime::new(limits(), 1).unwrap();
     let first = engine::load(&runtime, &guest("users_v2"), Some(cache.path())).unwrap();
     let second = engine::load(&runtime, &guest("users_v2"), Some(cache.path())).unwrap();
-    assert_eq!((first.cache, second.cache), (CacheOutcome::Compiled, CacheOutcome::Hit));
+    assert_eq!(
+        (first.cache, second.cache),
+        (CacheOutcome::Compiled, CacheOutcome::Hit)
+    );
     assert_eq!(first.checksum, second.checksum);
     assert_eq!(second.info.name, "users_v2");
     // A corrupt cache entry is ignored and replaced, never trusted. (Replace the file rather
@@ -148,19 +223,48 @@ fn core_modules_are_wrapped_into_components() {
     let bytes = wat::parse_str(CORE_MODULE).unwrap();
     let migration = Arc::new(engine::load_bytes(&runtime, &bytes, None).unwrap());
     assert_eq!(migration.kind, ModuleKind::CoreModule);
-    assert_eq!((migration.info.number, migration.info.name.as_str(), migration.info.table.as_str()), (42, "wat_probe", "things"));
-    let jobs = (0..100u32).map(|n| Job { tag: n, item: hostile_item("x", "echo") }).collect();
-    let results: Vec<_> = run_pool(migration, 1, jobs).into_iter().map(|o| o.result.map(|a| a.len())).collect();
+    assert_eq!(
+        (
+            migration.info.number,
+            migration.info.name.as_str(),
+            migration.info.table.as_str()
+        ),
+        (42, "wat_probe", "things")
+    );
+    let jobs = (0..100u32)
+        .map(|n| Job {
+            tag: n,
+            item: hostile_item("x", "echo"),
+        })
+        .collect();
+    let results: Vec<_> = run_pool(migration, 1, jobs)
+        .into_iter()
+        .map(|o| o.result.map(|a| a.len()))
+        .collect();
     assert_eq!(results, vec![Ok(0); 100]);
 }
 
 #[test]
 fn modules_of_another_shape_are_refused_with_one_line() {
     let runtime = Runtime::new(limits(), 1).unwrap();
-    let error = |bytes: &[u8]| format!("{:#}", engine::load_bytes(&runtime, bytes, None).err().expect("refused"));
+    let error = |bytes: &[u8]| {
+        format!(
+            "{:#}",
+            engine::load_bytes(&runtime, bytes, None)
+                .err()
+                .expect("refused")
+        )
+    };
     assert_eq!(error(b"hello"), "not a WebAssembly file (no wasm header)");
     let other_world = wat::parse_str(r#"(module (func (export "frobnicate")))"#).unwrap();
-    assert!(error(&other_world).starts_with("core module does not implement the drift:migration world"));
-    let foreign_component = wat::parse_str(r#"(component (import "wasi:foo/bar" (func)))"#).unwrap();
-    assert!(error(&foreign_component).starts_with("the module is not a drift:migration component"), "{}", error(&foreign_component));
+    assert!(
+        error(&other_world).starts_with("core module does not implement the drift:migration world")
+    );
+    let foreign_component =
+        wat::parse_str(r#"(component (import "wasi:foo/bar" (func)))"#).unwrap();
+    assert!(
+        error(&foreign_component).starts_with("the module is not a drift:migration component"),
+        "{}",
+        error(&foreign_component)
+    );
 }

@@ -8,7 +8,10 @@ use serde_json::{json, Value};
 use crate::support::{drift_host, guest, root, stderr, stdout};
 
 fn sample() -> String {
-    root().join("example-migrations/users_v2/sample/users.json").display().to_string()
+    root()
+        .join("example-migrations/users_v2/sample/users.json")
+        .display()
+        .to_string()
 }
 
 fn data(name: &str) -> String {
@@ -18,8 +21,21 @@ fn data(name: &str) -> String {
 #[test]
 fn users_v2_prints_the_expected_actions_and_names_the_failed_item() {
     let wasm = guest("users_v2");
-    let output = drift_host(&["exec", wasm.to_str().unwrap(), "--input", &sample(), "--key", "id"], None);
-    assert_eq!(stdout(&output), fs::read_to_string(data("users_v2.migrate.jsonl")).unwrap());
+    let output = drift_host(
+        &[
+            "exec",
+            wasm.to_str().unwrap(),
+            "--input",
+            &sample(),
+            "--key",
+            "id",
+        ],
+        None,
+    );
+    assert_eq!(
+        stdout(&output),
+        fs::read_to_string(data("users_v2.migrate.jsonl")).unwrap()
+    );
     assert_eq!(
         stderr(&output),
         "error: {\"id\":{\"S\":\"u-005\"}}: migration error: user has no `email` attribute\n\
@@ -32,8 +48,22 @@ fn users_v2_prints_the_expected_actions_and_names_the_failed_item() {
 fn users_v2_rollback_reads_export_lines_from_stdin() {
     let wasm = guest("users_v2");
     let input = fs::read_to_string(data("users_v2.migrated.jsonl")).unwrap();
-    let output = drift_host(&["exec", wasm.to_str().unwrap(), "--input", "-", "--rollback", "--concurrency", "3"], Some(&input));
-    assert_eq!(stdout(&output), fs::read_to_string(data("users_v2.rollback.jsonl")).unwrap());
+    let output = drift_host(
+        &[
+            "exec",
+            wasm.to_str().unwrap(),
+            "--input",
+            "-",
+            "--rollback",
+            "--concurrency",
+            "3",
+        ],
+        Some(&input),
+    );
+    assert_eq!(
+        stdout(&output),
+        fs::read_to_string(data("users_v2.rollback.jsonl")).unwrap()
+    );
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
 }
 
@@ -41,7 +71,10 @@ fn users_v2_rollback_reads_export_lines_from_stdin() {
 fn items_round_trip_through_a_guest_unchanged() {
     // Nested maps and lists, every set type, binary, unicode, 38-digit numbers.
     let items = fs::read_to_string(data("tricky_items.json")).unwrap();
-    let expected: Vec<Value> = serde_json::from_str::<Value>(&items).unwrap()["Items"].as_array().unwrap().clone();
+    let expected: Vec<Value> = serde_json::from_str::<Value>(&items).unwrap()["Items"]
+        .as_array()
+        .unwrap()
+        .clone();
     for behave in ["echo", "sdk-echo"] {
         let input = expected
             .iter()
@@ -53,7 +86,17 @@ fn items_round_trip_through_a_guest_unchanged() {
             .collect::<Vec<_>>()
             .join("\n");
         let wasm = guest("drift_test_guests");
-        let output = drift_host(&["exec", wasm.to_str().unwrap(), "--input", "-", "--key", "id"], Some(&input));
+        let output = drift_host(
+            &[
+                "exec",
+                wasm.to_str().unwrap(),
+                "--input",
+                "-",
+                "--key",
+                "id",
+            ],
+            Some(&input),
+        );
         assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
         let written: Vec<Value> = stdout(&output)
             .lines()
@@ -72,14 +115,35 @@ fn items_round_trip_through_a_guest_unchanged() {
 #[test]
 fn a_looping_guest_is_stopped_by_the_deadline_and_reported() {
     let wasm = guest("drift_test_guests");
-    let input = r#"{"Items": [{"id": {"S": "spin"}, "behave": {"S": "loop"}}, {"id": {"S": "fine"}}]}"#;
+    let input =
+        r#"{"Items": [{"id": {"S": "spin"}, "behave": {"S": "loop"}}, {"id": {"S": "fine"}}]}"#;
     let output = drift_host(
-        &["exec", wasm.to_str().unwrap(), "--input", "-", "--key", "id", "--deadline-ms", "200", "--concurrency", "1"],
+        &[
+            "exec",
+            wasm.to_str().unwrap(),
+            "--input",
+            "-",
+            "--key",
+            "id",
+            "--deadline-ms",
+            "200",
+            "--concurrency",
+            "1",
+        ],
         Some(input),
     );
     assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).contains("error: {\"id\":{\"S\":\"spin\"}}: guest exceeded its CPU deadline of 200ms"), "{}", stderr(&output));
-    assert_eq!(stdout(&output).lines().count(), 1, "the next item still runs");
+    assert!(
+        stderr(&output)
+            .contains("error: {\"id\":{\"S\":\"spin\"}}: guest exceeded its CPU deadline of 200ms"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(
+        stdout(&output).lines().count(),
+        1,
+        "the next item still runs"
+    );
 }
 
 #[test]
@@ -101,15 +165,35 @@ fn bad_input_gives_one_line_and_exit_code_2() {
     let not_wasm = sample();
     let cases: [(&[&str], Option<&str>, &str); 4] = [
         (&["inspect", &not_wasm], None, "not a WebAssembly file"),
-        (&["inspect", "/nonexistent.wasm"], None, "cannot read /nonexistent.wasm"),
-        (&["exec", wasm.to_str().unwrap(), "--input", "-"], Some("{\"Items\": [{\"id\": {\"S\": 1}}]}"), "Items[0] of JSON value 1: attribute `id`: S needs a string"),
-        (&["exec", wasm.to_str().unwrap(), "--input", "/nonexistent.json"], None, "cannot open /nonexistent.json"),
+        (
+            &["inspect", "/nonexistent.wasm"],
+            None,
+            "cannot read /nonexistent.wasm",
+        ),
+        (
+            &["exec", wasm.to_str().unwrap(), "--input", "-"],
+            Some("{\"Items\": [{\"id\": {\"S\": 1}}]}"),
+            "Items[0] of JSON value 1: attribute `id`: S needs a string",
+        ),
+        (
+            &[
+                "exec",
+                wasm.to_str().unwrap(),
+                "--input",
+                "/nonexistent.json",
+            ],
+            None,
+            "cannot open /nonexistent.json",
+        ),
     ];
     for (args, stdin, expected) in cases {
         let output = drift_host(args, stdin);
         let err = stderr(&output);
         assert_eq!(output.status.code(), Some(2), "{args:?}: {err}");
         assert_eq!(err.lines().count(), 1, "{args:?}: one line, got {err}");
-        assert!(err.starts_with("error: ") && err.contains(expected), "{args:?}: {err}");
+        assert!(
+            err.starts_with("error: ") && err.contains(expected),
+            "{args:?}: {err}"
+        );
     }
 }

@@ -6,7 +6,10 @@ use std::sync::OnceLock;
 
 /// The repository root.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// Builds every guest crate to wasm32-wasip2 once, in a target directory of its own (so the
@@ -17,7 +20,14 @@ fn guest_dir() -> &'static Path {
         let target = root().join("target").join("guests");
         let status = Command::new(option_env!("CARGO").unwrap_or("cargo"))
             .current_dir(root())
-            .args(["build", "--quiet", "--target", "wasm32-wasip2", "--profile", "guest"])
+            .args([
+                "build",
+                "--quiet",
+                "--target",
+                "wasm32-wasip2",
+                "--profile",
+                "guest",
+            ])
             .args(["-p", "users_v2", "-p", "drift-test-guests"])
             .arg("--target-dir")
             .arg(&target)

@@ -82,8 +82,13 @@ mod tests {
             expression(&actions[0]),
             "SET #drift0 = :drift0, #drift1 = :drift1, #drift2 = :drift2 REMOVE #drift3"
         );
-        let Action::Update(update) = &actions[0] else { unreachable!() };
-        assert_eq!(update.common.values[":drift0"], Value::from("ada@example.com"));
+        let Action::Update(update) = &actions[0] else {
+            unreachable!()
+        };
+        assert_eq!(
+            update.common.values[":drift0"],
+            Value::from("ada@example.com")
+        );
         assert_eq!(update.common.names["#drift3"], "name");
     }
 

@@ -241,7 +241,10 @@ impl Update {
 
     fn name_placeholder(&mut self, name: &str) -> String {
         let names = &mut self.common.names;
-        if let Some((placeholder, _)) = names.iter().find(|(p, n)| *n == name && p.starts_with("#drift")) {
+        if let Some((placeholder, _)) = names
+            .iter()
+            .find(|(p, n)| *n == name && p.starts_with("#drift"))
+        {
             return placeholder.clone();
         }
         let placeholder = format!("#drift{}", names.len());
@@ -334,7 +337,10 @@ mod tests {
             "an update needs at least one set/remove/add/delete"
         );
         assert_eq!(
-            update(key()).set("a..b", 1).update_expression().unwrap_err(),
+            update(key())
+                .set("a..b", 1)
+                .update_expression()
+                .unwrap_err(),
             "invalid document path `a..b`: empty name"
         );
         assert!(update(key())
@@ -355,7 +361,10 @@ mod tests {
             .upsert();
         assert_eq!(update.update_expression().unwrap(), "SET #n = :v");
         assert_eq!(update.common.table.as_deref(), Some("other"));
-        assert_eq!(update.common.condition.as_deref(), Some("attribute_exists(#n)"));
+        assert_eq!(
+            update.common.condition.as_deref(),
+            Some("attribute_exists(#n)")
+        );
         assert!(update.upsert);
     }
 

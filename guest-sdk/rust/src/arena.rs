@@ -100,7 +100,11 @@ mod tests {
             .with("ns", Value::Ns(vec!["1".into(), "2".into()]))
             .with(
                 "list",
-                vec![Value::from(inner.clone()), Value::L(vec![]), Value::Bool(false)],
+                vec![
+                    Value::from(inner.clone()),
+                    Value::L(vec![]),
+                    Value::Bool(false),
+                ],
             )
             .with("map", inner);
         let arena = encode_item(&item);

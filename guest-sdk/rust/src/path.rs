@@ -120,12 +120,17 @@ mod tests {
                 Name("c".into())
             ]
         );
-        assert_eq!(names("名前.ключ"), vec![Name("名前".into()), Name("ключ".into())]);
+        assert_eq!(
+            names("名前.ключ"),
+            vec![Name("名前".into()), Name("ключ".into())]
+        );
     }
 
     #[test]
     fn rejects_malformed_paths() {
-        for bad in ["", ".a", "a.", "a..b", "[0]", "a[", "a[x]", "a[0]b", "a[-1]"] {
+        for bad in [
+            "", ".a", "a.", "a..b", "[0]", "a[", "a[x]", "a[0]b", "a[-1]",
+        ] {
             assert!(Path::parse(bad).is_err(), "{bad} should be rejected");
         }
         assert_eq!(

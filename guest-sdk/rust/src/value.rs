@@ -144,11 +144,13 @@ impl Value {
 
     /// The value at `path` below this one (`a.b[0]`), if every step exists.
     pub fn at(&self, path: &Path) -> Option<&Value> {
-        path.segments().iter().try_fold(self, |value, segment| match (segment, value) {
-            (Segment::Name(name), Value::M(map)) => map.get(name),
-            (Segment::Index(index), Value::L(list)) => list.get(*index),
-            _ => None,
-        })
+        path.segments()
+            .iter()
+            .try_fold(self, |value, segment| match (segment, value) {
+                (Segment::Name(name), Value::M(map)) => map.get(name),
+                (Segment::Index(index), Value::L(list)) => list.get(*index),
+                _ => None,
+            })
     }
 }
 
@@ -302,7 +304,11 @@ impl From<BTreeMap<String, Value>> for Item {
 
 impl<K: Into<String>, V: Into<Value>> FromIterator<(K, V)> for Item {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Item {
-        Item(iter.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
+        Item(
+            iter.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
     }
 }
 
@@ -337,7 +343,10 @@ mod tests {
     #[test]
     fn paths_reach_nested_maps_and_lists() {
         let user = user();
-        assert_eq!(user.path("address.city").and_then(Value::as_str), Some("Oslo"));
+        assert_eq!(
+            user.path("address.city").and_then(Value::as_str),
+            Some("Oslo")
+        );
         assert_eq!(user.path("tags[1]").and_then(Value::as_str), Some("b"));
         assert_eq!(user.path("tags[2]"), None);
         assert_eq!(user.path("address.city.x"), None);

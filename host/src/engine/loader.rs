@@ -77,13 +77,21 @@ impl LoadedMigration {
 }
 
 /// Loads a migration from a file; `cache_dir` holds compiled components between runs.
-pub fn load(runtime: &Arc<Runtime>, path: &Path, cache_dir: Option<&Path>) -> Result<LoadedMigration> {
+pub fn load(
+    runtime: &Arc<Runtime>,
+    path: &Path,
+    cache_dir: Option<&Path>,
+) -> Result<LoadedMigration> {
     let bytes = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     load_bytes(runtime, &bytes, cache_dir).with_context(|| format!("{}", path.display()))
 }
 
 /// Loads a migration from its bytes.
-pub fn load_bytes(runtime: &Arc<Runtime>, bytes: &[u8], cache_dir: Option<&Path>) -> Result<LoadedMigration> {
+pub fn load_bytes(
+    runtime: &Arc<Runtime>,
+    bytes: &[u8],
+    cache_dir: Option<&Path>,
+) -> Result<LoadedMigration> {
     let checksum = hex::encode(Sha256::digest(bytes));
     let kind = if wasmparser::Parser::is_component(bytes) {
         ModuleKind::Component
@@ -93,7 +101,10 @@ pub fn load_bytes(runtime: &Arc<Runtime>, bytes: &[u8], cache_dir: Option<&Path>
         bail!("not a WebAssembly file (no wasm header)");
     };
     let cache_file = cache_dir.map(|dir| cache_path(runtime, dir, &checksum));
-    let (component, cache) = match cache_file.as_deref().and_then(|file| from_cache(runtime, file)) {
+    let (component, cache) = match cache_file
+        .as_deref()
+        .and_then(|file| from_cache(runtime, file))
+    {
         Some(component) => (component, CacheOutcome::Hit),
         None => {
             let component = match kind {
@@ -102,7 +113,10 @@ pub fn load_bytes(runtime: &Arc<Runtime>, bytes: &[u8], cache_dir: Option<&Path>
             };
             if let Some(file) = &cache_file {
                 if let Err(error) = store_in_cache(&component, file) {
-                    tracing::warn!("could not cache the compiled component in {}: {error:#}", file.display());
+                    tracing::warn!(
+                        "could not cache the compiled component in {}: {error:#}",
+                        file.display()
+                    );
                 }
             }
             (component, CacheOutcome::Compiled)
@@ -110,10 +124,16 @@ pub fn load_bytes(runtime: &Arc<Runtime>, bytes: &[u8], cache_dir: Option<&Path>
     };
     let linker = sandbox::linker(runtime).map_err(|e| anyhow!("{e:?}"))?;
     let instance_pre = linker.instantiate_pre(&component).map_err(|e| {
-        anyhow!("the module is not a drift:migration component: {}", one_line(&e))
+        anyhow!(
+            "the module is not a drift:migration component: {}",
+            one_line(&e)
+        )
     })?;
     let pre = MigrationPre::new(instance_pre).map_err(|e| {
-        anyhow!("the module is not a drift:migration component: {}", one_line(&e))
+        anyhow!(
+            "the module is not a drift:migration component: {}",
+            one_line(&e)
+        )
     })?;
     let mut store = sandbox::store(runtime, Arc::from("loading"));
     store.set_epoch_deadline(runtime.deadline_ticks());
@@ -144,7 +164,11 @@ pub fn load_bytes(runtime: &Arc<Runtime>, bytes: &[u8], cache_dir: Option<&Path>
 
 /// The first line of an error chain, for one-line reports.
 pub(crate) fn one_line(error: &wasmtime::Error) -> String {
-    format!("{error:#}").lines().next().unwrap_or_default().to_owned()
+    format!("{error:#}")
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 fn compile(runtime: &Runtime, bytes: &[u8]) -> Result<Component> {
@@ -177,7 +201,10 @@ pub fn wrap_core_module(bytes: &[u8]) -> Result<Vec<u8>> {
 fn cache_path(runtime: &Runtime, dir: &Path, checksum: &str) -> PathBuf {
     // DefaultHasher may change between Rust releases; that only causes a cache miss.
     let mut hasher = DefaultHasher::new();
-    runtime.engine().precompile_compatibility_hash().hash(&mut hasher);
+    runtime
+        .engine()
+        .precompile_compatibility_hash()
+        .hash(&mut hasher);
     dir.join(format!("{checksum}-{:016x}.cwasm", hasher.finish()))
 }
 
@@ -191,7 +218,11 @@ fn from_cache(runtime: &Runtime, file: &Path) -> Option<Component> {
     match unsafe { Component::deserialize_file(runtime.engine(), file) } {
         Ok(component) => Some(component),
         Err(error) => {
-            tracing::warn!("ignoring cached component {}: {}", file.display(), one_line(&error));
+            tracing::warn!(
+                "ignoring cached component {}: {}",
+                file.display(),
+                one_line(&error)
+            );
             None
         }
     }
@@ -215,4 +246,3 @@ pub fn default_cache_dir() -> Option<PathBuf> {
         .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
         .map(|dir| dir.join("drift-host").join("components"))
 }
-

@@ -91,7 +91,8 @@ impl<T: fmt::Display + Send + 'static> Pool<T> {
         let (out_tx, out_rx) = bounded::<Outcome<T>>(workers * 4);
         let handles = (0..workers)
             .map(|n| {
-                let (migration, jobs, outcomes) = (migration.clone(), job_rx.clone(), out_tx.clone());
+                let (migration, jobs, outcomes) =
+                    (migration.clone(), job_rx.clone(), out_tx.clone());
                 thread::Builder::new()
                     .name(format!("guest-{n}"))
                     .spawn(move || Worker::new(migration, call).run(jobs, outcomes))
@@ -153,7 +154,13 @@ impl Worker {
     fn run<T: fmt::Display>(mut self, jobs: Receiver<Job<T>>, outcomes: Sender<Outcome<T>>) {
         for job in jobs {
             let result = self.process(&job);
-            if outcomes.send(Outcome { tag: job.tag, result }).is_err() {
+            if outcomes
+                .send(Outcome {
+                    tag: job.tag,
+                    result,
+                })
+                .is_err()
+            {
                 break;
             }
         }
@@ -164,11 +171,9 @@ impl Worker {
         if self.instance.is_none() {
             let mut store = sandbox::store(runtime, self.migration.label.clone());
             store.set_epoch_deadline(runtime.deadline_ticks());
-            let instance = self
-                .migration
-                .pre
-                .instantiate(&mut store)
-                .map_err(|e| ItemError::Trapped(format!("cannot instantiate the guest: {}", one_line(&e))))?;
+            let instance = self.migration.pre.instantiate(&mut store).map_err(|e| {
+                ItemError::Trapped(format!("cannot instantiate the guest: {}", one_line(&e)))
+            })?;
             self.instance = Some((store, instance));
         }
         let (store, instance) = self.instance.as_mut().expect("instance present");

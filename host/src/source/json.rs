@@ -23,7 +23,10 @@ pub fn read_items(reader: impl Read, mut each: impl FnMut(Item) -> Result<()>) -
                 .as_array()
                 .ok_or_else(|| anyhow!("`Items` of JSON value {document} is not an array"))?;
             for (i, item) in items.iter().enumerate() {
-                each(from_json_item(item).with_context(|| format!("Items[{i}] of JSON value {document}"))?)?;
+                each(
+                    from_json_item(item)
+                        .with_context(|| format!("Items[{i}] of JSON value {document}"))?,
+                )?;
                 count += 1;
             }
         } else if let Some(item) = object.get("Item") {
@@ -58,7 +61,8 @@ mod tests {
 
     #[test]
     fn reads_scan_output_and_export_lines() {
-        let scan = r#"{"Items": [{"id": {"S": "a"}}, {"id": {"S": "b"}}], "Count": 2, "ScannedCount": 2}"#;
+        let scan =
+            r#"{"Items": [{"id": {"S": "a"}}, {"id": {"S": "b"}}], "Count": 2, "ScannedCount": 2}"#;
         assert_eq!(ids(scan).unwrap(), ["a", "b"]);
         let export = "{\"Item\": {\"id\": {\"S\": \"a\"}}}\n{\"Item\": {\"id\": {\"S\": \"c\"}}}\n";
         assert_eq!(ids(export).unwrap(), ["a", "c"]);
@@ -68,10 +72,15 @@ mod tests {
     #[test]
     fn bad_input_names_the_place() {
         assert_eq!(
-            format!("{:#}", ids(r#"{"Items": [{"id": {"S": "a"}}, {"id": {"Q": 1}}]}"#).unwrap_err()),
+            format!(
+                "{:#}",
+                ids(r#"{"Items": [{"id": {"S": "a"}}, {"id": {"Q": 1}}]}"#).unwrap_err()
+            ),
             "Items[1] of JSON value 1: attribute `id`: unknown DynamoDB JSON type `Q`"
         );
         assert!(format!("{:#}", ids("{\"id\": 1}").unwrap_err()).contains("neither `Items`"));
-        assert!(format!("{:#}", ids("{\"Item\": ").unwrap_err()).starts_with("input is not valid JSON"));
+        assert!(
+            format!("{:#}", ids("{\"Item\": ").unwrap_err()).starts_with("input is not valid JSON")
+        );
     }
 }
