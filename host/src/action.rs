@@ -66,6 +66,9 @@ impl ActionKind {
 /// The tables a migration may write to: its own and the ones `info()` declares.
 #[derive(Debug, Clone)]
 pub struct Tables {
+    /// The table `info()` names.
+    declared: String,
+    /// The table actually scanned: `declared`, unless `--table` overrides it.
     own: String,
     others: BTreeSet<String>,
 }
@@ -73,17 +76,41 @@ pub struct Tables {
 impl Tables {
     /// The migration's table and the other tables it declared.
     pub fn new(own: impl Into<String>, others: impl IntoIterator<Item = String>) -> Tables {
+        let own = own.into();
         Tables {
-            own: own.into(),
+            declared: own.clone(),
+            own,
             others: others.into_iter().collect(),
         }
+    }
+
+    /// Runs the migration on `table` instead of the one `info()` names: actions addressed to
+    /// either go to `table`.
+    pub fn with_own(mut self, table: Option<&str>) -> Tables {
+        if let Some(table) = table {
+            self.own = table.to_owned();
+        }
+        self
+    }
+
+    /// The scanned table.
+    pub fn own(&self) -> &str {
+        &self.own
+    }
+
+    /// Every table actions may reach: the scanned one first.
+    pub fn all(&self) -> Vec<String> {
+        let mut all = vec![self.own.clone()];
+        all.extend(self.others.iter().filter(|t| **t != self.own).cloned());
+        all
     }
 
     /// The table an action writes to; `None` is the migration's own.
     pub fn resolve(&self, requested: Option<String>) -> Result<String, String> {
         match requested {
             None => Ok(self.own.clone()),
-            Some(table) if table == self.own || self.others.contains(&table) => Ok(table),
+            Some(table) if table == self.own || table == self.declared => Ok(self.own.clone()),
+            Some(table) if self.others.contains(&table) => Ok(table),
             Some(table) => Err(format!(
                 "action targets table `{table}`, which the migration's info() does not declare"
             )),

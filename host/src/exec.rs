@@ -10,7 +10,7 @@ use std::thread;
 use anyhow::{anyhow, Result};
 use serde_json::json;
 
-use crate::engine::{Call, ItemError, Job, LoadedMigration, Pool};
+use crate::engine::{Call, GuestContext, ItemError, Job, LoadedMigration, Pool};
 use crate::item::{to_json_item, Item};
 use crate::source::json::read_items;
 
@@ -84,7 +84,11 @@ pub fn exec(
     out: &mut dyn Write,
     errors: &mut dyn Write,
 ) -> Result<ExecSummary> {
-    let mut pool: Pool<Tag> = Pool::start(migration, options.call, options.workers);
+    let context = GuestContext {
+        tables: migration.tables(None),
+        db: None,
+    };
+    let mut pool: Pool<Tag> = Pool::start(migration, options.call, options.workers, context);
     let sender = pool.sender();
     pool.close();
     let key = options.key.clone();

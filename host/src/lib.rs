@@ -10,7 +10,9 @@
 pub mod action;
 pub mod arena;
 pub mod bindings;
+pub mod dynamo;
 pub mod engine;
 pub mod exec;
 pub mod item;
+pub mod journal;
 pub mod source;

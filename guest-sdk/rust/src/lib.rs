@@ -31,6 +31,7 @@
 
 pub mod action;
 pub mod arena;
+pub mod db;
 pub mod log;
 mod path;
 mod value;
@@ -188,7 +189,8 @@ pub mod exports {
         })
     }
 
-    fn attributes(common: &Common) -> wit::ExpressionAttributes {
+    /// Lowers placeholders and condition values.
+    pub fn attributes(common: &Common) -> wit::ExpressionAttributes {
         wit::ExpressionAttributes {
             names: common
                 .names

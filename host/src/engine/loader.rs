@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 
+use super::immediate::GuestContext;
 use super::{sandbox, Runtime};
 use crate::action::Tables;
 use crate::bindings::{MigrationPre, WIT_SOURCE};
@@ -70,9 +71,9 @@ pub struct LoadedMigration {
 }
 
 impl LoadedMigration {
-    /// The tables its actions may target.
-    pub fn tables(&self) -> Tables {
-        Tables::new(self.info.table.clone(), self.info.other_tables.clone())
+    /// The tables its actions may target; `table` replaces the one `info()` names.
+    pub fn tables(&self, table: Option<&str>) -> Tables {
+        Tables::new(self.info.table.clone(), self.info.other_tables.clone()).with_own(table)
     }
 }
 
@@ -135,7 +136,12 @@ pub fn load_bytes(
             one_line(&e)
         )
     })?;
-    let mut store = sandbox::store(runtime, Arc::from("loading"));
+    // info() runs with no tables and no DynamoDB: it only describes the migration.
+    let context = GuestContext {
+        tables: Tables::new("", []),
+        db: None,
+    };
+    let mut store = sandbox::store(runtime, Arc::from("loading"), context);
     store.set_epoch_deadline(runtime.deadline_ticks());
     let info = pre
         .instantiate(&mut store)

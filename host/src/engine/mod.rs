@@ -2,6 +2,7 @@
 //! `.wasm` into a ready-to-instantiate migration (compiled-component cache included),
 //! [`sandbox`] for what a guest may touch, and [`pool`] for the worker threads that call it.
 
+pub mod immediate;
 pub mod loader;
 pub mod pool;
 pub mod sandbox;
@@ -14,6 +15,7 @@ use std::time::Duration;
 use anyhow::Result;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
+pub use immediate::{GuestContext, ImmediateDb};
 pub use loader::{load, load_bytes, CacheOutcome, LoadedMigration, MigrationInfo, ModuleKind};
 pub use pool::{Call, ItemError, Job, Outcome, Pool};
 

@@ -13,9 +13,10 @@ use std::time::Duration;
 use crossbeam_channel::{bounded, Receiver, Sender};
 use wasmtime::{Store, Trap};
 
+use super::immediate::GuestContext;
 use super::loader::{one_line, LoadedMigration};
 use super::sandbox::{self, HostState};
-use crate::action::{self, Action, Tables};
+use crate::action::{self, Action};
 use crate::arena;
 use crate::bindings;
 use crate::item::Item;
@@ -84,8 +85,14 @@ pub struct Pool<T> {
 }
 
 impl<T: fmt::Display + Send + 'static> Pool<T> {
-    /// Starts `workers` threads calling `call` on `migration`.
-    pub fn start(migration: Arc<LoadedMigration>, call: Call, workers: usize) -> Pool<T> {
+    /// Starts `workers` threads calling `call` on `migration`, whose guests reach what
+    /// `context` allows.
+    pub fn start(
+        migration: Arc<LoadedMigration>,
+        call: Call,
+        workers: usize,
+        context: GuestContext,
+    ) -> Pool<T> {
         let workers = workers.max(1);
         let (job_tx, job_rx) = bounded::<Job<T>>(workers * 4);
         let (out_tx, out_rx) = bounded::<Outcome<T>>(workers * 4);
@@ -93,9 +100,10 @@ impl<T: fmt::Display + Send + 'static> Pool<T> {
             .map(|n| {
                 let (migration, jobs, outcomes) =
                     (migration.clone(), job_rx.clone(), out_tx.clone());
+                let context = context.clone();
                 thread::Builder::new()
                     .name(format!("guest-{n}"))
-                    .spawn(move || Worker::new(migration, call).run(jobs, outcomes))
+                    .spawn(move || Worker::new(migration, call, context).run(jobs, outcomes))
                     .expect("spawn a guest worker thread")
             })
             .collect();
@@ -136,17 +144,16 @@ impl<T> Drop for Pool<T> {
 struct Worker {
     migration: Arc<LoadedMigration>,
     call: Call,
-    tables: Tables,
+    context: GuestContext,
     instance: Option<(Store<HostState>, bindings::Migration)>,
 }
 
 impl Worker {
-    fn new(migration: Arc<LoadedMigration>, call: Call) -> Worker {
-        let tables = migration.tables();
+    fn new(migration: Arc<LoadedMigration>, call: Call, context: GuestContext) -> Worker {
         Worker {
             migration,
             call,
-            tables,
+            context,
             instance: None,
         }
     }
@@ -169,7 +176,8 @@ impl Worker {
     fn process<T: fmt::Display>(&mut self, job: &Job<T>) -> Result<Vec<Action>, ItemError> {
         let runtime = &self.migration.runtime;
         if self.instance.is_none() {
-            let mut store = sandbox::store(runtime, self.migration.label.clone());
+            let mut store =
+                sandbox::store(runtime, self.migration.label.clone(), self.context.clone());
             store.set_epoch_deadline(runtime.deadline_ticks());
             let instance = self.migration.pre.instantiate(&mut store).map_err(|e| {
                 ItemError::Trapped(format!("cannot instantiate the guest: {}", one_line(&e)))
@@ -207,7 +215,7 @@ impl Worker {
             .into_iter()
             .enumerate()
             .map(|(n, a)| {
-                action::from_guest(a, &self.tables)
+                action::from_guest(a, &self.context.tables)
                     .map_err(|e| ItemError::InvalidOutput(format!("action {n}: {e}")))
             })
             .collect()

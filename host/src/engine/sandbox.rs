@@ -1,6 +1,6 @@
 //! What a guest instance may touch: an empty WASI context (no preopened directories, no
-//! environment, no arguments, sockets denied by WASI's default address check, no name
-//! lookups), a memory cap, a CPU deadline, and the world's own imports (`log`).
+//! environment, no arguments, no sockets, no name lookups), a memory cap, a CPU deadline,
+//! and the world's own imports (`log`, and `dynamodb` through [`super::immediate`]).
 //!
 //! Guest stdout/stderr are kept as a short tail per instance: a panicking Rust guest prints
 //! its message there, and the host attaches it to the trap it reports.
@@ -17,6 +17,7 @@ use wasmtime::{Store, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use super::immediate::GuestContext;
 use super::Runtime;
 use crate::bindings::{self, wit};
 
@@ -34,6 +35,8 @@ pub struct HostState {
     limits: StoreLimits,
     output: GuestOutput,
     migration: Arc<str>,
+    /// What the guest may reach through its imports.
+    pub(crate) context: GuestContext,
     /// The item being processed, for log messages.
     pub(crate) item: String,
     log_lines: u32,
@@ -113,7 +116,11 @@ pub(crate) fn linker(runtime: &Runtime) -> wasmtime::Result<Linker<HostState>> {
 }
 
 /// A fresh store for one instance of `migration`.
-pub(crate) fn store(runtime: &Runtime, migration: Arc<str>) -> Store<HostState> {
+pub(crate) fn store(
+    runtime: &Runtime,
+    migration: Arc<str>,
+    context: GuestContext,
+) -> Store<HostState> {
     let output = GuestOutput::default();
     let wasi = WasiCtx::builder()
         .stdout(output.clone())
@@ -132,6 +139,7 @@ pub(crate) fn store(runtime: &Runtime, migration: Arc<str>) -> Store<HostState> 
         limits,
         output,
         migration,
+        context,
         item: String::new(),
         log_lines: 0,
     };

@@ -1,0 +1,232 @@
+//! The DynamoDB client: connection options, table key schemas, and the retry policy every
+//! request goes through.
+//!
+//! The SDK's own retries are switched off so that one policy, ours, decides: throttling,
+//! 5xx, timeouts and broken connections are retried with exponential backoff and full
+//! jitter; anything else is returned at once.
+
+use std::future::Future;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::BehaviorVersion;
+use aws_sdk_dynamodb::config::Region;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::KeyType;
+use aws_sdk_dynamodb::Client;
+
+use crate::item::{AttrValue, Item};
+
+/// Where and how to reach DynamoDB.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    /// Endpoint, e.g. `http://127.0.0.1:8000` for DynamoDB Local.
+    pub endpoint_url: Option<String>,
+    /// Region; otherwise the standard AWS chain decides.
+    pub region: Option<String>,
+    /// Profile from the AWS config files.
+    pub profile: Option<String>,
+}
+
+/// Builds a client from the standard AWS configuration chain plus `options`.
+pub async fn connect(options: &ConnectOptions) -> Client {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(profile) = &options.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(region) = &options.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    if let Some(endpoint) = &options.endpoint_url {
+        loader = loader.endpoint_url(endpoint);
+    }
+    let config = loader
+        .retry_config(RetryConfig::disabled())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .operation_attempt_timeout(Duration::from_secs(30))
+                .build(),
+        )
+        .load()
+        .await;
+    Client::new(&config)
+}
+
+/// How often and how patiently to retry a request.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub max_attempts: u32,
+    /// Backoff before the second attempt (doubles each time, before jitter).
+    pub base: Duration,
+    /// Longest backoff.
+    pub cap: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: 12,
+            base: Duration::from_millis(50),
+            cap: Duration::from_secs(5),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Full jitter: a random wait between zero and the exponential bound.
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let bound = self
+            .base
+            .saturating_mul(1u32 << attempt.min(20))
+            .min(self.cap);
+        bound.mul_f64(fastrand::f64())
+    }
+
+    /// Runs `request` until it succeeds, fails for good, or runs out of attempts.
+    pub async fn run<T, E, R, F, Fut>(&self, mut request: F) -> Result<T, SdkError<E, R>>
+    where
+        E: ProvideErrorMetadata,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, R>>>,
+    {
+        let mut attempt = 0;
+        loop {
+            match request().await {
+                Ok(value) => return Ok(value),
+                Err(error) if attempt + 1 < self.max_attempts && is_transient(&error) => {
+                    tracing::debug!("retrying after {}", error_code(&error));
+                    tokio::time::sleep(self.backoff(attempt)).await;
+                    attempt += 1;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+}
+
+/// Throttling, server errors, timeouts and connection failures: worth another try.
+pub fn is_transient<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
+    match error {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ServiceError(service) => {
+            let code = service.err().code().unwrap_or_default();
+            matches!(
+                code,
+                "ProvisionedThroughputExceededException"
+                    | "ThrottlingException"
+                    | "RequestLimitExceeded"
+                    | "InternalServerError"
+                    | "ServiceUnavailable"
+                    | "InternalFailure"
+                    | "LimitExceededException"
+                    | "TransactionInProgressException"
+            ) || code.is_empty()
+        }
+        _ => false,
+    }
+}
+
+/// The error's code, for messages and classification.
+pub fn error_code<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> String {
+    match error {
+        SdkError::ServiceError(service) => {
+            let err = service.err();
+            match (err.code(), err.message()) {
+                (Some(code), Some(message)) => format!("{code}: {message}"),
+                (Some(code), None) => code.to_owned(),
+                _ => "unknown service error".to_owned(),
+            }
+        }
+        SdkError::TimeoutError(_) => "request timed out".to_owned(),
+        SdkError::DispatchFailure(failure) => {
+            if failure.is_io() || failure.is_timeout() {
+                "cannot reach DynamoDB (connection failed)".to_owned()
+            } else {
+                format!("request could not be sent: {failure:?}")
+            }
+        }
+        SdkError::ResponseError(_) => "malformed or interrupted response".to_owned(),
+        SdkError::ConstructionFailure(_) => "request could not be built".to_owned(),
+        _ => "unknown error".to_owned(),
+    }
+}
+
+/// Whether the error is a failed condition (`ConditionalCheckFailedException`).
+pub fn is_conditional_check_failed<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
+    matches!(error, SdkError::ServiceError(service) if service.err().code() == Some("ConditionalCheckFailedException"))
+}
+
+/// A table's primary key attributes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeySchema {
+    /// Partition key attribute.
+    pub hash: String,
+    /// Sort key attribute, if the table has one.
+    pub range: Option<String>,
+}
+
+impl KeySchema {
+    /// The key attributes of `item`, or `None` if one is missing.
+    pub fn key_of(&self, item: &Item) -> Option<Item> {
+        let mut key = Item::new();
+        key.insert(self.hash.clone(), item.get(&self.hash)?.clone());
+        if let Some(range) = &self.range {
+            key.insert(range.clone(), item.get(range)?.clone());
+        }
+        Some(key)
+    }
+
+    /// Whether `key` has exactly this schema's attributes.
+    pub fn matches(&self, key: &Item) -> bool {
+        key.len() == 1 + self.range.is_some() as usize
+            && key.contains_key(&self.hash)
+            && self.range.as_ref().is_none_or(|r| key.contains_key(r))
+    }
+}
+
+/// Reads a table's key schema; a missing table is a clear error.
+pub async fn key_schema(client: &Client, policy: &RetryPolicy, table: &str) -> Result<KeySchema> {
+    let described = policy
+        .run(|| client.describe_table().table_name(table).send())
+        .await
+        .map_err(|e| {
+            if matches!(&e, SdkError::ServiceError(s) if s.err().is_resource_not_found_exception())
+            {
+                anyhow!("table `{table}` does not exist")
+            } else {
+                anyhow!("cannot describe table `{table}`: {}", error_code(&e))
+            }
+        })?;
+    let table_description = described
+        .table()
+        .with_context(|| format!("DescribeTable `{table}` returned no table"))?;
+    let mut hash = None;
+    let mut range = None;
+    for element in table_description.key_schema() {
+        match element.key_type() {
+            KeyType::Hash => hash = Some(element.attribute_name().to_owned()),
+            KeyType::Range => range = Some(element.attribute_name().to_owned()),
+            other => bail!("table `{table}` has an unknown key type {other:?}"),
+        }
+    }
+    Ok(KeySchema {
+        hash: hash.with_context(|| format!("table `{table}` has no partition key"))?,
+        range,
+    })
+}
+
+/// A key as compact DynamoDB JSON, for messages: `{"id":{"S":"u1"}}`.
+pub fn key_label(key: &Item) -> String {
+    crate::item::to_json_item(key).to_string()
+}
+
+/// Whether a value may be a key attribute (S, N or B).
+pub fn is_key_type(value: &AttrValue) -> bool {
+    matches!(value, AttrValue::S(_) | AttrValue::N(_) | AttrValue::B(_))
+}

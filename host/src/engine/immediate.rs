@@ -1,0 +1,231 @@
+//! The guest's `dynamodb` import: immediate get/put/update/delete/query on the tables the
+//! migration declared, and nothing else.
+//!
+//! Guest calls are synchronous; each blocks its worker thread on the tokio runtime that owns
+//! the client. Requests go through the same retry policy as the rest of the host.
+
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::Client;
+use tokio::runtime::Handle;
+
+use super::sandbox::HostState;
+use crate::action::Tables;
+use crate::arena;
+use crate::bindings::drift::migration::dynamodb::{
+    self as wit_db, DbError, QueryInput, QueryOutput,
+};
+use crate::bindings::wit;
+use crate::dynamo::{error_code, is_conditional_check_failed, RetryPolicy};
+use crate::item::{from_aws_item, to_aws_item, Item};
+
+/// Most items one `query` call returns.
+const MAX_QUERY_PAGE: u32 = 1000;
+
+/// DynamoDB access for guests of one run.
+pub struct ImmediateDb {
+    /// The client.
+    pub client: Client,
+    /// The runtime the client's futures run on.
+    pub handle: Handle,
+    /// Retries for throttling and transient failures.
+    pub policy: RetryPolicy,
+}
+
+/// What a guest may reach: the tables it declared, and DynamoDB if the run is online.
+#[derive(Clone)]
+pub struct GuestContext {
+    /// Tables the guest may use.
+    pub tables: Tables,
+    /// `None` offline (`exec`): every immediate operation is refused.
+    pub db: Option<Arc<ImmediateDb>>,
+}
+
+type DbResult<T> = Result<T, DbError>;
+
+impl HostState {
+    fn db(&self, table: &str) -> DbResult<(&ImmediateDb, String)> {
+        let db = self.context.db.as_deref().ok_or_else(|| {
+            DbError::Refused(
+                "immediate DynamoDB operations are not available offline (exec)".into(),
+            )
+        })?;
+        let table = self
+            .context
+            .tables
+            .resolve(Some(table.to_owned()))
+            .map_err(DbError::Refused)?;
+        Ok((db, table))
+    }
+}
+
+fn decode(item: wit::Item, what: &str) -> DbResult<Item> {
+    arena::decode(item).map_err(|e| DbError::Refused(format!("{what}: {e}")))
+}
+
+fn expression_parts(
+    attributes: wit::ExpressionAttributes,
+) -> DbResult<(
+    Option<std::collections::HashMap<String, String>>,
+    Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>>,
+)> {
+    let names: std::collections::HashMap<_, _> = attributes.names.into_iter().collect();
+    let values = decode(attributes.values, "expression values")?;
+    Ok((
+        (!names.is_empty()).then_some(names),
+        (!values.is_empty()).then(|| to_aws_item(&values)),
+    ))
+}
+
+fn failure<E: ProvideErrorMetadata, R>(error: SdkError<E, R>) -> DbError {
+    if is_conditional_check_failed(&error) {
+        DbError::ConditionalCheckFailed
+    } else {
+        DbError::Failed(error_code(&error))
+    }
+}
+
+impl wit_db::Host for HostState {
+    fn get_item(&mut self, table: String, key: wit::Item) -> DbResult<Option<wit::Item>> {
+        let (db, table) = self.db(&table)?;
+        let key = to_aws_item(&decode(key, "key")?);
+        let output = db
+            .handle
+            .block_on(db.policy.run(|| {
+                db.client
+                    .get_item()
+                    .table_name(&table)
+                    .set_key(Some(key.clone()))
+                    .consistent_read(true)
+                    .send()
+            }))
+            .map_err(failure)?;
+        output
+            .item
+            .map(|item| from_aws_item(&item).map(|item| arena::encode(&item)))
+            .transpose()
+            .map_err(|e| DbError::Failed(format!("{e:#}")))
+    }
+
+    fn put_item(
+        &mut self,
+        table: String,
+        item: wit::Item,
+        condition: Option<String>,
+        attributes: wit::ExpressionAttributes,
+    ) -> DbResult<()> {
+        let (db, table) = self.db(&table)?;
+        let item = to_aws_item(&decode(item, "item")?);
+        let (names, values) = expression_parts(attributes)?;
+        db.handle
+            .block_on(db.policy.run(|| {
+                db.client
+                    .put_item()
+                    .table_name(&table)
+                    .set_item(Some(item.clone()))
+                    .set_condition_expression(condition.clone())
+                    .set_expression_attribute_names(names.clone())
+                    .set_expression_attribute_values(values.clone())
+                    .send()
+            }))
+            .map(|_| ())
+            .map_err(failure)
+    }
+
+    fn update_item(
+        &mut self,
+        table: String,
+        key: wit::Item,
+        update_expression: String,
+        condition: Option<String>,
+        attributes: wit::ExpressionAttributes,
+    ) -> DbResult<()> {
+        let (db, table) = self.db(&table)?;
+        let key = to_aws_item(&decode(key, "key")?);
+        let (names, values) = expression_parts(attributes)?;
+        db.handle
+            .block_on(db.policy.run(|| {
+                db.client
+                    .update_item()
+                    .table_name(&table)
+                    .set_key(Some(key.clone()))
+                    .update_expression(&update_expression)
+                    .set_condition_expression(condition.clone())
+                    .set_expression_attribute_names(names.clone())
+                    .set_expression_attribute_values(values.clone())
+                    .send()
+            }))
+            .map(|_| ())
+            .map_err(failure)
+    }
+
+    fn delete_item(
+        &mut self,
+        table: String,
+        key: wit::Item,
+        condition: Option<String>,
+        attributes: wit::ExpressionAttributes,
+    ) -> DbResult<()> {
+        let (db, table) = self.db(&table)?;
+        let key = to_aws_item(&decode(key, "key")?);
+        let (names, values) = expression_parts(attributes)?;
+        db.handle
+            .block_on(db.policy.run(|| {
+                db.client
+                    .delete_item()
+                    .table_name(&table)
+                    .set_key(Some(key.clone()))
+                    .set_condition_expression(condition.clone())
+                    .set_expression_attribute_names(names.clone())
+                    .set_expression_attribute_values(values.clone())
+                    .send()
+            }))
+            .map(|_| ())
+            .map_err(failure)
+    }
+
+    fn query(&mut self, input: QueryInput) -> DbResult<QueryOutput> {
+        let (db, table) = self.db(&input.table)?;
+        let (names, values) = expression_parts(input.attributes)?;
+        let start = input
+            .exclusive_start_key
+            .map(|key| decode(key, "exclusive-start-key").map(|key| to_aws_item(&key)))
+            .transpose()?;
+        let limit = input
+            .limit
+            .unwrap_or(MAX_QUERY_PAGE)
+            .clamp(1, MAX_QUERY_PAGE) as i32;
+        let output = db
+            .handle
+            .block_on(db.policy.run(|| {
+                db.client
+                    .query()
+                    .table_name(&table)
+                    .set_index_name(input.index.clone())
+                    .key_condition_expression(&input.key_condition)
+                    .set_filter_expression(input.filter.clone())
+                    .set_expression_attribute_names(names.clone())
+                    .set_expression_attribute_values(values.clone())
+                    .set_exclusive_start_key(start.clone())
+                    .scan_index_forward(!input.descending)
+                    .limit(limit)
+                    .send()
+            }))
+            .map_err(failure)?;
+        let convert =
+            |item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>| {
+                from_aws_item(item)
+                    .map(|item| arena::encode(&item))
+                    .map_err(|e| DbError::Failed(format!("{e:#}")))
+            };
+        Ok(QueryOutput {
+            items: output
+                .items()
+                .iter()
+                .map(convert)
+                .collect::<DbResult<_>>()?,
+            last_evaluated_key: output.last_evaluated_key().map(convert).transpose()?,
+        })
+    }
+}
