@@ -38,6 +38,19 @@ pub async fn connect(options: &ConnectOptions) -> Client {
     }
     if let Some(region) = &options.region {
         loader = loader.region(Region::new(region.clone()));
+    } else if options.endpoint_url.is_some() {
+        // A local endpoint (DynamoDB Local) works in any region: do not fail for want of one,
+        // and do not wait for the instance metadata service either.
+        let chain = aws_config::meta::region::RegionProviderChain::first_try(
+            aws_config::environment::EnvironmentVariableRegionProvider::new(),
+        )
+        .or_else(
+            aws_config::profile::ProfileFileRegionProvider::builder()
+                .profile_name(options.profile.as_deref().unwrap_or("default"))
+                .build(),
+        )
+        .or_else("us-east-1");
+        loader = loader.region(chain);
     }
     if let Some(endpoint) = &options.endpoint_url {
         loader = loader.endpoint_url(endpoint);
@@ -219,11 +232,6 @@ pub async fn key_schema(client: &Client, policy: &RetryPolicy, table: &str) -> R
         hash: hash.with_context(|| format!("table `{table}` has no partition key"))?,
         range,
     })
-}
-
-/// A key as compact DynamoDB JSON, for messages: `{"id":{"S":"u1"}}`.
-pub fn key_label(key: &Item) -> String {
-    crate::item::to_json_item(key).to_string()
 }
 
 /// Whether a value may be a key attribute (S, N or B).

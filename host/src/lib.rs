@@ -8,6 +8,7 @@
 //! [`arena`] convert DynamoDB items between the AWS SDK, DynamoDB JSON and the guest's form.
 
 pub mod action;
+pub mod apply;
 pub mod arena;
 pub mod bindings;
 pub mod dynamo;
@@ -15,4 +16,7 @@ pub mod engine;
 pub mod exec;
 pub mod item;
 pub mod journal;
+pub mod load;
+pub mod metadata;
+pub mod run;
 pub mod source;

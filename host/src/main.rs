@@ -1,24 +1,33 @@
 //! The `drift-host` command line.
 
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
-use clap::{Args, Parser, Subcommand};
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use drift_host::dynamo::{connect, ConnectOptions, RetryPolicy};
 use drift_host::engine::{self, loader, Call, Limits, Runtime};
 use drift_host::exec::{exec, ExecOptions};
+use drift_host::load::{create_table, load, KeyAttribute};
+use drift_host::metadata::{self, Billing, MetadataTable, Operation};
+use drift_host::run::{
+    report_progress, run, stop_on_signal, Progress, Refused, RunOptions, RunReport,
+};
 use tracing_subscriber::EnvFilter;
 
-/// Exit code: every item went through.
+/// Exit code: success.
 const EXIT_OK: u8 = 0;
-/// Exit code: the migration ran, but some items failed.
-const EXIT_ITEMS_FAILED: u8 = 1;
-/// Exit code: bad input, bad module, or an error before any item ran.
+/// Exit code: the migration ran and failed (items failed, apply failed, or it was cancelled).
+const EXIT_FAILED: u8 = 1;
+/// Exit code: bad input, bad module, unreachable endpoint, or another error before any item ran.
 const EXIT_ERROR: u8 = 2;
+/// Exit code: refused by the metadata table (already applied, changed module, running).
+const EXIT_REFUSED: u8 = 3;
 
 /// Run DynamoDB data migrations compiled to WebAssembly components.
 #[derive(Parser)]
@@ -30,10 +39,125 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run a migration over its table: scan, migrate every item, then apply the actions.
+    Run(RunArgs),
+    /// Undo an applied migration: scan its table again and apply `rollback`'s actions.
+    Undo(RunArgs),
+    /// List the migrations recorded in the metadata table.
+    Status(StatusArgs),
     /// Run a migration over items from a file (DynamoDB JSON) and print its actions; writes nothing.
     Exec(ExecArgs),
     /// Print a migration's info() as JSON.
     Inspect(InspectArgs),
+    /// Write items from a DynamoDB JSON file into a table (for samples and fixtures).
+    Load(LoadArgs),
+}
+
+#[derive(Args)]
+struct LoadArgs {
+    /// The table to write to.
+    table: String,
+    /// Items in DynamoDB JSON: `aws dynamodb scan` output or export lines; `-` for stdin.
+    #[arg(long, short)]
+    input: String,
+    /// Create the table first (unless it exists) with this partition key, `name` or `name:N`.
+    #[arg(long)]
+    create_key: Option<KeyAttribute>,
+    /// Sort key for a created table, `name` or `name:N`.
+    #[arg(long, requires = "create_key")]
+    create_sort_key: Option<KeyAttribute>,
+    #[command(flatten)]
+    connection: ConnectionArgs,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// The migration: a component, or a core module implementing the drift:migration ABI.
+    migration: PathBuf,
+    /// Scan this table instead of the one the migration's info() names.
+    #[arg(long)]
+    table: Option<String>,
+    /// Guest instances working in parallel.
+    #[arg(long, default_value_t = default_concurrency())]
+    concurrency: usize,
+    /// Parallel scan segments (TotalSegments).
+    #[arg(long, default_value_t = 8)]
+    segments: u32,
+    /// Stop the scan at the first item that fails.
+    #[arg(long)]
+    fail_fast: bool,
+    /// Concurrent write lanes while applying.
+    #[arg(long, default_value_t = 32)]
+    apply_concurrency: usize,
+    /// Where journals are spooled (default: ~/.local/state/drift-host/journals).
+    #[arg(long, env = "DRIFT_WORK_DIR")]
+    work_dir: Option<PathBuf>,
+    /// Keep the journal after a successful apply.
+    #[arg(long)]
+    keep_journal: bool,
+    /// Write the run's report as JSON to this file (`-` for stdout).
+    #[arg(long)]
+    report: Option<String>,
+    /// Create the metadata table with provisioned capacity `RCU,WCU` instead of on-demand.
+    #[arg(long, value_parser = parse_provisioned)]
+    provisioned: Option<(i64, i64)>,
+    /// Attempts per DynamoDB request before giving up (throttling, 5xx, timeouts).
+    #[arg(long, default_value_t = 12)]
+    max_attempts: u32,
+    #[command(flatten)]
+    meta: MetaArgs,
+    #[command(flatten)]
+    connection: ConnectionArgs,
+    #[command(flatten)]
+    sandbox: SandboxArgs,
+}
+
+#[derive(Args)]
+struct StatusArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    output: OutputFormat,
+    #[command(flatten)]
+    meta: MetaArgs,
+    #[command(flatten)]
+    connection: ConnectionArgs,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum OutputFormat {
+    Table,
+    Json,
+}
+
+#[derive(Args)]
+struct MetaArgs {
+    /// The metadata table.
+    #[arg(long, default_value = metadata::DEFAULT_TABLE)]
+    meta_table: String,
+}
+
+/// Where DynamoDB is; otherwise the standard AWS configuration chain decides.
+#[derive(Args)]
+struct ConnectionArgs {
+    /// Endpoint URL, e.g. http://127.0.0.1:8000 for DynamoDB Local.
+    #[arg(long, env = "DRIFT_ENDPOINT_URL")]
+    endpoint_url: Option<String>,
+    /// AWS region.
+    #[arg(long)]
+    region: Option<String>,
+    /// AWS profile.
+    #[arg(long)]
+    profile: Option<String>,
+}
+
+impl ConnectionArgs {
+    fn options(&self) -> ConnectOptions {
+        ConnectOptions {
+            endpoint_url: self.endpoint_url.clone(),
+            region: self.region.clone(),
+            profile: self.profile.clone(),
+        }
+    }
 }
 
 #[derive(Args)]
@@ -101,8 +225,31 @@ impl SandboxArgs {
     }
 }
 
+fn parse_provisioned(text: &str) -> Result<(i64, i64), String> {
+    let (read, write) = text.split_once(',').ok_or("expected RCU,WCU (e.g. 5,5)")?;
+    let parse = |v: &str| {
+        v.trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or("capacity units are positive whole numbers")
+    };
+    Ok((parse(read)?, parse(write)?))
+}
+
 fn default_concurrency() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+fn default_work_dir() -> PathBuf {
+    std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local").join("state"))
+        })
+        .unwrap_or_else(std::env::temp_dir)
+        .join("drift-host")
+        .join("journals")
 }
 
 fn main() -> ExitCode {
@@ -112,62 +259,21 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| EnvFilter::new("warn,drift_host=info,guest=info")),
         )
         .with_writer(io::stderr)
+        .with_ansi(io::stderr().is_terminal())
         .init();
-    match run(Cli::parse()) {
+    match dispatch(Cli::parse()) {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
             eprintln!("error: {}", format!("{error:#}").replace('\n', " "));
-            ExitCode::from(EXIT_ERROR)
+            let refused = error.chain().any(|cause| cause.is::<Refused>());
+            ExitCode::from(if refused { EXIT_REFUSED } else { EXIT_ERROR })
         }
     }
 }
 
-fn run(cli: Cli) -> Result<u8> {
+fn dispatch(cli: Cli) -> Result<u8> {
     match cli.command {
-        Command::Exec(args) => {
-            let migration = args.sandbox.load(&args.migration, args.concurrency)?;
-            let input: Box<dyn Read + Send> = if args.input == "-" {
-                Box::new(io::stdin())
-            } else {
-                Box::new(
-                    File::open(&args.input)
-                        .with_context(|| format!("cannot open {}", args.input))?,
-                )
-            };
-            let call = if args.rollback {
-                Call::Rollback
-            } else {
-                Call::Migrate
-            };
-            let options = ExecOptions {
-                call,
-                key: args.key,
-                workers: args.concurrency,
-            };
-            let summary = exec(
-                migration.clone(),
-                input,
-                &options,
-                &mut io::stdout().lock(),
-                &mut io::stderr(),
-            )?;
-            let actions: u64 = summary.actions.values().sum();
-            let by_kind = ["put", "update", "delete"]
-                .map(|kind| format!("{} {kind}", summary.actions.get(kind).copied().unwrap_or(0)))
-                .join(", ");
-            eprintln!(
-                "{} ({}): {} items, {actions} actions ({by_kind}), {} failed",
-                migration.label,
-                if args.rollback { "rollback" } else { "migrate" },
-                summary.items,
-                summary.failures.len()
-            );
-            Ok(if summary.failures.is_empty() {
-                EXIT_OK
-            } else {
-                EXIT_ITEMS_FAILED
-            })
-        }
+        Command::Exec(args) => exec_command(args),
         Command::Inspect(args) => {
             let migration = args.sandbox.load(&args.migration, 1)?;
             let report = serde_json::json!({
@@ -178,5 +284,189 @@ fn run(cli: Cli) -> Result<u8> {
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(EXIT_OK)
         }
+        Command::Run(args) => tokio_runtime()?.block_on(run_command(args, Operation::Migrate)),
+        Command::Undo(args) => tokio_runtime()?.block_on(run_command(args, Operation::Undo)),
+        Command::Status(args) => tokio_runtime()?.block_on(status_command(args)),
+        Command::Load(args) => tokio_runtime()?.block_on(load_command(args)),
     }
+}
+
+fn tokio_runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// The file named by `--input`, or stdin for `-`.
+fn open_input(input: &str) -> Result<Box<dyn Read + Send>> {
+    Ok(if input == "-" {
+        Box::new(io::stdin())
+    } else {
+        Box::new(File::open(input).with_context(|| format!("cannot open {input}"))?)
+    })
+}
+
+async fn load_command(args: LoadArgs) -> Result<u8> {
+    let input = open_input(&args.input)?;
+    let client = connect(&args.connection.options()).await;
+    if let Some(hash) = &args.create_key {
+        create_table(&client, &args.table, hash, args.create_sort_key.as_ref()).await?;
+    }
+    let count = load(&client, &RetryPolicy::default(), &args.table, input).await?;
+    eprintln!("loaded {count} items into `{}`", args.table);
+    Ok(EXIT_OK)
+}
+
+fn exec_command(args: ExecArgs) -> Result<u8> {
+    let migration = args.sandbox.load(&args.migration, args.concurrency)?;
+    let input = open_input(&args.input)?;
+    let call = if args.rollback {
+        Call::Rollback
+    } else {
+        Call::Migrate
+    };
+    let options = ExecOptions {
+        call,
+        key: args.key,
+        workers: args.concurrency,
+    };
+    let summary = exec(
+        migration.clone(),
+        input,
+        &options,
+        &mut io::stdout().lock(),
+        &mut io::stderr(),
+    )?;
+    let actions: u64 = summary.actions.values().sum();
+    let by_kind = ["put", "update", "delete"]
+        .map(|kind| format!("{} {kind}", summary.actions.get(kind).copied().unwrap_or(0)))
+        .join(", ");
+    eprintln!(
+        "{} ({}): {} items, {actions} actions ({by_kind}), {} failed",
+        migration.label,
+        if args.rollback { "rollback" } else { "migrate" },
+        summary.items,
+        summary.failures.len()
+    );
+    Ok(if summary.failures.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_FAILED
+    })
+}
+
+async fn run_command(args: RunArgs, operation: Operation) -> Result<u8> {
+    let migration = args.sandbox.load(&args.migration, args.concurrency)?;
+    let client = connect(&args.connection.options()).await;
+    let options = RunOptions {
+        operation,
+        table: args.table,
+        concurrency: args.concurrency.max(1),
+        segments: args.segments.max(1),
+        meta_table: args.meta.meta_table,
+        billing: match args.provisioned {
+            Some((read, write)) => Billing::Provisioned(read, write),
+            None => Billing::PayPerRequest,
+        },
+        fail_fast: args.fail_fast,
+        work_dir: args.work_dir.unwrap_or_else(default_work_dir),
+        apply_lanes: args.apply_concurrency.max(1),
+        keep_journal: args.keep_journal,
+        policy: RetryPolicy {
+            max_attempts: args.max_attempts.max(1),
+            ..RetryPolicy::default()
+        },
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let progress = Arc::new(Progress::default());
+    let signals = tokio::spawn(stop_on_signal(stop.clone()));
+    let reporter = tokio::spawn(report_progress(progress.clone(), Duration::from_secs(5)));
+    let report = run(migration, &client, &options, progress, stop).await;
+    signals.abort();
+    reporter.abort();
+    let report = report?;
+    eprintln!("{}", summary_line(&report));
+    if let Some(target) = &args.report {
+        let json = serde_json::to_string_pretty(&report)?;
+        if target == "-" {
+            println!("{json}");
+        } else {
+            std::fs::write(target, json + "\n")
+                .with_context(|| format!("cannot write report {target}"))?;
+        }
+    }
+    Ok(if report.succeeded {
+        EXIT_OK
+    } else {
+        EXIT_FAILED
+    })
+}
+
+fn summary_line(report: &RunReport) -> String {
+    let c = &report.counts;
+    let mut line = format!(
+        "{} #{} ({}) on `{}`: {}: {} items scanned, {} put, {} update, {} delete, {} conflicts, {} failed items, {:.1} s",
+        report.migration.name,
+        report.migration.number,
+        report.operation.as_str(),
+        report.table,
+        report.status.as_str(),
+        c.items_scanned,
+        c.puts,
+        c.updates,
+        c.deletes,
+        c.conflicts,
+        c.errors,
+        report.duration_seconds
+    );
+    if let Some(error) = &report.error {
+        line.push_str(&format!("\nerror: {error}"));
+    }
+    line
+}
+
+async fn status_command(args: StatusArgs) -> Result<u8> {
+    let client = connect(&args.connection.options()).await;
+    let meta = MetadataTable::new(client, &args.meta.meta_table, RetryPolicy::default());
+    if !meta.exists().await? {
+        bail!(
+            "metadata table `{}` does not exist (no migration has run)",
+            meta.name()
+        );
+    }
+    let records = meta.list().await?;
+    match args.output {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&records)?),
+        OutputFormat::Table => {
+            println!(
+                "{:>6}  {:<20} {:<16} {:<12} {:<8} {:<20} {:<20} {:>8} {:>8} {:>8} {:>8} {:>6} {:>9}  {}",
+                "NUMBER", "NAME", "TABLE", "STATUS", "OP", "STARTED", "FINISHED", "SCANNED", "PUT", "UPDATE", "DELETE",
+                "ERRORS", "CONFLICTS", "CHECKSUM"
+            );
+            for r in &records {
+                println!(
+                    "{:>6}  {:<20} {:<16} {:<12} {:<8} {:<20} {:<20} {:>8} {:>8} {:>8} {:>8} {:>6} {:>9}  {}",
+                    r.number,
+                    r.name,
+                    r.table,
+                    r.status.as_str(),
+                    r.operation.as_str(),
+                    r.started_at,
+                    r.finished_at.as_deref().unwrap_or("-"),
+                    r.counts.items_scanned,
+                    r.counts.puts,
+                    r.counts.updates,
+                    r.counts.deletes,
+                    r.counts.errors,
+                    r.counts.conflicts,
+                    &r.checksum[..r.checksum.len().min(12)]
+                );
+                if let Some(error) = &r.last_error {
+                    println!("        last error: {error}");
+                }
+            }
+        }
+    }
+    Ok(EXIT_OK)
 }

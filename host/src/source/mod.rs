@@ -1,2 +1,19 @@
-//! Where items come from: files in DynamoDB JSON ([`json`]).
+//! Where items come from: a table's parallel scan ([`scan`]) or files in DynamoDB JSON
+//! ([`json`]).
+
 pub mod json;
+pub mod scan;
+
+use std::fmt;
+
+use crate::item::{to_json_item, Item};
+
+/// A scanned item's primary key: how an item is named in errors, logs and conflicts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceKey(pub Item);
+
+impl fmt::Display for SourceKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", to_json_item(&self.0))
+    }
+}

@@ -1,0 +1,447 @@
+//! Applies a journal to DynamoDB, after the scan.
+//!
+//! Records are routed to lanes by `(table, key)`: actions on the same item stay in journal
+//! order, lanes run concurrently. Within a lane, unconditional puts and deletes are gathered
+//! into `BatchWriteItem` requests (at most 25, never the same key twice in one request, the
+//! `UnprocessedItems` retried with backoff and jitter); updates and conditional writes go one
+//! by one. An update carries `attribute_exists(<partition key>)` unless the guest asked for an
+//! upsert, so an item deleted during the run is not recreated. A failed condition is a
+//! conflict: counted and reported with the key, not an error.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use anyhow::{anyhow, bail, Context, Result};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::Client;
+use serde::Serialize;
+use serde_json::Value as Json;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use crate::action::{Action, ActionKind};
+use crate::dynamo::{error_code, is_conditional_check_failed, KeySchema, RetryPolicy};
+use crate::item::{to_aws_item, to_json_item, Item};
+use crate::journal::{JournalReader, Record};
+
+/// Most writes in one `BatchWriteItem`.
+const BATCH_LIMIT: usize = 25;
+/// Conflicts kept for the report (all are counted).
+const CONFLICTS_REPORTED: usize = 100;
+/// Placeholder for the partition key in the existence check added to updates.
+const KEY_PLACEHOLDER: &str = "#drifthostkey";
+
+/// How to apply.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// Lanes working concurrently (each has at most one request in flight).
+    pub lanes: usize,
+    /// Retries for throttling and transient failures.
+    pub policy: RetryPolicy,
+}
+
+/// Applied actions so far, by kind, and conflicts; shared with the progress display.
+#[derive(Debug, Default)]
+pub struct ApplyProgress {
+    /// Puts applied.
+    pub put: AtomicU64,
+    /// Updates applied.
+    pub update: AtomicU64,
+    /// Deletes applied.
+    pub delete: AtomicU64,
+    /// Writes whose condition failed.
+    pub conflicts: AtomicU64,
+}
+
+impl ApplyProgress {
+    /// Actions applied, all kinds.
+    pub fn applied(&self) -> u64 {
+        self.put.load(Ordering::Relaxed)
+            + self.update.load(Ordering::Relaxed)
+            + self.delete.load(Ordering::Relaxed)
+    }
+
+    fn count(&self, kind: &ActionKind) {
+        let counter = match kind {
+            ActionKind::Put { .. } => &self.put,
+            ActionKind::Update { .. } => &self.update,
+            ActionKind::Delete { .. } => &self.delete,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// A write whose condition did not hold.
+#[derive(Debug, Clone, Serialize)]
+pub struct Conflict {
+    /// The table written to.
+    pub table: String,
+    /// `put`, `update` or `delete`.
+    pub kind: &'static str,
+    /// The written item's key, DynamoDB JSON.
+    pub key: Json,
+    /// The key of the scanned item that produced the action.
+    pub source: Json,
+    /// What failed.
+    pub reason: String,
+}
+
+/// What the lanes share.
+struct Shared {
+    client: Client,
+    policy: RetryPolicy,
+    schemas: HashMap<String, KeySchema>,
+    progress: Arc<ApplyProgress>,
+    conflicts: Mutex<Vec<Conflict>>,
+    stop: Arc<AtomicBool>,
+}
+
+/// A record with its target key worked out.
+struct Prepared {
+    record: Record,
+    key: Item,
+    /// The key's identity within its table, for duplicate detection.
+    identity: Vec<u8>,
+}
+
+/// Applies every record of `journal`; `stop` ends it early (between requests) with an error.
+/// Returns the conflicts (the first [`CONFLICTS_REPORTED`]); counts are in `progress`.
+pub async fn apply(
+    client: &Client,
+    journal: &Path,
+    schemas: HashMap<String, KeySchema>,
+    options: &ApplyOptions,
+    progress: Arc<ApplyProgress>,
+    stop: Arc<AtomicBool>,
+) -> Result<Vec<Conflict>> {
+    let lanes = options.lanes.max(1);
+    let shared = Arc::new(Shared {
+        client: client.clone(),
+        policy: options.policy.clone(),
+        schemas,
+        progress,
+        conflicts: Mutex::new(Vec::new()),
+        stop: stop.clone(),
+    });
+    let mut senders = Vec::with_capacity(lanes);
+    let mut tasks = JoinSet::new();
+    for _ in 0..lanes {
+        let (tx, rx) = mpsc::channel::<Prepared>(BATCH_LIMIT * 4);
+        senders.push(tx);
+        let shared = shared.clone();
+        tasks.spawn(async move { run_lane(rx, &shared).await });
+    }
+    let reader = {
+        let (journal, shared) = (journal.to_owned(), shared.clone());
+        tokio::task::spawn_blocking(move || route(&journal, &shared, senders))
+    };
+    let mut first_error = None;
+    while let Some(joined) = tasks.join_next().await {
+        if let Err(error) = joined
+            .map_err(|e| anyhow!("apply task failed: {e}"))
+            .and_then(|r| r)
+        {
+            stop.store(true, Ordering::Relaxed);
+            first_error.get_or_insert(error);
+        }
+    }
+    let routed = reader
+        .await
+        .map_err(|e| anyhow!("journal reader failed: {e}"))
+        .and_then(|r| r);
+    if let Some(error) = first_error {
+        return Err(error);
+    }
+    routed?;
+    if stop.load(Ordering::Relaxed) {
+        bail!("cancelled");
+    }
+    let conflicts = std::mem::take(&mut *shared.conflicts.lock().expect("conflicts lock"));
+    Ok(conflicts)
+}
+
+/// Reads the journal and sends each record to its lane.
+fn route(journal: &PathBuf, shared: &Shared, lanes: Vec<mpsc::Sender<Prepared>>) -> Result<()> {
+    let mut reader = JournalReader::open(journal)?;
+    while let Some((record, _)) = reader.next_record()? {
+        if shared.stop.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let schema = shared
+            .schemas
+            .get(&record.action.table)
+            .with_context(|| format!("no key schema for table `{}`", record.action.table))?;
+        let key = match &record.action.kind {
+            ActionKind::Put { item } => schema.key_of(item),
+            ActionKind::Update { key, .. } | ActionKind::Delete { key } => Some(key.clone()),
+        }
+        .with_context(|| {
+            format!(
+                "an action on `{}` lacks the table's key",
+                record.action.table
+            )
+        })?;
+        let identity = rmp_serde::to_vec(&(&record.action.table, &key)).context("encode key")?;
+        let mut hasher = DefaultHasher::new();
+        identity.hash(&mut hasher);
+        let lane = (hasher.finish() % lanes.len() as u64) as usize;
+        let prepared = Prepared {
+            record,
+            key,
+            identity,
+        };
+        if lanes[lane].blocking_send(prepared).is_err() {
+            return Ok(()); // the lane stopped on an error, which apply() reports
+        }
+    }
+    Ok(())
+}
+
+async fn run_lane(mut records: mpsc::Receiver<Prepared>, shared: &Shared) -> Result<()> {
+    let mut batch: Vec<Prepared> = Vec::with_capacity(BATCH_LIMIT);
+    while let Some(prepared) = records.recv().await {
+        if shared.stop.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let action = &prepared.record.action;
+        let batchable =
+            action.condition.is_none() && !matches!(action.kind, ActionKind::Update { .. });
+        if !batchable {
+            flush(&mut batch, shared).await?;
+            apply_one(prepared, shared).await?;
+            continue;
+        }
+        if batch.iter().any(|p| p.identity == prepared.identity) {
+            flush(&mut batch, shared).await?;
+        }
+        batch.push(prepared);
+        if batch.len() == BATCH_LIMIT {
+            flush(&mut batch, shared).await?;
+        }
+    }
+    if shared.stop.load(Ordering::Relaxed) {
+        return Ok(());
+    }
+    flush(&mut batch, shared).await
+}
+
+/// Writes `batch` with `BatchWriteItem`, retrying what DynamoDB leaves unprocessed.
+async fn flush(batch: &mut Vec<Prepared>, shared: &Shared) -> Result<()> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let mut requests: HashMap<String, Vec<WriteRequest>> = HashMap::new();
+    for prepared in batch.iter() {
+        let action = &prepared.record.action;
+        let request = match &action.kind {
+            ActionKind::Put { item } => WriteRequest::builder()
+                .put_request(
+                    PutRequest::builder()
+                        .set_item(Some(to_aws_item(item)))
+                        .build()?,
+                )
+                .build(),
+            ActionKind::Delete { .. } => WriteRequest::builder()
+                .delete_request(
+                    DeleteRequest::builder()
+                        .set_key(Some(to_aws_item(&prepared.key)))
+                        .build()?,
+                )
+                .build(),
+            ActionKind::Update { .. } => unreachable!("updates are never batched"),
+        };
+        requests
+            .entry(action.table.clone())
+            .or_default()
+            .push(request);
+    }
+    batch_write(&shared.client, &shared.policy, requests).await?;
+    for prepared in batch.drain(..) {
+        shared.progress.count(&prepared.record.action.kind);
+    }
+    Ok(())
+}
+
+/// Writes `requests` (at most 25 in all) with `BatchWriteItem`, retrying what DynamoDB leaves
+/// unprocessed with backoff and jitter until everything is written.
+pub async fn batch_write(
+    client: &Client,
+    policy: &RetryPolicy,
+    mut requests: HashMap<String, Vec<WriteRequest>>,
+) -> Result<()> {
+    // Throttled batches can take a while to drain: allow twice the usual attempts.
+    let max_rounds = policy.max_attempts * 2;
+    let mut round = 0;
+    loop {
+        let output = policy
+            .run(|| {
+                client
+                    .batch_write_item()
+                    .set_request_items(Some(requests.clone()))
+                    .send()
+            })
+            .await
+            .map_err(|e| anyhow!("BatchWriteItem failed: {}", error_code(&e)))?;
+        requests = output
+            .unprocessed_items
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(_, writes)| !writes.is_empty())
+            .collect();
+        if requests.is_empty() {
+            return Ok(());
+        }
+        round += 1;
+        if round >= max_rounds {
+            let left: usize = requests.values().map(Vec::len).sum();
+            bail!("BatchWriteItem still left {left} writes unprocessed after {round} rounds");
+        }
+        tokio::time::sleep(policy.backoff(round)).await;
+    }
+}
+
+/// Applies one update or conditional write.
+async fn apply_one(prepared: Prepared, shared: &Shared) -> Result<()> {
+    let Prepared { record, key, .. } = prepared;
+    let Action {
+        table,
+        kind,
+        condition,
+        names,
+        values,
+    } = &record.action;
+    let mut names: HashMap<String, String> = names.clone().into_iter().collect();
+    let values = (!values.is_empty()).then(|| to_aws_item(values));
+    let client = &shared.client;
+    let result = match kind {
+        ActionKind::Put { item } => {
+            let names = (!names.is_empty()).then_some(names);
+            shared
+                .policy
+                .run(|| {
+                    client
+                        .put_item()
+                        .table_name(table)
+                        .set_item(Some(to_aws_item(item)))
+                        .set_condition_expression(condition.clone())
+                        .set_expression_attribute_names(names.clone())
+                        .set_expression_attribute_values(values.clone())
+                        .send()
+                })
+                .await
+                .map(|_| ())
+                .map_err(WriteError::from)
+        }
+        ActionKind::Delete { .. } => {
+            let names = (!names.is_empty()).then_some(names);
+            shared
+                .policy
+                .run(|| {
+                    client
+                        .delete_item()
+                        .table_name(table)
+                        .set_key(Some(to_aws_item(&key)))
+                        .set_condition_expression(condition.clone())
+                        .set_expression_attribute_names(names.clone())
+                        .set_expression_attribute_values(values.clone())
+                        .send()
+                })
+                .await
+                .map(|_| ())
+                .map_err(WriteError::from)
+        }
+        ActionKind::Update {
+            expression, upsert, ..
+        } => {
+            let condition = if *upsert {
+                condition.clone()
+            } else {
+                let schema = &shared.schemas[table];
+                names.insert(KEY_PLACEHOLDER.to_owned(), schema.hash.clone());
+                let exists = format!("attribute_exists({KEY_PLACEHOLDER})");
+                Some(match condition {
+                    Some(condition) => format!("({condition}) AND {exists}"),
+                    None => exists,
+                })
+            };
+            let names = (!names.is_empty()).then_some(names);
+            shared
+                .policy
+                .run(|| {
+                    client
+                        .update_item()
+                        .table_name(table)
+                        .set_key(Some(to_aws_item(&key)))
+                        .update_expression(expression)
+                        .set_condition_expression(condition.clone())
+                        .set_expression_attribute_names(names.clone())
+                        .set_expression_attribute_values(values.clone())
+                        .send()
+                })
+                .await
+                .map(|_| ())
+                .map_err(WriteError::from)
+        }
+    };
+    match result {
+        Ok(()) => {
+            shared.progress.count(kind);
+            Ok(())
+        }
+        Err(WriteError::ConditionFailed) => {
+            shared.progress.conflicts.fetch_add(1, Ordering::Relaxed);
+            let reason = match (kind, condition) {
+                (ActionKind::Update { upsert: false, .. }, None) => {
+                    "the item no longer exists (deleted during the run); it was not recreated"
+                        .to_owned()
+                }
+                (ActionKind::Update { upsert: false, .. }, Some(condition)) => {
+                    format!(
+                        "the item no longer exists, or its condition `{condition}` did not hold"
+                    )
+                }
+                (_, Some(condition)) => format!("condition `{condition}` did not hold"),
+                (_, None) => "condition did not hold".to_owned(),
+            };
+            let conflict = Conflict {
+                table: table.clone(),
+                kind: kind.name(),
+                key: to_json_item(&key),
+                source: to_json_item(&record.source),
+                reason,
+            };
+            tracing::warn!(table = %conflict.table, key = %conflict.key, "conflict: {}", conflict.reason);
+            let mut conflicts = shared.conflicts.lock().expect("conflicts lock");
+            if conflicts.len() < CONFLICTS_REPORTED {
+                conflicts.push(conflict);
+            }
+            Ok(())
+        }
+        Err(WriteError::Failed(error)) => Err(anyhow!(
+            "{} on `{table}` key {} failed: {error}",
+            kind.name(),
+            to_json_item(&key),
+        )),
+    }
+}
+
+/// A single write's failure, whatever the operation.
+enum WriteError {
+    ConditionFailed,
+    Failed(String),
+}
+
+impl<E: ProvideErrorMetadata, R> From<SdkError<E, R>> for WriteError {
+    fn from(error: SdkError<E, R>) -> WriteError {
+        if is_conditional_check_failed(&error) {
+            WriteError::ConditionFailed
+        } else {
+            WriteError::Failed(error_code(&error))
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! `drift-host load`: writes items from DynamoDB JSON into a table, creating the table if
+//! asked. For fixtures, samples and tests: a migration never goes through here.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, PutRequest, ScalarAttributeType,
+    TableStatus, WriteRequest,
+};
+use aws_sdk_dynamodb::Client;
+use tokio::task::JoinSet;
+
+use crate::apply::batch_write;
+use crate::dynamo::{error_code, RetryPolicy};
+use crate::item::{to_aws_item, Item};
+use crate::source::json::read_items;
+
+/// Requests in flight while loading.
+const IN_FLIGHT: usize = 8;
+
+/// A key attribute for a new table: name and type (`S`, `N` or `B`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyAttribute {
+    /// Attribute name.
+    pub name: String,
+    /// `S`, `N` or `B`.
+    pub kind: ScalarAttributeType,
+}
+
+impl std::str::FromStr for KeyAttribute {
+    type Err = String;
+
+    /// `id` (a string key) or `id:N`.
+    fn from_str(text: &str) -> Result<KeyAttribute, String> {
+        let (name, kind) = text.split_once(':').unwrap_or((text, "S"));
+        let kind = match kind {
+            "S" => ScalarAttributeType::S,
+            "N" => ScalarAttributeType::N,
+            "B" => ScalarAttributeType::B,
+            other => return Err(format!("key type `{other}` is not S, N or B")),
+        };
+        if name.is_empty() {
+            return Err("empty key attribute name".into());
+        }
+        Ok(KeyAttribute {
+            name: name.to_owned(),
+            kind,
+        })
+    }
+}
+
+/// Creates `table` (on-demand) with partition key `hash` and optional sort key `range`, unless
+/// it exists; waits until it is ACTIVE.
+pub async fn create_table(
+    client: &Client,
+    table: &str,
+    hash: &KeyAttribute,
+    range: Option<&KeyAttribute>,
+) -> Result<()> {
+    let mut request = client
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest);
+    for (attribute, key_type) in [(Some(hash), KeyType::Hash), (range, KeyType::Range)] {
+        if let Some(attribute) = attribute {
+            request = request
+                .attribute_definitions(
+                    AttributeDefinition::builder()
+                        .attribute_name(&attribute.name)
+                        .attribute_type(attribute.kind.clone())
+                        .build()?,
+                )
+                .key_schema(
+                    KeySchemaElement::builder()
+                        .attribute_name(&attribute.name)
+                        .key_type(key_type)
+                        .build()?,
+                );
+        }
+    }
+    match request.send().await {
+        Ok(_) => {}
+        Err(SdkError::ServiceError(e)) if e.err().is_resource_in_use_exception() => {}
+        Err(e) => bail!("cannot create table `{table}`: {}", error_code(&e)),
+    }
+    for _ in 0..120 {
+        let described = client
+            .describe_table()
+            .table_name(table)
+            .send()
+            .await
+            .map_err(|e| anyhow!("cannot describe table `{table}`: {}", error_code(&e)))?;
+        if described.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    bail!("table `{table}` did not become ACTIVE within 30 s")
+}
+
+/// Writes every item of `input` into `table`; returns how many.
+pub async fn load(
+    client: &Client,
+    policy: &RetryPolicy,
+    table: &str,
+    input: Box<dyn Read + Send>,
+) -> Result<u64> {
+    let (sender, mut batches) = tokio::sync::mpsc::channel::<Vec<Item>>(IN_FLIGHT);
+    let reader = tokio::task::spawn_blocking(move || {
+        let mut batch = Vec::with_capacity(25);
+        let count = read_items(input, |item| {
+            batch.push(item);
+            if batch.len() == 25 {
+                sender
+                    .blocking_send(std::mem::take(&mut batch))
+                    .map_err(|_| anyhow!("the writer stopped"))?;
+            }
+            Ok(())
+        })?;
+        if !batch.is_empty() {
+            sender
+                .blocking_send(batch)
+                .map_err(|_| anyhow!("the writer stopped"))?;
+        }
+        Ok::<u64, anyhow::Error>(count)
+    });
+    let mut writes = JoinSet::new();
+    while let Some(batch) = batches.recv().await {
+        while writes.len() >= IN_FLIGHT {
+            writes.join_next().await.expect("a write in flight")??;
+        }
+        let requests: Vec<WriteRequest> = batch
+            .iter()
+            .map(|item| {
+                Ok(WriteRequest::builder()
+                    .put_request(
+                        PutRequest::builder()
+                            .set_item(Some(to_aws_item(item)))
+                            .build()?,
+                    )
+                    .build())
+            })
+            .collect::<Result<_>>()?;
+        let (client, policy, table) = (client.clone(), policy.clone(), table.to_owned());
+        writes.spawn(async move {
+            batch_write(&client, &policy, HashMap::from([(table, requests)])).await
+        });
+    }
+    while let Some(done) = writes.join_next().await {
+        done??;
+    }
+    reader.await.context("input reader failed")?
+}

@@ -1,0 +1,501 @@
+//! The metadata table: one record per migration (number, name, checksum, status, times,
+//! counts, last error), created on first use.
+//!
+//! Every status change is a conditional write on the record's previous `status` and
+//! `run_id`, so two runs can never both believe they own a migration, and a record is only
+//! marked `applied` by the run that applied it.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ProvisionedThroughput,
+    ScalarAttributeType, TableStatus,
+};
+use aws_sdk_dynamodb::Client;
+use serde::{Deserialize, Serialize};
+
+use crate::dynamo::{error_code, is_conditional_check_failed, RetryPolicy};
+use crate::item::{from_aws_item, to_aws_item, AttrValue, Item};
+
+/// Default name of the metadata table.
+pub const DEFAULT_TABLE: &str = "drift_migrations";
+/// The metadata table's partition key.
+const KEY: &str = "id";
+
+/// Where a migration stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// A run or undo is in progress (or died: see `run_id` and `started_at`).
+    Running,
+    /// Every action of `migrate` was applied.
+    Applied,
+    /// The last run or undo failed; `last_error` says why.
+    Failed,
+    /// `undo` applied every action of `rollback`.
+    RolledBack,
+}
+
+impl Status {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Running => "running",
+            Status::Applied => "applied",
+            Status::Failed => "failed",
+            Status::RolledBack => "rolled_back",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Status> {
+        [
+            Status::Running,
+            Status::Applied,
+            Status::Failed,
+            Status::RolledBack,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+}
+
+/// Which operation a record's last run performed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Operation {
+    /// `run`: `migrate` over the table.
+    Migrate,
+    /// `undo`: `rollback` over the table.
+    Undo,
+}
+
+impl Operation {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Migrate => "migrate",
+            Operation::Undo => "undo",
+        }
+    }
+}
+
+/// Counts of one run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Items read by the scan.
+    pub items_scanned: u64,
+    /// Puts applied.
+    pub puts: u64,
+    /// Updates applied.
+    pub updates: u64,
+    /// Deletes applied.
+    pub deletes: u64,
+    /// Items that failed in the guest.
+    pub errors: u64,
+    /// Writes whose condition failed.
+    pub conflicts: u64,
+}
+
+/// One migration's record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MigrationRecord {
+    /// Migration number (the record's identity).
+    pub number: u64,
+    /// Name from `info()`.
+    pub name: String,
+    /// Description from `info()`.
+    pub description: String,
+    /// The scanned table.
+    pub table: String,
+    /// Hex SHA-256 of the wasm file.
+    pub checksum: String,
+    /// Where it stands.
+    pub status: Status,
+    /// The last operation.
+    pub operation: Operation,
+    /// Identifies the run that wrote the record last.
+    pub run_id: String,
+    /// When that run started (RFC 3339).
+    pub started_at: String,
+    /// When it ended (RFC 3339), if it did.
+    pub finished_at: Option<String>,
+    /// drift-host version of that run.
+    pub host_version: String,
+    /// Its counts.
+    pub counts: Counts,
+    /// Why it failed, if it did.
+    pub last_error: Option<String>,
+}
+
+impl MigrationRecord {
+    fn id(number: u64) -> String {
+        // Zero-padded so ids sort like numbers.
+        format!("migration#{number:020}")
+    }
+
+    fn to_item(&self) -> Item {
+        let s = |v: &str| AttrValue::S(v.to_owned());
+        let n = |v: u64| AttrValue::N(v.to_string());
+        let mut item: Item = [
+            (KEY, s(&Self::id(self.number))),
+            ("number", n(self.number)),
+            ("name", s(&self.name)),
+            ("description", s(&self.description)),
+            ("table", s(&self.table)),
+            ("checksum", s(&self.checksum)),
+            ("status", s(self.status.as_str())),
+            ("operation", s(self.operation.as_str())),
+            ("run_id", s(&self.run_id)),
+            ("started_at", s(&self.started_at)),
+            ("host_version", s(&self.host_version)),
+            ("items_scanned", n(self.counts.items_scanned)),
+            ("puts", n(self.counts.puts)),
+            ("updates", n(self.counts.updates)),
+            ("deletes", n(self.counts.deletes)),
+            ("errors", n(self.counts.errors)),
+            ("conflicts", n(self.counts.conflicts)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        if let Some(finished) = &self.finished_at {
+            item.insert("finished_at".into(), s(finished));
+        }
+        if let Some(error) = &self.last_error {
+            item.insert("last_error".into(), s(error));
+        }
+        item
+    }
+
+    fn from_item(item: &Item) -> Result<MigrationRecord> {
+        let id = match item.get(KEY) {
+            Some(AttrValue::S(id)) => id.clone(),
+            _ => bail!("a record without a string `{KEY}`"),
+        };
+        let s = |name: &str| match item.get(name) {
+            Some(AttrValue::S(v)) => Ok(v.clone()),
+            _ => Err(anyhow!("record `{id}` has no string `{name}`")),
+        };
+        let n = |name: &str| match item.get(name) {
+            Some(AttrValue::N(v)) => v
+                .parse::<u64>()
+                .with_context(|| format!("record `{id}`: `{name}`")),
+            _ => Err(anyhow!("record `{id}` has no number `{name}`")),
+        };
+        let status = s("status")?;
+        let operation = s("operation")?;
+        Ok(MigrationRecord {
+            number: n("number")?,
+            name: s("name")?,
+            description: s("description")?,
+            table: s("table")?,
+            checksum: s("checksum")?,
+            status: Status::parse(&status)
+                .with_context(|| format!("record `{id}` has unknown status `{status}`"))?,
+            operation: match operation.as_str() {
+                "migrate" => Operation::Migrate,
+                "undo" => Operation::Undo,
+                other => bail!("record `{id}` has unknown operation `{other}`"),
+            },
+            run_id: s("run_id")?,
+            started_at: s("started_at")?,
+            finished_at: s("finished_at").ok(),
+            host_version: s("host_version")?,
+            counts: Counts {
+                items_scanned: n("items_scanned")?,
+                puts: n("puts")?,
+                updates: n("updates")?,
+                deletes: n("deletes")?,
+                errors: n("errors")?,
+                conflicts: n("conflicts")?,
+            },
+            last_error: s("last_error").ok(),
+        })
+    }
+}
+
+/// How to create the metadata table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Billing {
+    /// On-demand capacity.
+    PayPerRequest,
+    /// Provisioned read and write capacity units.
+    Provisioned(i64, i64),
+}
+
+/// The metadata table.
+pub struct MetadataTable {
+    client: Client,
+    name: String,
+    policy: RetryPolicy,
+}
+
+impl MetadataTable {
+    /// The table `name` reached through `client`.
+    pub fn new(client: Client, name: impl Into<String>, policy: RetryPolicy) -> MetadataTable {
+        MetadataTable {
+            client,
+            name: name.into(),
+            policy,
+        }
+    }
+
+    /// The table's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether the table exists.
+    pub async fn exists(&self) -> Result<bool> {
+        match self
+            .policy
+            .run(|| self.client.describe_table().table_name(&self.name).send())
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e)) if e.err().is_resource_not_found_exception() => {
+                Ok(false)
+            }
+            Err(e) => Err(anyhow!(
+                "cannot describe metadata table `{}`: {}",
+                self.name,
+                error_code(&e)
+            )),
+        }
+    }
+
+    /// Creates the table if it is missing and waits until it is ACTIVE.
+    pub async fn ensure(&self, billing: Billing) -> Result<()> {
+        if !self.exists().await? {
+            let mut create = self
+                .client
+                .create_table()
+                .table_name(&self.name)
+                .attribute_definitions(
+                    AttributeDefinition::builder()
+                        .attribute_name(KEY)
+                        .attribute_type(ScalarAttributeType::S)
+                        .build()?,
+                )
+                .key_schema(
+                    KeySchemaElement::builder()
+                        .attribute_name(KEY)
+                        .key_type(KeyType::Hash)
+                        .build()?,
+                );
+            create = match billing {
+                Billing::PayPerRequest => create.billing_mode(BillingMode::PayPerRequest),
+                Billing::Provisioned(read, write) => create
+                    .billing_mode(BillingMode::Provisioned)
+                    .provisioned_throughput(
+                        ProvisionedThroughput::builder()
+                            .read_capacity_units(read)
+                            .write_capacity_units(write)
+                            .build()?,
+                    ),
+            };
+            match create.send().await {
+                Ok(_) => tracing::info!("created metadata table `{}`", self.name),
+                // Another run created it at the same moment.
+                Err(SdkError::ServiceError(e)) if e.err().is_resource_in_use_exception() => {}
+                Err(e) => bail!(
+                    "cannot create metadata table `{}`: {}",
+                    self.name,
+                    error_code(&e)
+                ),
+            }
+        }
+        for _ in 0..120 {
+            let described = self
+                .policy
+                .run(|| self.client.describe_table().table_name(&self.name).send())
+                .await
+                .map_err(|e| {
+                    anyhow!(
+                        "cannot describe metadata table `{}`: {}",
+                        self.name,
+                        error_code(&e)
+                    )
+                })?;
+            if described.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        bail!(
+            "metadata table `{}` did not become ACTIVE within a minute",
+            self.name
+        )
+    }
+
+    /// The record of migration `number`, if any.
+    pub async fn get(&self, number: u64) -> Result<Option<MigrationRecord>> {
+        let key: Item = [(KEY.to_owned(), AttrValue::S(MigrationRecord::id(number)))]
+            .into_iter()
+            .collect();
+        let output = self
+            .policy
+            .run(|| {
+                self.client
+                    .get_item()
+                    .table_name(&self.name)
+                    .set_key(Some(to_aws_item(&key)))
+                    .consistent_read(true)
+                    .send()
+            })
+            .await
+            .map_err(|e| {
+                anyhow!(
+                    "cannot read metadata table `{}`: {}",
+                    self.name,
+                    error_code(&e)
+                )
+            })?;
+        output
+            .item
+            .map(|item| MigrationRecord::from_item(&from_aws_item(&item)?))
+            .transpose()
+            .with_context(|| {
+                format!(
+                    "metadata table `{}` holds a record drift-host cannot read",
+                    self.name
+                )
+            })
+    }
+
+    /// Every migration record, by number.
+    pub async fn list(&self) -> Result<Vec<MigrationRecord>> {
+        let mut records = BTreeMap::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .policy
+                .run(|| {
+                    self.client
+                        .scan()
+                        .table_name(&self.name)
+                        .consistent_read(true)
+                        .set_exclusive_start_key(start.clone())
+                        .send()
+                })
+                .await
+                .map_err(|e| {
+                    anyhow!(
+                        "cannot read metadata table `{}`: {}",
+                        self.name,
+                        error_code(&e)
+                    )
+                })?;
+            for item in page.items() {
+                let item = from_aws_item(item)?;
+                // Only our records: other kinds (such as a lock) may share the table.
+                if matches!(item.get(KEY), Some(AttrValue::S(id)) if id.starts_with("migration#")) {
+                    let record = MigrationRecord::from_item(&item).with_context(|| {
+                        format!(
+                            "metadata table `{}` holds a record drift-host cannot read",
+                            self.name
+                        )
+                    })?;
+                    records.insert(record.number, record);
+                }
+            }
+            match page.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return Ok(records.into_values().collect()),
+            }
+        }
+    }
+
+    /// Writes `record` if the stored one is still `previous` (same status and run), or absent
+    /// when `previous` is `None`. Fails with a clear message when another run got there first.
+    pub async fn write(
+        &self,
+        record: &MigrationRecord,
+        previous: Option<&MigrationRecord>,
+    ) -> Result<()> {
+        let item = to_aws_item(&record.to_item());
+        let mut request = self
+            .client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item));
+        request = match previous {
+            None => request
+                .condition_expression("attribute_not_exists(#id)")
+                .expression_attribute_names("#id", KEY),
+            Some(previous) => request
+                .condition_expression("#status = :status AND #run = :run")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_names("#run", "run_id")
+                .expression_attribute_values(":status", to_aws_item_value(previous.status.as_str()))
+                .expression_attribute_values(":run", to_aws_item_value(&previous.run_id)),
+        };
+        match self.policy.run(|| request.clone().send()).await {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional_check_failed(&e) => bail!(
+                "migration {} was changed by another run meanwhile; its record was not overwritten",
+                record.number
+            ),
+            Err(e) => bail!(
+                "cannot write metadata table `{}`: {}",
+                self.name,
+                error_code(&e)
+            ),
+        }
+    }
+}
+
+fn to_aws_item_value(text: &str) -> aws_sdk_dynamodb::types::AttributeValue {
+    aws_sdk_dynamodb::types::AttributeValue::S(text.to_owned())
+}
+
+/// Now, as RFC 3339 with seconds.
+pub fn now() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_round_trip_through_items() {
+        let record = MigrationRecord {
+            number: 2,
+            name: "users_v2".into(),
+            description: "d".into(),
+            table: "users".into(),
+            checksum: "ab".repeat(32),
+            status: Status::RolledBack,
+            operation: Operation::Undo,
+            run_id: "r".into(),
+            started_at: now(),
+            finished_at: Some(now()),
+            host_version: "0.1.0".into(),
+            counts: Counts {
+                items_scanned: 5,
+                puts: 1,
+                updates: 2,
+                deletes: 3,
+                errors: 0,
+                conflicts: 4,
+            },
+            last_error: Some("x".into()),
+        };
+        let item = record.to_item();
+        assert_eq!(
+            item[KEY],
+            AttrValue::S("migration#00000000000000000002".into())
+        );
+        assert_eq!(MigrationRecord::from_item(&item).unwrap(), record);
+        let mut foreign = item.clone();
+        foreign.insert("status".into(), AttrValue::S("weird".into()));
+        assert!(MigrationRecord::from_item(&foreign)
+            .unwrap_err()
+            .to_string()
+            .contains("unknown status `weird`"));
+    }
+}

@@ -1,0 +1,128 @@
+//! Parallel scan of a DynamoDB table, streamed into the guest pool.
+//!
+//! Each segment pages through its part of the table on its own (its own `LastEvaluatedKey`),
+//! and hands each page to the pool as soon as it arrives: no barrier between pages, and the
+//! pool's bounded queue slows the scan down when the guests are the bottleneck.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use anyhow::{anyhow, Context, Result};
+use aws_sdk_dynamodb::Client;
+use crossbeam_channel::Sender;
+use tokio::task::JoinSet;
+
+use crate::dynamo::{error_code, KeySchema, RetryPolicy};
+use crate::engine::Job;
+use crate::item::from_aws_item;
+use crate::source::SourceKey;
+
+/// Items per Scan request: DynamoDB Local scans far faster with a limit than with 1 MB pages.
+pub const PAGE_SIZE: i32 = 1000;
+
+/// What to scan and how.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    /// The table.
+    pub table: String,
+    /// Its key schema, to tag each item with its key.
+    pub schema: KeySchema,
+    /// Parallel scan segments (`TotalSegments`).
+    pub segments: u32,
+}
+
+/// Scans every segment, sending each item to the pool; stops early when `stop` is set.
+/// Returns the number of items sent.
+pub async fn scan(
+    client: &Client,
+    policy: &RetryPolicy,
+    options: &ScanOptions,
+    jobs: Sender<Job<SourceKey>>,
+    stop: Arc<AtomicBool>,
+) -> Result<u64> {
+    let scanned = Arc::new(AtomicU64::new(0));
+    let mut segments = JoinSet::new();
+    for segment in 0..options.segments.max(1) {
+        let (client, policy, options) = (client.clone(), policy.clone(), options.clone());
+        let (jobs, stop, scanned) = (jobs.clone(), stop.clone(), scanned.clone());
+        segments.spawn(async move {
+            scan_segment(&client, &policy, &options, segment, jobs, &stop, &scanned)
+                .await
+                .with_context(|| format!("scan of `{}` segment {segment}", options.table))
+        });
+    }
+    drop(jobs);
+    let mut first_error = None;
+    while let Some(joined) = segments.join_next().await {
+        let result = joined
+            .map_err(|e| anyhow!("scan task failed: {e}"))
+            .and_then(|r| r);
+        if let Err(error) = result {
+            // One failed segment ends the scan: the others stop at their next page.
+            stop.store(true, Ordering::Relaxed);
+            first_error.get_or_insert(error);
+        }
+    }
+    match first_error {
+        Some(error) => Err(error),
+        None => Ok(scanned.load(Ordering::Relaxed)),
+    }
+}
+
+async fn scan_segment(
+    client: &Client,
+    policy: &RetryPolicy,
+    options: &ScanOptions,
+    segment: u32,
+    jobs: Sender<Job<SourceKey>>,
+    stop: &AtomicBool,
+    scanned: &AtomicU64,
+) -> Result<()> {
+    let mut start = None;
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let page = policy
+            .run(|| {
+                client
+                    .scan()
+                    .table_name(&options.table)
+                    .segment(segment as i32)
+                    .total_segments(options.segments.max(1) as i32)
+                    .limit(PAGE_SIZE)
+                    .consistent_read(true)
+                    .set_exclusive_start_key(start.clone())
+                    .send()
+            })
+            .await
+            .map_err(|e| anyhow!("{}", error_code(&e)))?;
+        let mut batch = Vec::with_capacity(page.items().len());
+        for raw in page.items() {
+            let item = from_aws_item(raw)?;
+            let key = options.schema.key_of(&item).with_context(|| {
+                format!("an item of `{}` lacks its key attributes", options.table)
+            })?;
+            batch.push(Job {
+                tag: SourceKey(key),
+                item,
+            });
+        }
+        let count = batch.len() as u64;
+        let sender = jobs.clone();
+        // The pool's channel blocks when the guests are busy: wait for it off the async threads.
+        let sent = tokio::task::spawn_blocking(move || {
+            batch.into_iter().all(|job| sender.send(job).is_ok())
+        })
+        .await
+        .map_err(|e| anyhow!("scan hand-off failed: {e}"))?;
+        if !sent {
+            return Ok(()); // the pool stopped taking items
+        }
+        scanned.fetch_add(count, Ordering::Relaxed);
+        match page.last_evaluated_key {
+            Some(key) => start = Some(key),
+            None => return Ok(()),
+        }
+    }
+}
