@@ -112,7 +112,7 @@ impl Tables {
             Some(table) if table == self.own || table == self.declared => Ok(self.own.clone()),
             Some(table) if self.others.contains(&table) => Ok(table),
             Some(table) => Err(format!(
-                "action targets table `{table}`, which the migration's info() does not declare"
+                "table `{table}` is not declared in the migration's info()"
             )),
         }
     }
@@ -307,7 +307,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             error,
-            "action targets table `other`, which the migration's info() does not declare"
+            "table `other` is not declared in the migration's info()"
         );
     }
 

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use drift_host::engine::{
-    self, CacheOutcome, Call, ItemError, Job, Limits, ModuleKind, Outcome, Pool, Runtime,
+    self, CacheOutcome, Call, GuestContext, ItemError, Job, Limits, ModuleKind, Outcome, Pool,
+    Runtime,
 };
 use drift_host::item::{AttrValue, Item};
 
@@ -34,7 +35,11 @@ fn run_pool<T: std::fmt::Display + Send + 'static>(
     workers: usize,
     jobs: Vec<Job<T>>,
 ) -> Vec<Outcome<T>> {
-    let mut pool = Pool::start(migration, Call::Migrate, workers);
+    let context = GuestContext {
+        tables: migration.tables(None),
+        db: None,
+    };
+    let mut pool = Pool::start(migration, Call::Migrate, workers, context);
     let sender = pool.sender();
     pool.close();
     let feeder =
@@ -134,10 +139,7 @@ fn hostile_guests_fail_their_item_and_the_pool_goes_on() {
     );
     expect(
         10,
-        &|r| {
-            message(r)
-                .contains("table `not_declared`, which the migration's info() does not declare")
-        },
+        &|r| message(r).contains("table `not_declared` is not declared in the migration's info()"),
         "undeclared table",
     );
     expect(

@@ -9,7 +9,7 @@ use crate::support::{drift_host, guest, root, stderr, stdout};
 
 fn sample() -> String {
     root()
-        .join("example-migrations/users_v2/sample/users.json")
+        .join("tests/data/users_mixed.json")
         .display()
         .to_string()
 }

@@ -2,5 +2,6 @@
 
 mod support;
 
+mod dynamodb;
 mod engine;
 mod exec;

@@ -57,6 +57,11 @@ pub fn drift_host(args: &[&str], stdin: Option<&str>) -> Output {
         .args(args)
         .env("DRIFT_CACHE_DIR", cache_dir())
         .env("DRIFT_LOG", "warn")
+        .env(
+            "DRIFT_WORK_DIR",
+            root().join("target").join("test-journals"),
+        )
+        .envs(dynamodb_env())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -68,6 +73,90 @@ pub fn drift_host(args: &[&str], stdin: Option<&str>) -> Output {
     }
     drop(input);
     child.wait_with_output().unwrap()
+}
+
+/// Runs `drift-host` in the background (to signal it), with the same environment.
+pub fn spawn_drift_host(args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_drift-host"))
+        .args(args)
+        .env("DRIFT_CACHE_DIR", cache_dir())
+        .env("DRIFT_LOG", "warn")
+        .env(
+            "DRIFT_WORK_DIR",
+            root().join("target").join("test-journals"),
+        )
+        .envs(dynamodb_env())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start drift-host")
+}
+
+/// The DynamoDB Local endpoint the tests use: `DRIFT_TEST_ENDPOINT` (set by scripts/test), or
+/// a server this fixture starts on port 8765 with scripts/dynamodb-local (left running; stop it
+/// with `scripts/dynamodb-local stop --port 8765`).
+pub fn endpoint() -> &'static str {
+    static ENDPOINT: OnceLock<String> = OnceLock::new();
+    ENDPOINT.get_or_init(|| {
+        if let Ok(endpoint) = std::env::var("DRIFT_TEST_ENDPOINT") {
+            return endpoint;
+        }
+        let status = Command::new(root().join("scripts").join("dynamodb-local"))
+            .args(["start", "--port", "8765"])
+            .status()
+            .expect("run scripts/dynamodb-local");
+        assert!(status.success(), "could not start DynamoDB Local");
+        "http://127.0.0.1:8765".to_owned()
+    })
+}
+
+/// Environment for a process that talks to the test server with dummy credentials.
+pub fn dynamodb_env() -> Vec<(&'static str, String)> {
+    vec![
+        ("DRIFT_ENDPOINT_URL", endpoint().to_owned()),
+        ("AWS_ACCESS_KEY_ID", "local".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "local".to_owned()),
+        ("AWS_REGION", "us-east-1".to_owned()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+    ]
+}
+
+/// A name no other test (or earlier run against the same server) uses.
+pub fn unique(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!(
+        "{prefix}_{}_{}_{nanos}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Runs a future to completion on a small runtime of its own.
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
+/// A client for the test server, with dummy credentials.
+pub fn client() -> aws_sdk_dynamodb::Client {
+    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint())
+        .credentials_provider(Credentials::new("local", "local", None, None, "tests"))
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
 }
 
 /// Standard output as text.

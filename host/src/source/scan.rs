@@ -75,7 +75,7 @@ async fn scan_segment(
     options: &ScanOptions,
     segment: u32,
     jobs: Sender<Job<SourceKey>>,
-    stop: &AtomicBool,
+    stop: &Arc<AtomicBool>,
     scanned: &AtomicU64,
 ) -> Result<()> {
     let mut start = None;
@@ -109,17 +109,25 @@ async fn scan_segment(
             });
         }
         let count = batch.len() as u64;
-        let sender = jobs.clone();
-        // The pool's channel blocks when the guests are busy: wait for it off the async threads.
+        let (sender, stop_flag) = (jobs.clone(), stop.clone());
+        // The pool's channel blocks when the guests are busy: wait for it off the async threads,
+        // and look at the stop flag between items so that a cancel takes effect promptly.
         let sent = tokio::task::spawn_blocking(move || {
-            batch.into_iter().all(|job| sender.send(job).is_ok())
+            let mut sent = 0u64;
+            for job in batch {
+                if stop_flag.load(Ordering::Relaxed) || sender.send(job).is_err() {
+                    break;
+                }
+                sent += 1;
+            }
+            sent
         })
         .await
         .map_err(|e| anyhow!("scan hand-off failed: {e}"))?;
-        if !sent {
-            return Ok(()); // the pool stopped taking items
+        scanned.fetch_add(sent, Ordering::Relaxed);
+        if sent < count {
+            return Ok(()); // stopped, or the pool stopped taking items
         }
-        scanned.fetch_add(count, Ordering::Relaxed);
         match page.last_evaluated_key {
             Some(key) => start = Some(key),
             None => return Ok(()),

@@ -4,8 +4,9 @@
 //! raw WIT bindings (not the SDK's `Migration` trait) because some scenarios return arenas the
 //! SDK can never produce.
 
+use drift_sdk::bindings::drift::migration::dynamodb as db;
 use drift_sdk::bindings::drift::migration::types::{
-    Action, ExpressionAttributes, Info, Item, PutAction, Value,
+    Action, ExpressionAttributes, Info, Item, PutAction, UpdateAction, Value,
 };
 use drift_sdk::bindings::Guest;
 
@@ -28,6 +29,45 @@ fn put(item: Item, table: Option<&str>) -> Action {
             values: empty(),
         },
     })
+}
+
+/// The item's `id` attribute alone, as a key.
+fn key_of(item: &Item) -> Item {
+    let (_, index) = item
+        .attributes
+        .iter()
+        .find(|(name, _)| name == "id")
+        .expect("an id");
+    Item {
+        attributes: vec![("id".into(), 0)],
+        nodes: vec![item.nodes[*index as usize].clone()],
+    }
+}
+
+/// `SET touched = :t` on the item's key.
+fn touch(item: &Item) -> Action {
+    Action::Update(UpdateAction {
+        table: None,
+        key: key_of(item),
+        update_expression: "SET touched = :t".into(),
+        condition: None,
+        attributes: ExpressionAttributes {
+            names: vec![],
+            values: Item {
+                attributes: vec![(":t".into(), 0)],
+                nodes: vec![Value::Boolean(true)],
+            },
+        },
+        upsert: false,
+    })
+}
+
+fn db_error(error: db::DbError) -> String {
+    match error {
+        db::DbError::ConditionalCheckFailed => "condition check failed".into(),
+        db::DbError::Refused(why) => format!("refused: {why}"),
+        db::DbError::Failed(why) => format!("failed: {why}"),
+    }
 }
 
 fn behaviour(item: &Item) -> String {
@@ -71,6 +111,31 @@ impl Guest for Hostile {
             }
             "copy" => Ok(vec![put(item, Some("hostile_copy"))]),
             "none" => Ok(vec![]),
+            "touch" => Ok(vec![touch(&item)]),
+            "slow" => {
+                let start = std::time::Instant::now();
+                while start.elapsed() < std::time::Duration::from_millis(50) {
+                    std::hint::black_box(0);
+                }
+                Ok(vec![touch(&item)])
+            }
+            // The application deletes the item while the migration runs: the deferred update
+            // must then be a conflict, not a resurrection.
+            "deleted-meanwhile" => {
+                let none = ExpressionAttributes {
+                    names: vec![],
+                    values: empty(),
+                };
+                db::delete_item("hostile", &key_of(&item), None, &none).map_err(db_error)?;
+                Ok(vec![touch(&item)])
+            }
+            "lookup" => match db::get_item("hostile", &key_of(&item)).map_err(db_error)? {
+                Some(_) => Ok(vec![touch(&item)]),
+                None => Err("the item was not found by its own key".into()),
+            },
+            "db-undeclared" => db::get_item("not_declared", &key_of(&item))
+                .map(|_| vec![])
+                .map_err(db_error),
             "error" => Err("refused on purpose".into()),
             "trap" => panic!("trapped on purpose"),
             "loop" => loop {
