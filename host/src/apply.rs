@@ -11,7 +11,7 @@
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -166,7 +166,7 @@ pub async fn apply(
 }
 
 /// Reads the journal and sends each record to its lane.
-fn route(journal: &PathBuf, shared: &Shared, lanes: Vec<mpsc::Sender<Prepared>>) -> Result<()> {
+fn route(journal: &Path, shared: &Shared, lanes: Vec<mpsc::Sender<Prepared>>) -> Result<()> {
     let mut reader = JournalReader::open(journal)?;
     while let Some((record, _)) = reader.next_record()? {
         if shared.stop.load(Ordering::Relaxed) {
@@ -436,7 +436,11 @@ enum WriteError {
     Failed(String),
 }
 
-impl<E: ProvideErrorMetadata, R> From<SdkError<E, R>> for WriteError {
+impl<E, R> From<SdkError<E, R>> for WriteError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
     fn from(error: SdkError<E, R>) -> WriteError {
         if is_conditional_check_failed(&error) {
             WriteError::ConditionFailed

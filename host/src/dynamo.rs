@@ -111,7 +111,7 @@ impl RetryPolicy {
             match request().await {
                 Ok(value) => return Ok(value),
                 Err(error) if attempt + 1 < self.max_attempts && is_transient(&error) => {
-                    tracing::debug!("retrying after {}", error_code(&error));
+                    tracing::debug!("retrying a DynamoDB request (attempt {})", attempt + 2);
                     tokio::time::sleep(self.backoff(attempt)).await;
                     attempt += 1;
                 }
@@ -146,7 +146,11 @@ pub fn is_transient<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool 
 }
 
 /// The error's code, for messages and classification.
-pub fn error_code<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> String {
+pub fn error_code<E, R>(error: &SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
     match error {
         SdkError::ServiceError(service) => {
             let err = service.err();
@@ -161,12 +165,30 @@ pub fn error_code<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> String 
             if failure.is_io() || failure.is_timeout() {
                 "cannot reach DynamoDB (connection failed)".to_owned()
             } else {
-                format!("request could not be sent: {failure:?}")
+                format!("request could not be sent: {}", innermost(error))
             }
         }
         SdkError::ResponseError(_) => "malformed or interrupted response".to_owned(),
-        SdkError::ConstructionFailure(_) => "request could not be built".to_owned(),
+        SdkError::ConstructionFailure(_) => {
+            format!("request could not be built: {}", innermost(error))
+        }
         _ => "unknown error".to_owned(),
+    }
+}
+
+/// The useful message under the SDK's layers: missing credentials said plainly, otherwise the
+/// deepest cause.
+fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = error;
+    loop {
+        if cause.to_string().contains("loading credentials") {
+            return "no usable AWS credentials (environment variables, profile or instance role)"
+                .to_owned();
+        }
+        match cause.source() {
+            Some(next) => cause = next,
+            None => return cause.to_string(),
+        }
     }
 }
 

@@ -255,8 +255,9 @@ fn default_work_dir() -> PathBuf {
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_env("DRIFT_LOG")
-                .unwrap_or_else(|_| EnvFilter::new("warn,drift_host=info,guest=info")),
+            EnvFilter::try_from_env("DRIFT_LOG").unwrap_or_else(|_| {
+                EnvFilter::new("warn,aws_config=error,drift_host=info,guest=info")
+            }),
         )
         .with_writer(io::stderr)
         .with_ansi(io::stderr().is_terminal())
@@ -426,6 +427,28 @@ fn summary_line(report: &RunReport) -> String {
     line
 }
 
+/// One line of the status table: numbers right-aligned, text left-aligned.
+fn status_row(cells: [String; 14]) -> String {
+    const WIDTHS: [usize; 14] = [6, 20, 16, 12, 8, 20, 20, 8, 8, 8, 8, 6, 9, 12];
+    const RIGHT: [bool; 14] = [
+        true, false, false, false, false, false, false, true, true, true, true, true, true, false,
+    ];
+    cells
+        .iter()
+        .zip(WIDTHS.iter().zip(RIGHT))
+        .map(|(cell, (&width, right))| {
+            if right {
+                format!("{cell:>width$}")
+            } else {
+                format!("{cell:<width$}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("  ")
+        .trim_end()
+        .to_owned()
+}
+
 async fn status_command(args: StatusArgs) -> Result<u8> {
     let client = connect(&args.connection.options()).await;
     let meta = MetadataTable::new(client, &args.meta.meta_table, RetryPolicy::default());
@@ -439,28 +462,43 @@ async fn status_command(args: StatusArgs) -> Result<u8> {
     match args.output {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&records)?),
         OutputFormat::Table => {
-            println!(
-                "{:>6}  {:<20} {:<16} {:<12} {:<8} {:<20} {:<20} {:>8} {:>8} {:>8} {:>8} {:>6} {:>9}  {}",
-                "NUMBER", "NAME", "TABLE", "STATUS", "OP", "STARTED", "FINISHED", "SCANNED", "PUT", "UPDATE", "DELETE",
-                "ERRORS", "CONFLICTS", "CHECKSUM"
-            );
+            let header = [
+                "NUMBER",
+                "NAME",
+                "TABLE",
+                "STATUS",
+                "OP",
+                "STARTED",
+                "FINISHED",
+                "SCANNED",
+                "PUT",
+                "UPDATE",
+                "DELETE",
+                "ERRORS",
+                "CONFLICTS",
+                "CHECKSUM",
+            ];
+            println!("{}", status_row(header.map(str::to_owned)));
             for r in &records {
+                let c = &r.counts;
                 println!(
-                    "{:>6}  {:<20} {:<16} {:<12} {:<8} {:<20} {:<20} {:>8} {:>8} {:>8} {:>8} {:>6} {:>9}  {}",
-                    r.number,
-                    r.name,
-                    r.table,
-                    r.status.as_str(),
-                    r.operation.as_str(),
-                    r.started_at,
-                    r.finished_at.as_deref().unwrap_or("-"),
-                    r.counts.items_scanned,
-                    r.counts.puts,
-                    r.counts.updates,
-                    r.counts.deletes,
-                    r.counts.errors,
-                    r.counts.conflicts,
-                    &r.checksum[..r.checksum.len().min(12)]
+                    "{}",
+                    status_row([
+                        r.number.to_string(),
+                        r.name.clone(),
+                        r.table.clone(),
+                        r.status.as_str().to_owned(),
+                        r.operation.as_str().to_owned(),
+                        r.started_at.clone(),
+                        r.finished_at.clone().unwrap_or_else(|| "-".into()),
+                        c.items_scanned.to_string(),
+                        c.puts.to_string(),
+                        c.updates.to_string(),
+                        c.deletes.to_string(),
+                        c.errors.to_string(),
+                        c.conflicts.to_string(),
+                        r.checksum.chars().take(12).collect(),
+                    ])
                 );
                 if let Some(error) = &r.last_error {
                     println!("        last error: {error}");

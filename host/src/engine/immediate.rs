@@ -4,7 +4,10 @@
 //! Guest calls are synchronous; each blocks its worker thread on the tokio runtime that owns
 //! the client. Requests go through the same retry policy as the rest of the host.
 
+use std::collections::HashMap;
 use std::sync::Arc;
+
+use aws_sdk_dynamodb::types::AttributeValue;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::Client;
@@ -64,13 +67,14 @@ fn decode(item: wit::Item, what: &str) -> DbResult<Item> {
     arena::decode(item).map_err(|e| DbError::Refused(format!("{what}: {e}")))
 }
 
-fn expression_parts(
-    attributes: wit::ExpressionAttributes,
-) -> DbResult<(
-    Option<std::collections::HashMap<String, String>>,
-    Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>>,
-)> {
-    let names: std::collections::HashMap<_, _> = attributes.names.into_iter().collect();
+/// `ExpressionAttributeNames` and `ExpressionAttributeValues` of a request, `None` when empty.
+type ExpressionParts = (
+    Option<HashMap<String, String>>,
+    Option<HashMap<String, AttributeValue>>,
+);
+
+fn expression_parts(attributes: wit::ExpressionAttributes) -> DbResult<ExpressionParts> {
+    let names: HashMap<_, _> = attributes.names.into_iter().collect();
     let values = decode(attributes.values, "expression values")?;
     Ok((
         (!names.is_empty()).then_some(names),
@@ -78,7 +82,11 @@ fn expression_parts(
     ))
 }
 
-fn failure<E: ProvideErrorMetadata, R>(error: SdkError<E, R>) -> DbError {
+fn failure<E, R>(error: SdkError<E, R>) -> DbError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
     if is_conditional_check_failed(&error) {
         DbError::ConditionalCheckFailed
     } else {
