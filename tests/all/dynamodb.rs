@@ -517,7 +517,8 @@ fn a_missing_table_is_one_line_and_nothing_is_recorded() {
 fn a_cancelled_run_is_never_marked_applied() {
     let client = client();
     let (table, meta) = (unique("hostile"), unique("meta"));
-    let items = hostile_items(200, "slow");
+    // 50 ms per item on one instance: the run lasts 30 s unless it is stopped.
+    let items = hostile_items(600, "slow");
     block_on(fill(&client, &table, &items));
     let wasm = guest("drift_test_guests");
     let mut child = spawn_drift_host(&[
@@ -534,9 +535,24 @@ fn a_cancelled_run_is_never_marked_applied() {
     ]);
     // Wait until the run is under way (its metadata record says running), then SIGTERM it.
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let record_key = [("id".to_string(), s("migration#00000000000000000900"))]
+        .into_iter()
+        .collect::<Item>();
     loop {
-        let output = drift_host(&["status", "--meta-table", &meta, "--output", "json"], None);
-        if output.status.success() && stdout(&output).contains("\"running\"") {
+        let record = block_on(async {
+            client
+                .get_item()
+                .table_name(&meta)
+                .set_key(Some(drift_host::item::to_aws_item(&record_key)))
+                .consistent_read(true)
+                .send()
+                .await
+                .ok()
+                .and_then(|output| output.item)
+        });
+        if record.and_then(|r| r.get("status").cloned())
+            == Some(aws_sdk_dynamodb::types::AttributeValue::S("running".into()))
+        {
             break;
         }
         if let Some(status) = child.try_wait().unwrap() {
@@ -550,7 +566,7 @@ fn a_cancelled_run_is_never_marked_applied() {
             std::time::Instant::now() < deadline,
             "the run never started"
         );
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(50));
     }
     std::thread::sleep(Duration::from_millis(500));
     let status = std::process::Command::new("kill")
