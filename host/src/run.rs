@@ -107,6 +107,16 @@ pub struct RunReport {
     pub error: Option<String>,
     /// The journal, if it was kept.
     pub journal: Option<PathBuf>,
+    /// Peak resident memory of this process, in bytes (Linux only).
+    pub peak_rss_bytes: Option<u64>,
+}
+
+/// Peak resident set size of this process (`VmHWM` in `/proc/self/status`), on Linux.
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// Live counters, for the progress display.
@@ -302,6 +312,7 @@ pub async fn run(
         conflicts: report_conflicts,
         error: result.err(),
         journal: journal_kept,
+        peak_rss_bytes: peak_rss_bytes(),
     })
 }
 

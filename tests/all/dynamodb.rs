@@ -21,7 +21,7 @@ fn n(number: impl ToString) -> AttrValue {
 }
 
 /// Deterministic users with nested maps, lists, every set type, binary and unicode.
-fn users(count: usize) -> Vec<Item> {
+pub(crate) fn users(count: usize) -> Vec<Item> {
     let mut rng = fastrand::Rng::with_seed(7);
     let names = [
         "Ada Lovelace",
@@ -98,7 +98,7 @@ fn users(count: usize) -> Vec<Item> {
 }
 
 /// What users_v2 makes of a version-1 user.
-fn migrated(user: &Item) -> Item {
+pub(crate) fn migrated(user: &Item) -> Item {
     let mut out = user.clone();
     let AttrValue::S(email) = &user["email"] else {
         panic!("email")
@@ -111,7 +111,7 @@ fn migrated(user: &Item) -> Item {
     out
 }
 
-async fn fill(client: &Client, table: &str, items: &[Item]) {
+pub(crate) async fn fill(client: &Client, table: &str, items: &[Item]) {
     create_table(client, table, &"id".parse().unwrap(), None)
         .await
         .unwrap();
@@ -129,7 +129,7 @@ async fn fill(client: &Client, table: &str, items: &[Item]) {
     .unwrap();
 }
 
-async fn scan_all(client: &Client, table: &str) -> BTreeMap<String, Item> {
+pub(crate) async fn scan_all(client: &Client, table: &str) -> BTreeMap<String, Item> {
     let mut out = BTreeMap::new();
     let mut start = None;
     loop {
@@ -156,7 +156,7 @@ async fn scan_all(client: &Client, table: &str) -> BTreeMap<String, Item> {
 }
 
 /// Sets are unordered in DynamoDB: compare them sorted.
-fn canonical(value: &AttrValue) -> AttrValue {
+pub(crate) fn canonical(value: &AttrValue) -> AttrValue {
     fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
         v.sort();
         v
@@ -171,13 +171,13 @@ fn canonical(value: &AttrValue) -> AttrValue {
     }
 }
 
-fn canonical_item(item: &Item) -> Item {
+pub(crate) fn canonical_item(item: &Item) -> Item {
     item.iter()
         .map(|(name, value)| (name.clone(), canonical(value)))
         .collect()
 }
 
-fn by_id(items: &[Item]) -> BTreeMap<String, Item> {
+pub(crate) fn by_id(items: &[Item]) -> BTreeMap<String, Item> {
     items
         .iter()
         .map(|item| match &item["id"] {
@@ -189,7 +189,7 @@ fn by_id(items: &[Item]) -> BTreeMap<String, Item> {
 
 /// Runs `drift-host <command> <wasm> --table <table> --meta-table <meta> --report - <extra>`;
 /// returns the exit code, the report (if any) and stderr.
-fn drift(
+pub(crate) fn drift(
     command: &str,
     wasm: &str,
     table: &str,
@@ -212,7 +212,7 @@ fn drift(
     (output.status.code().unwrap_or(-1), report, stderr(&output))
 }
 
-fn status_json(meta: &str) -> Value {
+pub(crate) fn status_json(meta: &str) -> Value {
     let output = drift_host(&["status", "--meta-table", meta, "--output", "json"], None);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     serde_json::from_str(&stdout(&output)).unwrap()
@@ -386,11 +386,30 @@ fn a_guest_error_leaves_the_table_untouched_and_the_status_failed() {
     assert_eq!(block_on(scan_all(&client, &table)), by_id(&items));
 }
 
+/// The test guest declares `hostile_copy` as another table, and a run checks every declared
+/// table before it starts: create it once per test run (never dropped: tests share it).
+fn hostile_copy_table(client: &Client) {
+    static CREATED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    CREATED.get_or_init(|| {
+        block_on(create_table(
+            client,
+            "hostile_copy",
+            &"id".parse().unwrap(),
+            None,
+        ))
+        .unwrap()
+    });
+}
+
 fn hostile_items(count: usize, behave: &str) -> Vec<Item> {
+    hostile_items_named("h", count, behave)
+}
+
+fn hostile_items_named(prefix: &str, count: usize, behave: &str) -> Vec<Item> {
     (0..count)
         .map(|i| {
             [
-                ("id".to_string(), s(&format!("h-{i:04}"))),
+                ("id".to_string(), s(&format!("{prefix}-{i:04}"))),
                 ("behave".to_string(), s(behave)),
                 ("n".to_string(), n(i)),
             ]
@@ -404,6 +423,7 @@ fn hostile_items(count: usize, behave: &str) -> Vec<Item> {
 fn an_item_deleted_during_the_run_is_a_conflict_not_a_resurrection() {
     let client = client();
     let (table, meta) = (unique("hostile"), unique("meta"));
+    hostile_copy_table(&client);
     let mut items = hostile_items(50, "touch");
     items[17].insert("behave".into(), s("deleted-meanwhile"));
     block_on(fill(&client, &table, &items));
@@ -438,6 +458,7 @@ fn an_item_deleted_during_the_run_is_a_conflict_not_a_resurrection() {
 fn immediate_operations_reach_declared_tables_only() {
     let client = client();
     let (table, meta) = (unique("hostile"), unique("meta"));
+    hostile_copy_table(&client);
     block_on(fill(&client, &table, &hostile_items(20, "lookup")));
     let wasm = guest("drift_test_guests");
     let (code, report, err) = drift("run", wasm.to_str().unwrap(), &table, &meta, &[]);
@@ -445,6 +466,8 @@ fn immediate_operations_reach_declared_tables_only() {
     assert_eq!(report.unwrap()["counts"]["updates"], 20);
 
     let (table, meta) = (unique("hostile"), unique("meta"));
+
+    hostile_copy_table(&client);
     block_on(fill(&client, &table, &hostile_items(3, "db-undeclared")));
     let (code, report, _) = drift("run", wasm.to_str().unwrap(), &table, &meta, &[]);
     assert_eq!(code, 1);
@@ -457,20 +480,11 @@ fn immediate_operations_reach_declared_tables_only() {
 
 #[test]
 fn a_migration_can_copy_items_into_another_table() {
-    // The test guest declares `hostile_copy`; this is the only test that uses that table.
+    // `hostile_copy` is shared by every run: the items carry ids of this test's own.
     let client = client();
     let (table, meta) = (unique("hostile"), unique("meta"));
-    block_on(async {
-        let _ = client
-            .delete_table()
-            .table_name("hostile_copy")
-            .send()
-            .await;
-        create_table(&client, "hostile_copy", &"id".parse().unwrap(), None)
-            .await
-            .unwrap();
-    });
-    let items = hostile_items(700, "copy");
+    hostile_copy_table(&client);
+    let items = hostile_items_named(&table, 700, "copy");
     block_on(fill(&client, &table, &items));
     let (code, report, err) = drift(
         "run",
@@ -481,7 +495,11 @@ fn a_migration_can_copy_items_into_another_table() {
     );
     assert_eq!(code, 0, "{err}");
     assert_eq!(report.unwrap()["counts"]["puts"], 700);
-    assert_eq!(block_on(scan_all(&client, "hostile_copy")), by_id(&items));
+    let copied: BTreeMap<String, Item> = block_on(scan_all(&client, "hostile_copy"))
+        .into_iter()
+        .filter(|(id, _)| id.starts_with(&format!("{table}-")))
+        .collect();
+    assert_eq!(copied, by_id(&items));
     assert_eq!(
         block_on(scan_all(&client, &table)),
         by_id(&items),
@@ -517,6 +535,7 @@ fn a_missing_table_is_one_line_and_nothing_is_recorded() {
 fn a_cancelled_run_is_never_marked_applied() {
     let client = client();
     let (table, meta) = (unique("hostile"), unique("meta"));
+    hostile_copy_table(&client);
     // 50 ms per item on one instance: the run lasts 30 s unless it is stopped.
     let items = hostile_items(600, "slow");
     block_on(fill(&client, &table, &items));
@@ -591,5 +610,40 @@ fn a_cancelled_run_is_never_marked_applied() {
         block_on(scan_all(&client, &table)),
         by_id(&items),
         "nothing was written"
+    );
+}
+
+#[test]
+fn memory_does_not_grow_with_the_number_of_actions() {
+    // Actions are spooled to the journal, not held: ten times the actions (80 MB of puts
+    // instead of 8 MB) must not cost anything near ten times the memory.
+    let client = client();
+    let peak = |items: usize| {
+        let (table, meta) = (unique("fanout"), unique("meta"));
+        hostile_copy_table(&client);
+        block_on(fill(&client, &table, &hostile_items(items, "fanout")));
+        let (code, report, err) = drift(
+            "run",
+            guest("drift_test_guests").to_str().unwrap(),
+            &table,
+            &meta,
+            &[],
+        );
+        assert_eq!(code, 0, "{err}");
+        let report = report.unwrap();
+        assert_eq!(report["counts"]["puts"], (items * 50) as u64);
+        assert_eq!(block_on(scan_all(&client, &table)).len(), items * 51);
+        report["peak_rss_bytes"]
+            .as_u64()
+            .expect("peak RSS is reported on Linux")
+    };
+    let small = peak(20);
+    let large = peak(200);
+    let mib = |bytes: u64| bytes as f64 / (1 << 20) as f64;
+    assert!(
+        large < small + (40 << 20),
+        "peak RSS {:.0} MiB for 10 000 actions vs {:.0} MiB for 1 000: actions are being held in memory",
+        mib(large),
+        mib(small)
     );
 }

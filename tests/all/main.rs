@@ -2,6 +2,7 @@
 
 mod support;
 
+mod assemblyscript;
 mod dynamodb;
 mod engine;
 mod exec;

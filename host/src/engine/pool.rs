@@ -239,9 +239,9 @@ fn classify_trap(error: &wasmtime::Error, state: &HostState, limits: &super::Lim
         .filter(|line| !line.trim().is_empty() && !line.contains("note: run with `RUST_BACKTRACE"))
         .collect::<Vec<_>>()
         .join(" / ");
-    if printed.is_empty() {
-        ItemError::Trapped(cause)
-    } else {
-        ItemError::Trapped(format!("{cause} ({printed})"))
+    match (printed.is_empty(), state.last_log()) {
+        (false, _) => ItemError::Trapped(format!("{cause} ({printed})")),
+        (true, Some(logged)) => ItemError::Trapped(format!("{cause} (last log: {logged})")),
+        (true, None) => ItemError::Trapped(cause),
     }
 }

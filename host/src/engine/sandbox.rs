@@ -40,6 +40,9 @@ pub struct HostState {
     /// The item being processed, for log messages.
     pub(crate) item: String,
     log_lines: u32,
+    /// The last message the guest logged during the current call: an AssemblyScript `abort`
+    /// says why there before it traps.
+    last_log: Option<String>,
 }
 
 impl HostState {
@@ -52,6 +55,12 @@ impl HostState {
     pub(crate) fn begin_call(&mut self, item: String) {
         self.item = item;
         self.log_lines = 0;
+        self.last_log = None;
+    }
+
+    /// The last message logged during the current call.
+    pub(crate) fn last_log(&self) -> Option<&str> {
+        self.last_log.as_deref()
     }
 
     /// Ends a call: reports log lines that were dropped.
@@ -94,6 +103,7 @@ impl bindings::MigrationImports for HostState {
             message.truncate(cut);
             message.push('…');
         }
+        self.last_log = Some(message.clone());
         let (migration, item) = (&*self.migration, &self.item);
         match level {
             wit::Level::Trace => tracing::trace!(target: "guest", migration, item, "{message}"),
@@ -142,6 +152,7 @@ pub(crate) fn store(
         context,
         item: String::new(),
         log_lines: 0,
+        last_log: None,
     };
     let mut store = Store::new(runtime.engine(), state);
     store.limiter(|state| &mut state.limits);

@@ -112,6 +112,26 @@ impl Guest for Hostile {
             "copy" => Ok(vec![put(item, Some("hostile_copy"))]),
             "none" => Ok(vec![]),
             "touch" => Ok(vec![touch(&item)]),
+            // 50 puts of ~8 KB per item, into the scanned table under new ids.
+            "fanout" => {
+                let Some(Value::S(id)) = key_of(&item).nodes.into_iter().next() else {
+                    return Err("the id is not a string".into());
+                };
+                Ok((0..50)
+                    .map(|k| {
+                        put(
+                            Item {
+                                attributes: vec![("id".into(), 0), ("pad".into(), 1)],
+                                nodes: vec![
+                                    Value::S(format!("{id}#{k}")),
+                                    Value::B(vec![k as u8; 8000]),
+                                ],
+                            },
+                            None,
+                        )
+                    })
+                    .collect())
+            }
             "slow" => {
                 let start = std::time::Instant::now();
                 while start.elapsed() < std::time::Duration::from_millis(50) {
