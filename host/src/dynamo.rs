@@ -14,7 +14,10 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::config::Region;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::KeyType;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ProvisionedThroughput,
+    ScalarAttributeType, TableStatus,
+};
 use aws_sdk_dynamodb::Client;
 
 use crate::item::{AttrValue, Item};
@@ -259,4 +262,71 @@ pub async fn key_schema(client: &Client, policy: &RetryPolicy, table: &str) -> R
 /// Whether a value may be a key attribute (S, N or B).
 pub fn is_key_type(value: &AttrValue) -> bool {
     matches!(value, AttrValue::S(_) | AttrValue::N(_) | AttrValue::B(_))
+}
+
+/// How a created table is billed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Billing {
+    /// On-demand capacity.
+    PayPerRequest,
+    /// Provisioned read and write capacity units.
+    Provisioned(i64, i64),
+}
+
+/// Creates `table` with partition key `hash` and optional sort key `range` (name and type),
+/// unless it exists, then waits until it is ACTIVE.
+pub async fn create_table(
+    client: &Client,
+    policy: &RetryPolicy,
+    table: &str,
+    hash: (&str, ScalarAttributeType),
+    range: Option<(&str, ScalarAttributeType)>,
+    billing: Billing,
+) -> Result<()> {
+    let mut request = client.create_table().table_name(table);
+    for (attribute, key_type) in [(Some(hash), KeyType::Hash), (range, KeyType::Range)] {
+        if let Some((name, kind)) = attribute {
+            request = request
+                .attribute_definitions(
+                    AttributeDefinition::builder()
+                        .attribute_name(name)
+                        .attribute_type(kind)
+                        .build()?,
+                )
+                .key_schema(
+                    KeySchemaElement::builder()
+                        .attribute_name(name)
+                        .key_type(key_type)
+                        .build()?,
+                );
+        }
+    }
+    request = match billing {
+        Billing::PayPerRequest => request.billing_mode(BillingMode::PayPerRequest),
+        Billing::Provisioned(read, write) => request
+            .billing_mode(BillingMode::Provisioned)
+            .provisioned_throughput(
+                ProvisionedThroughput::builder()
+                    .read_capacity_units(read)
+                    .write_capacity_units(write)
+                    .build()?,
+            ),
+    };
+    // "In use" means it exists: created by someone else, or by our own retried request.
+    match policy.run(|| request.clone().send()).await {
+        Ok(_) => tracing::info!("created table `{table}`"),
+        Err(SdkError::ServiceError(e)) if e.err().is_resource_in_use_exception() => {}
+        Err(e) => bail!("cannot create table `{table}`: {}", error_code(&e)),
+    }
+    for _ in 0..240 {
+        let described = policy
+            .run(|| client.describe_table().table_name(table).send())
+            .await
+            .map_err(|e| anyhow!("cannot describe table `{table}`: {}", error_code(&e)))?;
+        if described.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    bail!("table `{table}` did not become ACTIVE within a minute")
 }

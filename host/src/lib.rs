@@ -17,6 +17,7 @@ pub mod exec;
 pub mod item;
 pub mod journal;
 pub mod load;
+pub mod lock;
 pub mod metadata;
 pub mod run;
 pub mod source;

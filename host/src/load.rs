@@ -3,19 +3,14 @@
 
 use std::collections::HashMap;
 use std::io::Read;
-use std::time::Duration;
 
-use anyhow::{anyhow, bail, Context, Result};
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, PutRequest, ScalarAttributeType,
-    TableStatus, WriteRequest,
-};
+use anyhow::{anyhow, Context, Result};
+use aws_sdk_dynamodb::types::{PutRequest, ScalarAttributeType, WriteRequest};
 use aws_sdk_dynamodb::Client;
 use tokio::task::JoinSet;
 
 use crate::apply::batch_write;
-use crate::dynamo::{error_code, RetryPolicy};
+use crate::dynamo::RetryPolicy;
 use crate::item::{to_aws_item, Item};
 use crate::source::json::read_items;
 
@@ -51,55 +46,6 @@ impl std::str::FromStr for KeyAttribute {
             kind,
         })
     }
-}
-
-/// Creates `table` (on-demand) with partition key `hash` and optional sort key `range`, unless
-/// it exists; waits until it is ACTIVE.
-pub async fn create_table(
-    client: &Client,
-    table: &str,
-    hash: &KeyAttribute,
-    range: Option<&KeyAttribute>,
-) -> Result<()> {
-    let mut request = client
-        .create_table()
-        .table_name(table)
-        .billing_mode(BillingMode::PayPerRequest);
-    for (attribute, key_type) in [(Some(hash), KeyType::Hash), (range, KeyType::Range)] {
-        if let Some(attribute) = attribute {
-            request = request
-                .attribute_definitions(
-                    AttributeDefinition::builder()
-                        .attribute_name(&attribute.name)
-                        .attribute_type(attribute.kind.clone())
-                        .build()?,
-                )
-                .key_schema(
-                    KeySchemaElement::builder()
-                        .attribute_name(&attribute.name)
-                        .key_type(key_type)
-                        .build()?,
-                );
-        }
-    }
-    match request.send().await {
-        Ok(_) => {}
-        Err(SdkError::ServiceError(e)) if e.err().is_resource_in_use_exception() => {}
-        Err(e) => bail!("cannot create table `{table}`: {}", error_code(&e)),
-    }
-    for _ in 0..120 {
-        let described = client
-            .describe_table()
-            .table_name(table)
-            .send()
-            .await
-            .map_err(|e| anyhow!("cannot describe table `{table}`: {}", error_code(&e)))?;
-        if described.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    bail!("table `{table}` did not become ACTIVE within 30 s")
 }
 
 /// Writes every item of `input` into `table`; returns how many.

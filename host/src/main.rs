@@ -10,10 +10,12 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use drift_host::dynamo::create_table;
 use drift_host::dynamo::{connect, ConnectOptions, RetryPolicy};
 use drift_host::engine::{self, loader, Call, Limits, Runtime};
 use drift_host::exec::{exec, ExecOptions};
-use drift_host::load::{create_table, load, KeyAttribute};
+use drift_host::load::{load, KeyAttribute};
+use drift_host::lock::{unlock, LostLease};
 use drift_host::metadata::{self, Billing, MetadataTable, Operation};
 use drift_host::run::{
     report_progress, run, stop_on_signal, Progress, Refused, RunOptions, RunReport,
@@ -51,6 +53,19 @@ enum Command {
     Inspect(InspectArgs),
     /// Write items from a DynamoDB JSON file into a table (for samples and fixtures).
     Load(LoadArgs),
+    /// Remove the metadata table's lock left by a dead run (expired lease; any lease with --force).
+    Unlock(UnlockArgs),
+}
+
+#[derive(Args)]
+struct UnlockArgs {
+    /// Remove the lock even if its lease has not expired (only if you know its run is dead).
+    #[arg(long)]
+    force: bool,
+    #[command(flatten)]
+    meta: MetaArgs,
+    #[command(flatten)]
+    connection: ConnectionArgs,
 }
 
 #[derive(Args)]
@@ -104,6 +119,12 @@ struct RunArgs {
     /// Attempts per DynamoDB request before giving up (throttling, 5xx, timeouts).
     #[arg(long, default_value_t = 12)]
     max_attempts: u32,
+    /// Lease of the metadata table's lock, in seconds; renewed every third of it.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(3..))]
+    lease_seconds: u64,
+    /// Run again from the start a migration that a dead run left `running`.
+    #[arg(long)]
+    restart: bool,
     #[command(flatten)]
     meta: MetaArgs,
     #[command(flatten)]
@@ -266,8 +287,14 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
             eprintln!("error: {}", format!("{error:#}").replace('\n', " "));
-            let refused = error.chain().any(|cause| cause.is::<Refused>());
-            ExitCode::from(if refused { EXIT_REFUSED } else { EXIT_ERROR })
+            let code = if error.chain().any(|cause| cause.is::<Refused>()) {
+                EXIT_REFUSED
+            } else if error.chain().any(|cause| cause.is::<LostLease>()) {
+                EXIT_FAILED
+            } else {
+                EXIT_ERROR
+            };
+            ExitCode::from(code)
         }
     }
 }
@@ -289,6 +316,7 @@ fn dispatch(cli: Cli) -> Result<u8> {
         Command::Undo(args) => tokio_runtime()?.block_on(run_command(args, Operation::Undo)),
         Command::Status(args) => tokio_runtime()?.block_on(status_command(args)),
         Command::Load(args) => tokio_runtime()?.block_on(load_command(args)),
+        Command::Unlock(args) => tokio_runtime()?.block_on(unlock_command(args)),
     }
 }
 
@@ -308,11 +336,44 @@ fn open_input(input: &str) -> Result<Box<dyn Read + Send>> {
     })
 }
 
+async fn unlock_command(args: UnlockArgs) -> Result<u8> {
+    let client = connect(&args.connection.options()).await;
+    match unlock(
+        &client,
+        &RetryPolicy::default(),
+        &args.meta.meta_table,
+        args.force,
+    )
+    .await?
+    {
+        Some(holder) => eprintln!(
+            "removed the lock of `{}` held by {}",
+            args.meta.meta_table,
+            holder.describe()
+        ),
+        None => eprintln!("metadata table `{}` is not locked", args.meta.meta_table),
+    }
+    Ok(EXIT_OK)
+}
+
 async fn load_command(args: LoadArgs) -> Result<u8> {
     let input = open_input(&args.input)?;
     let client = connect(&args.connection.options()).await;
     if let Some(hash) = &args.create_key {
-        create_table(&client, &args.table, hash, args.create_sort_key.as_ref()).await?;
+        let range = args
+            .create_sort_key
+            .as_ref()
+            .map(|k| (k.name.as_str(), k.kind.clone()));
+        let policy = RetryPolicy::default();
+        create_table(
+            &client,
+            &policy,
+            &args.table,
+            (&hash.name, hash.kind.clone()),
+            range,
+            Billing::PayPerRequest,
+        )
+        .await?;
     }
     let count = load(&client, &RetryPolicy::default(), &args.table, input).await?;
     eprintln!("loaded {count} items into `{}`", args.table);
@@ -378,6 +439,8 @@ async fn run_command(args: RunArgs, operation: Operation) -> Result<u8> {
             max_attempts: args.max_attempts.max(1),
             ..RetryPolicy::default()
         },
+        lease: Duration::from_secs(args.lease_seconds),
+        restart: args.restart,
     };
     let stop = Arc::new(AtomicBool::new(false));
     let progress = Arc::new(Progress::default());

@@ -6,19 +6,18 @@
 //! marked `applied` by the run that applied it.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ProvisionedThroughput,
-    ScalarAttributeType, TableStatus,
-};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ScalarAttributeType, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 use serde::{Deserialize, Serialize};
 
-use crate::dynamo::{error_code, is_conditional_check_failed, RetryPolicy};
+pub use crate::dynamo::Billing;
+use crate::dynamo::{create_table, error_code, is_conditional_check_failed, RetryPolicy};
 use crate::item::{from_aws_item, to_aws_item, AttrValue, Item};
+use crate::lock::{Lease, LostLease};
 
 /// Default name of the metadata table.
 pub const DEFAULT_TABLE: &str = "drift_migrations";
@@ -217,15 +216,6 @@ impl MigrationRecord {
     }
 }
 
-/// How to create the metadata table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Billing {
-    /// On-demand capacity.
-    PayPerRequest,
-    /// Provisioned read and write capacity units.
-    Provisioned(i64, i64),
-}
-
 /// The metadata table.
 pub struct MetadataTable {
     client: Client,
@@ -269,66 +259,18 @@ impl MetadataTable {
 
     /// Creates the table if it is missing and waits until it is ACTIVE.
     pub async fn ensure(&self, billing: Billing) -> Result<()> {
-        if !self.exists().await? {
-            let mut create = self
-                .client
-                .create_table()
-                .table_name(&self.name)
-                .attribute_definitions(
-                    AttributeDefinition::builder()
-                        .attribute_name(KEY)
-                        .attribute_type(ScalarAttributeType::S)
-                        .build()?,
-                )
-                .key_schema(
-                    KeySchemaElement::builder()
-                        .attribute_name(KEY)
-                        .key_type(KeyType::Hash)
-                        .build()?,
-                );
-            create = match billing {
-                Billing::PayPerRequest => create.billing_mode(BillingMode::PayPerRequest),
-                Billing::Provisioned(read, write) => create
-                    .billing_mode(BillingMode::Provisioned)
-                    .provisioned_throughput(
-                        ProvisionedThroughput::builder()
-                            .read_capacity_units(read)
-                            .write_capacity_units(write)
-                            .build()?,
-                    ),
-            };
-            match create.send().await {
-                Ok(_) => tracing::info!("created metadata table `{}`", self.name),
-                // Another run created it at the same moment.
-                Err(SdkError::ServiceError(e)) if e.err().is_resource_in_use_exception() => {}
-                Err(e) => bail!(
-                    "cannot create metadata table `{}`: {}",
-                    self.name,
-                    error_code(&e)
-                ),
-            }
+        if self.exists().await? {
+            return Ok(());
         }
-        for _ in 0..120 {
-            let described = self
-                .policy
-                .run(|| self.client.describe_table().table_name(&self.name).send())
-                .await
-                .map_err(|e| {
-                    anyhow!(
-                        "cannot describe metadata table `{}`: {}",
-                        self.name,
-                        error_code(&e)
-                    )
-                })?;
-            if described.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
-                return Ok(());
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
-        bail!(
-            "metadata table `{}` did not become ACTIVE within a minute",
-            self.name
+        create_table(
+            &self.client,
+            &self.policy,
+            &self.name,
+            (KEY, ScalarAttributeType::S),
+            None,
+            billing,
         )
+        .await
     }
 
     /// The record of migration `number`, if any.
@@ -409,36 +351,113 @@ impl MetadataTable {
         }
     }
 
+    /// Whether `record` is what the table holds: a retried write whose first attempt was applied
+    /// (but whose answer was lost) fails its condition, and is a success all the same.
+    async fn already_written(&self, record: &MigrationRecord) -> Result<bool> {
+        Ok(self.get(record.number).await?.as_ref() == Some(record))
+    }
+
     /// Writes `record` if the stored one is still `previous` (same status and run), or absent
-    /// when `previous` is `None`. Fails with a clear message when another run got there first.
+    /// when `previous` is `None`, and, with a `fence`, only while that lease is still held.
+    /// Fails with a clear message when another run got there first.
     pub async fn write(
         &self,
         record: &MigrationRecord,
         previous: Option<&MigrationRecord>,
+        fence: Option<&Lease>,
     ) -> Result<()> {
-        let item = to_aws_item(&record.to_item());
-        let mut request = self
-            .client
-            .put_item()
+        let mut put = Put::builder()
             .table_name(&self.name)
-            .set_item(Some(item));
-        request = match previous {
-            None => request
+            .set_item(Some(to_aws_item(&record.to_item())));
+        put = match previous {
+            None => put
                 .condition_expression("attribute_not_exists(#id)")
                 .expression_attribute_names("#id", KEY),
-            Some(previous) => request
+            Some(previous) => put
                 .condition_expression("#status = :status AND #run = :run")
                 .expression_attribute_names("#status", "status")
                 .expression_attribute_names("#run", "run_id")
-                .expression_attribute_values(":status", to_aws_item_value(previous.status.as_str()))
-                .expression_attribute_values(":run", to_aws_item_value(&previous.run_id)),
+                .expression_attribute_values(
+                    ":status",
+                    AttributeValue::S(previous.status.as_str().to_owned()),
+                )
+                .expression_attribute_values(":run", AttributeValue::S(previous.run_id.clone())),
         };
-        match self.policy.run(|| request.clone().send()).await {
-            Ok(_) => Ok(()),
-            Err(e) if is_conditional_check_failed(&e) => bail!(
+        let put = put.build()?;
+        let changed = || {
+            anyhow!(
                 "migration {} was changed by another run meanwhile; its record was not overwritten",
                 record.number
-            ),
+            )
+        };
+        let Some(lease) = fence else {
+            let request = self
+                .client
+                .put_item()
+                .table_name(&self.name)
+                .set_item(put.item.clone().into());
+            let request = request
+                .set_condition_expression(put.condition_expression.clone())
+                .set_expression_attribute_names(put.expression_attribute_names.clone())
+                .set_expression_attribute_values(put.expression_attribute_values.clone());
+            return match self.policy.run(|| request.clone().send()).await {
+                Ok(_) => Ok(()),
+                Err(e) if is_conditional_check_failed(&e) => self
+                    .already_written(record)
+                    .await?
+                    .then_some(())
+                    .ok_or_else(changed),
+                Err(e) => bail!(
+                    "cannot write metadata table `{}`: {}",
+                    self.name,
+                    error_code(&e)
+                ),
+            };
+        };
+        let items = vec![
+            TransactWriteItem::builder()
+                .condition_check(lease.fence())
+                .build(),
+            TransactWriteItem::builder().put(put).build(),
+        ];
+        match self
+            .policy
+            .run(|| {
+                self.client
+                    .transact_write_items()
+                    .set_transact_items(Some(items.clone()))
+                    .send()
+            })
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(e)) if e.err().is_transaction_canceled_exception() => {
+                let reasons = match e.err() {
+                    TransactWriteItemsError::TransactionCanceledException(c) => {
+                        c.cancellation_reasons().to_vec()
+                    }
+                    _ => Vec::new(),
+                };
+                let failed = |i: usize| {
+                    reasons.get(i).and_then(|r| r.code()) == Some("ConditionalCheckFailed")
+                };
+                if failed(0) {
+                    Err(anyhow::Error::new(LostLease(format!(
+                        "this run lost the lock of metadata table `{}` (another run took it over); its record was not updated",
+                        self.name
+                    ))))
+                } else if failed(1) {
+                    self.already_written(record)
+                        .await?
+                        .then_some(())
+                        .ok_or_else(changed)
+                } else {
+                    bail!(
+                        "cannot write metadata table `{}`: transaction cancelled ({reasons:?})",
+                        self.name
+                    )
+                }
+            }
             Err(e) => bail!(
                 "cannot write metadata table `{}`: {}",
                 self.name,
@@ -446,10 +465,6 @@ impl MetadataTable {
             ),
         }
     }
-}
-
-fn to_aws_item_value(text: &str) -> aws_sdk_dynamodb::types::AttributeValue {
-    aws_sdk_dynamodb::types::AttributeValue::S(text.to_owned())
 }
 
 /// Now, as RFC 3339 with seconds.

@@ -24,6 +24,7 @@ use crate::engine::{
 };
 use crate::item::to_json_item;
 use crate::journal::{JournalWriter, Record};
+use crate::lock::Lease;
 use crate::metadata::{now, Billing, Counts, MetadataTable, MigrationRecord, Operation, Status};
 use crate::source::scan::{scan, ScanOptions};
 use crate::source::SourceKey;
@@ -56,6 +57,10 @@ pub struct RunOptions {
     pub keep_journal: bool,
     /// Retry policy of every DynamoDB request.
     pub policy: RetryPolicy,
+    /// Lease of the metadata table's lock; renewed every third of it while running.
+    pub lease: Duration,
+    /// Run again from the start a migration that a dead run left `running`.
+    pub restart: bool,
 }
 
 /// A migration refused before anything was written (already applied, changed module, ...).
@@ -151,7 +156,6 @@ pub async fn run(
     stop: Arc<AtomicBool>,
 ) -> Result<RunReport> {
     let started = Instant::now();
-    let info = &migration.info;
     let tables = migration.tables(options.table.as_deref());
     let table = tables.own().to_owned();
 
@@ -165,8 +169,75 @@ pub async fn run(
     }
     let meta = MetadataTable::new(client.clone(), &options.meta_table, options.policy.clone());
     meta.ensure(options.billing).await?;
+
+    // One run at a time per metadata table: take the lease, renew it while running, give it
+    // back at the end whatever happens.
+    let run_id = uuid::Uuid::new_v4().to_string();
+    let purpose = format!(
+        "{} {} on `{table}`",
+        options.operation.as_str(),
+        migration.label
+    );
+    let lease = Lease::acquire(
+        client,
+        &options.policy,
+        &options.meta_table,
+        &run_id,
+        &purpose,
+        options.lease,
+    )
+    .await?;
+    let heartbeat = tokio::spawn(lease.clone().heartbeat(stop.clone()));
+    let locked = Locked {
+        meta: &meta,
+        lease: &lease,
+        run_id,
+        schemas,
+        table,
+        started,
+    };
+    let result = run_locked(&migration, client, options, &progress, &stop, locked).await;
+    heartbeat.abort();
+    if let Err(error) = lease.release().await {
+        tracing::warn!("{error:#}");
+    }
+    result
+}
+
+/// What `run` has established before it holds the lock.
+struct Locked<'a> {
+    meta: &'a MetadataTable,
+    lease: &'a Lease,
+    run_id: String,
+    schemas: HashMap<String, KeySchema>,
+    table: String,
+    started: Instant,
+}
+
+async fn run_locked(
+    migration: &Arc<LoadedMigration>,
+    client: &Client,
+    options: &RunOptions,
+    progress: &Arc<Progress>,
+    stop: &Arc<AtomicBool>,
+    locked: Locked<'_>,
+) -> Result<RunReport> {
+    let Locked {
+        meta,
+        lease,
+        run_id,
+        schemas,
+        table,
+        started,
+    } = locked;
+    let info = &migration.info;
     let previous = meta.get(info.number).await?;
-    check_allowed(options.operation, &migration, previous.as_ref())?;
+    check_allowed(
+        options.operation,
+        migration,
+        previous.as_ref(),
+        options.restart,
+    )?;
 
     let mut record = MigrationRecord {
         number: info.number,
@@ -176,14 +247,14 @@ pub async fn run(
         checksum: migration.checksum.clone(),
         status: Status::Running,
         operation: options.operation,
-        run_id: uuid::Uuid::new_v4().to_string(),
+        run_id,
         started_at: now(),
         finished_at: None,
         host_version: env!("CARGO_PKG_VERSION").to_owned(),
         counts: Counts::default(),
         last_error: None,
     };
-    meta.write(&record, previous.as_ref()).await?;
+    meta.write(&record, previous.as_ref(), Some(lease)).await?;
     let running = record.clone();
     tracing::info!(
         "{} {} on `{table}` (run {})",
@@ -193,14 +264,14 @@ pub async fn run(
     );
 
     let outcome = scan_and_journal(
-        &migration,
+        migration,
         client,
         options,
         &schemas,
         &table,
         &record.run_id,
-        &progress,
-        &stop,
+        progress,
+        stop,
     )
     .await;
     let mut report_conflicts = Vec::new();
@@ -293,7 +364,7 @@ pub async fn run(
         Operation::Undo => format!("undo: {e}"),
         Operation::Migrate => e.clone(),
     });
-    meta.write(&record, Some(&running)).await?;
+    meta.write(&record, Some(&running), Some(lease)).await?;
 
     Ok(RunReport {
         migration: info.clone(),
@@ -321,16 +392,20 @@ fn check_allowed(
     operation: Operation,
     migration: &LoadedMigration,
     previous: Option<&MigrationRecord>,
+    restart: bool,
 ) -> Result<()> {
     let info = &migration.info;
     let who = format!("migration {} ({})", info.number, info.name);
     let short = |checksum: &str| checksum.chars().take(12).collect::<String>();
     let refuse = |message: String| Err(anyhow::Error::new(Refused(message)));
     match (operation, previous) {
-        (_, Some(record)) if record.status == Status::Running => refuse(format!(
-            "{who} is marked running by run {} since {}; another run may be in progress",
+        // This run holds the lock, so the run that left the record `running` is dead.
+        (_, Some(record)) if record.status == Status::Running && !restart => refuse(format!(
+            "{who} was left running by run {} (started {}), which is no longer alive; \
+             resuming is not supported yet: `--restart` runs it again from the start",
             record.run_id, record.started_at
         )),
+        (Operation::Migrate, Some(record)) if record.status == Status::Running => Ok(()),
         (Operation::Migrate, Some(record)) if record.status == Status::Applied => {
             if record.checksum == migration.checksum {
                 refuse(format!(

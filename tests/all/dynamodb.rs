@@ -3,9 +3,11 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use aws_sdk_dynamodb::types::ScalarAttributeType;
 use aws_sdk_dynamodb::Client;
+use drift_host::dynamo::{create_table, Billing};
 use drift_host::item::{from_aws_item, to_json_item, AttrValue, Item};
-use drift_host::load::{create_table, load};
+use drift_host::load::load;
 use serde_json::Value;
 
 use crate::support::{
@@ -112,9 +114,16 @@ pub(crate) fn migrated(user: &Item) -> Item {
 }
 
 pub(crate) async fn fill(client: &Client, table: &str, items: &[Item]) {
-    create_table(client, table, &"id".parse().unwrap(), None)
-        .await
-        .unwrap();
+    create_table(
+        client,
+        &Default::default(),
+        table,
+        ("id", ScalarAttributeType::S),
+        None,
+        Billing::PayPerRequest,
+    )
+    .await
+    .unwrap();
     let lines: String = items
         .iter()
         .map(|item| format!("{{\"Item\": {}}}\n", to_json_item(item)))
@@ -388,20 +397,22 @@ fn a_guest_error_leaves_the_table_untouched_and_the_status_failed() {
 
 /// The test guest declares `hostile_copy` as another table, and a run checks every declared
 /// table before it starts: create it once per test run (never dropped: tests share it).
-fn hostile_copy_table(client: &Client) {
+pub(crate) fn hostile_copy_table(client: &Client) {
     static CREATED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
     CREATED.get_or_init(|| {
         block_on(create_table(
             client,
+            &Default::default(),
             "hostile_copy",
-            &"id".parse().unwrap(),
+            ("id", ScalarAttributeType::S),
             None,
+            Billing::PayPerRequest,
         ))
         .unwrap()
     });
 }
 
-fn hostile_items(count: usize, behave: &str) -> Vec<Item> {
+pub(crate) fn hostile_items(count: usize, behave: &str) -> Vec<Item> {
     hostile_items_named("h", count, behave)
 }
 

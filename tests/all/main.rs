@@ -6,3 +6,5 @@ mod assemblyscript;
 mod dynamodb;
 mod engine;
 mod exec;
+mod fault_proxy;
+mod reliability;

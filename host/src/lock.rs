@@ -1,0 +1,330 @@
+//! The lease lock of a metadata table: at most one `run`/`undo` at a time per metadata table.
+//!
+//! The lock is an item (`id = "lock"`) in the metadata table, taken with a conditional write
+//! that succeeds only if there is no lock or its lease has expired (its holder died). The
+//! holder renews the lease while it runs (heartbeat) and deletes the lock at the end. Every
+//! metadata write of the holder is fenced: it is a transaction that also checks that the lock
+//! is still its own, so a run that lost its lease (paused, partitioned) cannot overwrite the
+//! record of the run that took over.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{anyhow, bail, Result};
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::Client;
+use serde::Serialize;
+
+use crate::dynamo::{error_code, is_conditional_check_failed, RetryPolicy};
+use crate::item::{from_aws_item, AttrValue, Item};
+use crate::run::Refused;
+
+/// The lock item's key in the metadata table.
+pub const LOCK_ID: &str = "lock";
+
+/// This run's lease was taken over: it must stop, and it can no longer write its record.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct LostLease(pub String);
+
+/// Who holds a lock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LockHolder {
+    /// The holder's run id.
+    pub owner: String,
+    /// What it is doing, e.g. `migrate users_v2 #2`.
+    pub purpose: String,
+    /// Host name and process id.
+    pub host: String,
+    /// When it took the lock (RFC 3339).
+    pub acquired_at: String,
+    /// When the lease ends unless renewed (Unix seconds).
+    pub expires_at: u64,
+}
+
+impl LockHolder {
+    /// Whether the lease has run out: the holder stopped renewing it.
+    pub fn expired(&self) -> bool {
+        self.expires_at < unix_now()
+    }
+
+    /// One line for messages.
+    pub fn describe(&self) -> String {
+        let left = self.expires_at as i64 - unix_now() as i64;
+        let lease = if left >= 0 {
+            format!("lease expires in {left} s")
+        } else {
+            format!("lease expired {} s ago", -left)
+        };
+        format!(
+            "{} (run {}, {}) since {}, {lease}",
+            self.purpose, self.owner, self.host, self.acquired_at
+        )
+    }
+
+    fn from_item(item: &Item) -> Option<LockHolder> {
+        let s = |name: &str| match item.get(name) {
+            Some(AttrValue::S(v)) => Some(v.clone()),
+            _ => None,
+        };
+        Some(LockHolder {
+            owner: s("owner")?,
+            purpose: s("purpose")?,
+            host: s("host")?,
+            acquired_at: s("acquired_at")?,
+            expires_at: match item.get("expires_at") {
+                Some(AttrValue::N(n)) => n.parse().ok()?,
+                _ => return None,
+            },
+        })
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn s(text: &str) -> AttributeValue {
+    AttributeValue::S(text.to_owned())
+}
+
+fn lock_key() -> std::collections::HashMap<String, AttributeValue> {
+    [("id".to_owned(), s(LOCK_ID))].into_iter().collect()
+}
+
+/// The lock item of `table`, if any.
+pub async fn read(
+    client: &Client,
+    policy: &RetryPolicy,
+    table: &str,
+) -> Result<Option<LockHolder>> {
+    let output = policy
+        .run(|| {
+            client
+                .get_item()
+                .table_name(table)
+                .set_key(Some(lock_key()))
+                .consistent_read(true)
+                .send()
+        })
+        .await
+        .map_err(|e| anyhow!("cannot read the lock of `{table}`: {}", error_code(&e)))?;
+    match output.item {
+        None => Ok(None),
+        Some(item) => LockHolder::from_item(&from_aws_item(&item)?)
+            .map(Some)
+            .ok_or_else(|| {
+                anyhow!("the lock item of metadata table `{table}` is not drift-host's")
+            }),
+    }
+}
+
+/// A held lease; renew it with [`Lease::heartbeat`], give it back with [`Lease::release`].
+#[derive(Clone)]
+pub struct Lease {
+    client: Client,
+    policy: RetryPolicy,
+    table: String,
+    /// The run id that holds it.
+    pub owner: String,
+    duration: Duration,
+    lost: Arc<AtomicBool>,
+}
+
+impl Lease {
+    /// Takes the lock of `table` for `purpose`, or refuses with who holds it.
+    pub async fn acquire(
+        client: &Client,
+        policy: &RetryPolicy,
+        table: &str,
+        owner: &str,
+        purpose: &str,
+        duration: Duration,
+    ) -> Result<Lease> {
+        let host = format!(
+            "{} pid {}",
+            std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map_or_else(|_| "?".to_owned(), |h| h.trim().to_owned()),
+            std::process::id()
+        );
+        let item: std::collections::HashMap<String, AttributeValue> = [
+            ("id", s(LOCK_ID)),
+            ("owner", s(owner)),
+            ("purpose", s(purpose)),
+            ("host", s(&host)),
+            ("acquired_at", s(&crate::metadata::now())),
+            (
+                "expires_at",
+                AttributeValue::N((unix_now() + duration.as_secs()).to_string()),
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        let result = policy
+            .run(|| {
+                client
+                    .put_item()
+                    .table_name(table)
+                    .set_item(Some(item.clone()))
+                    .condition_expression("attribute_not_exists(#id) OR #expires < :now")
+                    .expression_attribute_names("#id", "id")
+                    .expression_attribute_names("#expires", "expires_at")
+                    .expression_attribute_values(":now", AttributeValue::N(unix_now().to_string()))
+                    .send()
+            })
+            .await;
+        let lease = Lease {
+            client: client.clone(),
+            policy: policy.clone(),
+            table: table.to_owned(),
+            owner: owner.to_owned(),
+            duration,
+            lost: Arc::new(AtomicBool::new(false)),
+        };
+        match result {
+            Ok(_) => Ok(lease),
+            Err(e) if is_conditional_check_failed(&e) => {
+                let holder = read(client, policy, table).await?;
+                if holder.as_ref().is_some_and(|h| h.owner == owner) {
+                    return Ok(lease); // a retry of our own write, which had been applied
+                }
+                let who = holder.map_or_else(|| "another run".to_owned(), |h| h.describe());
+                Err(anyhow::Error::new(Refused(format!(
+                    "metadata table `{table}` is locked by {who}; wait for it, or run `drift-host unlock` if that run is dead"
+                ))))
+            }
+            Err(e) => bail!("cannot take the lock of `{table}`: {}", error_code(&e)),
+        }
+    }
+
+    /// Whether the lease was lost (another run took over after it expired).
+    pub fn is_lost(&self) -> bool {
+        self.lost.load(Ordering::Relaxed)
+    }
+
+    /// Renews the lease every third of its duration until it is lost; sets `stop` if it is.
+    pub async fn heartbeat(self, stop: Arc<AtomicBool>) {
+        let mut ticker = tokio::time::interval(self.duration / 3);
+        ticker.tick().await;
+        loop {
+            ticker.tick().await;
+            let renewed = self
+                .policy
+                .run(|| {
+                    self.client
+                        .update_item()
+                        .table_name(&self.table)
+                        .set_key(Some(lock_key()))
+                        .update_expression("SET #expires = :expires")
+                        .condition_expression("#owner = :me")
+                        .expression_attribute_names("#expires", "expires_at")
+                        .expression_attribute_names("#owner", "owner")
+                        .expression_attribute_values(
+                            ":expires",
+                            AttributeValue::N((unix_now() + self.duration.as_secs()).to_string()),
+                        )
+                        .expression_attribute_values(":me", s(&self.owner))
+                        .send()
+                })
+                .await;
+            match renewed {
+                Ok(_) => {}
+                Err(e) if is_conditional_check_failed(&e) => {
+                    tracing::error!(
+                        "lost the lock of `{}`: another run took it over; stopping",
+                        self.table
+                    );
+                    self.lost.store(true, Ordering::Relaxed);
+                    stop.store(true, Ordering::Relaxed);
+                    return;
+                }
+                // A failed renewal is retried at the next tick; the lease outlives two misses.
+                Err(e) => tracing::warn!(
+                    "could not renew the lock of `{}`: {}",
+                    self.table,
+                    error_code(&e)
+                ),
+            }
+        }
+    }
+
+    /// The condition that fences a metadata write: the lock is still ours.
+    pub fn fence(&self) -> aws_sdk_dynamodb::types::ConditionCheck {
+        aws_sdk_dynamodb::types::ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(lock_key()))
+            .condition_expression("#owner = :me")
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_values(":me", s(&self.owner))
+            .build()
+            .expect("condition check has its required fields")
+    }
+
+    /// Gives the lock back (only if it is still ours).
+    pub async fn release(&self) -> Result<()> {
+        let result = self
+            .policy
+            .run(|| {
+                self.client
+                    .delete_item()
+                    .table_name(&self.table)
+                    .set_key(Some(lock_key()))
+                    .condition_expression("#owner = :me")
+                    .expression_attribute_names("#owner", "owner")
+                    .expression_attribute_values(":me", s(&self.owner))
+                    .send()
+            })
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional_check_failed(&e) => Ok(()), // already taken over
+            Err(e) => bail!(
+                "cannot release the lock of `{}`: {}",
+                self.table,
+                error_code(&e)
+            ),
+        }
+    }
+}
+
+/// `drift-host unlock`: removes an expired lock, or any lock with `force`. Returns what was
+/// removed.
+pub async fn unlock(
+    client: &Client,
+    policy: &RetryPolicy,
+    table: &str,
+    force: bool,
+) -> Result<Option<LockHolder>> {
+    let Some(holder) = read(client, policy, table).await? else {
+        return Ok(None);
+    };
+    if !holder.expired() && !force {
+        return Err(anyhow::Error::new(Refused(format!(
+            "metadata table `{table}` is locked by {}; that run looks alive: use --force only if you know it is dead",
+            holder.describe()
+        ))));
+    }
+    let result = policy
+        .run(|| {
+            client
+                .delete_item()
+                .table_name(table)
+                .set_key(Some(lock_key()))
+                .condition_expression("#owner = :owner")
+                .expression_attribute_names("#owner", "owner")
+                .expression_attribute_values(":owner", s(&holder.owner))
+                .send()
+        })
+        .await;
+    match result {
+        Ok(_) => Ok(Some(holder)),
+        Err(e) if is_conditional_check_failed(&e) => {
+            bail!("the lock of `{table}` changed hands meanwhile; look again")
+        }
+        Err(e) => bail!("cannot remove the lock of `{table}`: {}", error_code(&e)),
+    }
+}

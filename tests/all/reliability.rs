@@ -1,0 +1,366 @@
+//! The lease lock, a run that dies or loses its lease, and DynamoDB failing under a run.
+
+use std::collections::BTreeMap;
+use std::process::Child;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::Client;
+use drift_host::item::Item;
+
+use crate::dynamodb::{
+    by_id, canonical_item, drift, fill, hostile_copy_table, hostile_items, migrated, scan_all,
+    status_json, users,
+};
+use crate::support::{
+    block_on, client, drift_host, endpoint, guest, spawn_drift_host, stderr, unique,
+};
+
+/// The status of migration `number`'s record in `meta`, read directly.
+fn record_status(client: &Client, meta: &str, number: u64) -> Option<String> {
+    block_on(async {
+        let key = [(
+            "id".to_string(),
+            AttributeValue::S(format!("migration#{number:020}")),
+        )]
+        .into_iter()
+        .collect();
+        let output = client
+            .get_item()
+            .table_name(meta)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .ok()?;
+        match output.item?.get("status")? {
+            AttributeValue::S(status) => Some(status.clone()),
+            _ => None,
+        }
+    })
+}
+
+/// Starts a slow run of the hostile guest (50 ms per item, one instance) and waits until its
+/// record says `running`.
+fn start_slow_run(client: &Client, items: usize, meta: &str, extra: &[&str]) -> (Child, String) {
+    let table = unique("hostile");
+    hostile_copy_table(client);
+    block_on(fill(client, &table, &hostile_items(items, "slow")));
+    let wasm = guest("drift_test_guests");
+    let mut args = vec![
+        "run",
+        wasm.to_str().unwrap(),
+        "--table",
+        &table,
+        "--meta-table",
+        meta,
+        "--concurrency",
+        "1",
+        "--segments",
+        "1",
+    ];
+    args.extend_from_slice(extra);
+    let mut child = spawn_drift_host(&args);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while record_status(client, meta, 900).as_deref() != Some("running") {
+        if let Some(status) = child.try_wait().unwrap() {
+            let output = child.wait_with_output().unwrap();
+            panic!(
+                "the run ended ({status}) early: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        assert!(Instant::now() < deadline, "the run never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (child, table)
+}
+
+fn signal(child: &Child, name: &str) {
+    let status = std::process::Command::new("kill")
+        .args([name, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn a_second_run_is_refused_while_a_live_lease_exists() {
+    let client = client();
+    let meta = unique("meta");
+    let (child, _) = start_slow_run(&client, 600, &meta, &[]);
+
+    let other = unique("users");
+    block_on(fill(&client, &other, &users(5)));
+    let (code, _, err) = drift(
+        "run",
+        guest("users_v2").to_str().unwrap(),
+        &other,
+        &meta,
+        &[],
+    );
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains(&format!(
+            "metadata table `{meta}` is locked by migrate hostile #900"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("lease expires in"), "{err}");
+
+    let output = drift_host(&["unlock", "--meta-table", &meta], None);
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "a live lease is not removed without --force"
+    );
+    assert!(stderr(&output).contains("that run looks alive"));
+
+    // The holder stops cleanly and gives the lock back: the other migration can run.
+    signal(&child, "-TERM");
+    assert_eq!(child.wait_with_output().unwrap().status.code(), Some(1));
+    let (code, report, err) = drift(
+        "run",
+        guest("users_v2").to_str().unwrap(),
+        &other,
+        &meta,
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(report.unwrap()["status"], "applied");
+}
+
+#[test]
+fn a_killed_run_leaves_an_expiring_lease_and_can_be_restarted() {
+    let client = client();
+    let meta = unique("meta");
+    let (mut child, table) = start_slow_run(&client, 60, &meta, &["--lease-seconds", "3"]);
+    signal(&child, "-KILL");
+    child.wait().unwrap();
+
+    // Until the lease runs out, the dead run still holds the lock.
+    let (code, _, err) = drift(
+        "run",
+        guest("drift_test_guests").to_str().unwrap(),
+        &table,
+        &meta,
+        &[],
+    );
+    if code == 3 && err.contains("is locked by") {
+        std::thread::sleep(Duration::from_secs(4));
+    }
+    let (code, _, err) = drift(
+        "run",
+        guest("drift_test_guests").to_str().unwrap(),
+        &table,
+        &meta,
+        &[],
+    );
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("was left running by run") && err.contains("--restart"),
+        "{err}"
+    );
+    assert_eq!(
+        record_status(&client, &meta, 900).as_deref(),
+        Some("running")
+    );
+
+    let (code, report, err) = drift(
+        "run",
+        guest("drift_test_guests").to_str().unwrap(),
+        &table,
+        &meta,
+        &["--restart"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(report.unwrap()["counts"]["updates"], 60);
+    assert_eq!(status_json(&meta)[0]["status"], "applied");
+}
+
+#[test]
+fn unlock_removes_an_expired_lock_and_a_live_one_only_with_force() {
+    let client = client();
+    let meta = unique("meta");
+    // Create the metadata table through a first run, then plant locks by hand.
+    let table = unique("users");
+    block_on(fill(&client, &table, &users(2)));
+    let (code, _, err) = drift(
+        "run",
+        guest("users_v2").to_str().unwrap(),
+        &table,
+        &meta,
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    let plant = |expires_at: u64| {
+        let item = [
+            ("id", AttributeValue::S("lock".into())),
+            ("owner", AttributeValue::S("someone-else".into())),
+            (
+                "purpose",
+                AttributeValue::S("migrate other #1 on `x`".into()),
+            ),
+            ("host", AttributeValue::S("elsewhere pid 1".into())),
+            (
+                "acquired_at",
+                AttributeValue::S("2026-01-01T00:00:00Z".into()),
+            ),
+            ("expires_at", AttributeValue::N(expires_at.to_string())),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        block_on(
+            client
+                .put_item()
+                .table_name(&meta)
+                .set_item(Some(item))
+                .send(),
+        )
+        .unwrap();
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+
+    plant(now - 10);
+    let output = drift_host(&["unlock", "--meta-table", &meta], None);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("removed the lock") && stderr(&output).contains("someone-else")
+    );
+
+    plant(now + 3600);
+    assert_eq!(
+        drift_host(&["unlock", "--meta-table", &meta], None)
+            .status
+            .code(),
+        Some(3)
+    );
+    let output = drift_host(&["unlock", "--meta-table", &meta, "--force"], None);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        stderr(&drift_host(&["unlock", "--meta-table", &meta], None)).contains("is not locked")
+    );
+
+    // An expired lock does not stop a run: it is taken over.
+    plant(now - 10);
+    let other = unique("users");
+    block_on(fill(&client, &other, &users(2)));
+    let (code, _, err) = drift(
+        "run",
+        guest("users_v2").to_str().unwrap(),
+        &other,
+        &unique("meta"),
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    let meta_table_of_planted = meta.clone();
+    let (code, _, err) = drift(
+        "undo",
+        guest("users_v2").to_str().unwrap(),
+        &table,
+        &meta_table_of_planted,
+        &[],
+    );
+    assert_eq!(code, 0, "an expired lease is taken over: {err}");
+}
+
+#[test]
+fn a_run_that_loses_its_lease_stops_and_is_never_marked_applied() {
+    let client = client();
+    let meta = unique("meta");
+    let (child, table) = start_slow_run(&client, 600, &meta, &["--lease-seconds", "3"]);
+    // Another run takes the lock over (as if this one had been paused past its lease).
+    let item = [
+        ("id", AttributeValue::S("lock".into())),
+        ("owner", AttributeValue::S("usurper".into())),
+        ("purpose", AttributeValue::S("migrate other #1".into())),
+        ("host", AttributeValue::S("elsewhere pid 1".into())),
+        (
+            "acquired_at",
+            AttributeValue::S("2026-01-01T00:00:00Z".into()),
+        ),
+        ("expires_at", AttributeValue::N("99999999999".into())),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    block_on(
+        client
+            .put_item()
+            .table_name(&meta)
+            .set_item(Some(item))
+            .send(),
+    )
+    .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(err.contains("lost the lock"), "{err}");
+    assert_eq!(
+        record_status(&client, &meta, 900).as_deref(),
+        Some("running"),
+        "the record was not overwritten"
+    );
+    let before = by_id(&hostile_items(600, "slow"));
+    let after: BTreeMap<String, Item> = block_on(scan_all(&client, &table));
+    assert_eq!(after, before, "nothing was written");
+}
+
+#[test]
+fn a_migration_completes_exactly_through_throttling_errors_and_broken_connections() {
+    let client = client();
+    let (table, meta) = (unique("users"), unique("meta"));
+    let original = users(1500);
+    block_on(fill(&client, &table, &original));
+    let upstream = endpoint().trim_start_matches("http://").to_owned();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let proxy = runtime.block_on(crate::fault_proxy::start(upstream, 20261122, 15));
+
+    let wasm = guest("users_v2");
+    let (code, report, err) = drift(
+        "run",
+        wasm.to_str().unwrap(),
+        &table,
+        &meta,
+        &[
+            "--endpoint-url",
+            &proxy.address,
+            "--segments",
+            "4",
+            "--max-attempts",
+            "20",
+        ],
+    );
+    let counts = &proxy.counts;
+    let (requests, faulted) = (counts.requests.load(Ordering::Relaxed), counts.faulted());
+    eprintln!(
+        "fault proxy: {requests} requests, {faulted} faulted: {} throttled, {} 5xx, {} closed before, {} dropped after, {} delayed",
+        counts.throttled.load(Ordering::Relaxed),
+        counts.server_errors.load(Ordering::Relaxed),
+        counts.closed_before.load(Ordering::Relaxed),
+        counts.dropped_after.load(Ordering::Relaxed),
+        counts.delayed.load(Ordering::Relaxed)
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(report.unwrap()["status"], "applied");
+    assert!(
+        faulted * 10 >= requests,
+        "at least 10 % of requests faulted ({faulted} of {requests})"
+    );
+    let expected: BTreeMap<_, _> = by_id(&original)
+        .into_iter()
+        .map(|(id, item)| (id, canonical_item(&migrated(&item))))
+        .collect();
+    assert_eq!(block_on(scan_all(&client, &table)), expected);
+    assert_eq!(status_json(&meta)[0]["status"], "applied");
+    drop(runtime);
+}
