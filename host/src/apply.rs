@@ -16,7 +16,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{anyhow, bail, Context, Result};
-use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
 use aws_sdk_dynamodb::Client;
 use serde::Serialize;
@@ -25,7 +24,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::action::{Action, ActionKind};
-use crate::dynamo::{error_code, is_conditional_check_failed, KeySchema, RetryPolicy};
+use crate::dynamo::{
+    error_code, write_one, Expression, KeySchema, RetryPolicy, SingleWrite, WriteError,
+};
 use crate::item::{to_aws_item, to_json_item, Item};
 use crate::journal::{JournalReader, Record};
 
@@ -316,78 +317,32 @@ async fn apply_one(prepared: Prepared, shared: &Shared) -> Result<()> {
         values,
     } = &record.action;
     let mut names: HashMap<String, String> = names.clone().into_iter().collect();
-    let values = (!values.is_empty()).then(|| to_aws_item(values));
-    let client = &shared.client;
-    let result = match kind {
-        ActionKind::Put { item } => {
-            let names = (!names.is_empty()).then_some(names);
-            shared
-                .policy
-                .run(|| {
-                    client
-                        .put_item()
-                        .table_name(table)
-                        .set_item(Some(to_aws_item(item)))
-                        .set_condition_expression(condition.clone())
-                        .set_expression_attribute_names(names.clone())
-                        .set_expression_attribute_values(values.clone())
-                        .send()
-                })
-                .await
-                .map(|_| ())
-                .map_err(WriteError::from)
-        }
-        ActionKind::Delete { .. } => {
-            let names = (!names.is_empty()).then_some(names);
-            shared
-                .policy
-                .run(|| {
-                    client
-                        .delete_item()
-                        .table_name(table)
-                        .set_key(Some(to_aws_item(&key)))
-                        .set_condition_expression(condition.clone())
-                        .set_expression_attribute_names(names.clone())
-                        .set_expression_attribute_values(values.clone())
-                        .send()
-                })
-                .await
-                .map(|_| ())
-                .map_err(WriteError::from)
-        }
+    let mut condition_sent = condition.clone();
+    let write = match kind {
+        ActionKind::Put { item } => SingleWrite::Put(to_aws_item(item)),
+        ActionKind::Delete { .. } => SingleWrite::Delete(to_aws_item(&key)),
         ActionKind::Update {
             expression, upsert, ..
         } => {
-            let condition = if *upsert {
-                condition.clone()
-            } else {
+            if !upsert {
+                // Never resurrect an item deleted during the run.
                 let schema = &shared.schemas[table];
                 names.insert(KEY_PLACEHOLDER.to_owned(), schema.hash.clone());
                 let exists = format!("attribute_exists({KEY_PLACEHOLDER})");
-                Some(match condition {
+                condition_sent = Some(match condition {
                     Some(condition) => format!("({condition}) AND {exists}"),
                     None => exists,
-                })
-            };
-            let names = (!names.is_empty()).then_some(names);
-            shared
-                .policy
-                .run(|| {
-                    client
-                        .update_item()
-                        .table_name(table)
-                        .set_key(Some(to_aws_item(&key)))
-                        .update_expression(expression)
-                        .set_condition_expression(condition.clone())
-                        .set_expression_attribute_names(names.clone())
-                        .set_expression_attribute_values(values.clone())
-                        .send()
-                })
-                .await
-                .map(|_| ())
-                .map_err(WriteError::from)
+                });
+            }
+            SingleWrite::Update(to_aws_item(&key), expression.clone())
         }
     };
+    let expression = Expression {
+        condition: condition_sent,
+        names: (!names.is_empty()).then_some(names),
+        values: (!values.is_empty()).then(|| to_aws_item(values)),
+    };
+    let result = write_one(&shared.client, &shared.policy, table, &write, &expression).await;
     match result {
         Ok(()) => {
             shared.progress.count(kind);
@@ -427,25 +382,5 @@ async fn apply_one(prepared: Prepared, shared: &Shared) -> Result<()> {
             kind.name(),
             to_json_item(&key),
         )),
-    }
-}
-
-/// A single write's failure, whatever the operation.
-enum WriteError {
-    ConditionFailed,
-    Failed(String),
-}
-
-impl<E, R> From<SdkError<E, R>> for WriteError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug + 'static,
-{
-    fn from(error: SdkError<E, R>) -> WriteError {
-        if is_conditional_check_failed(&error) {
-            WriteError::ConditionFailed
-        } else {
-            WriteError::Failed(error_code(&error))
-        }
     }
 }

@@ -5,6 +5,7 @@
 //! 5xx, timeouts and broken connections are retried with exponential backoff and full
 //! jitter; anything else is returned at once.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
 
@@ -14,6 +15,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::config::Region;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ProvisionedThroughput,
     ScalarAttributeType, TableStatus,
@@ -329,4 +331,109 @@ pub async fn create_table(
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     bail!("table `{table}` did not become ACTIVE within a minute")
+}
+
+/// The optional parts of a single write: condition and placeholders.
+#[derive(Debug, Clone, Default)]
+pub struct Expression {
+    /// Condition expression.
+    pub condition: Option<String>,
+    /// `#placeholder` → attribute name.
+    pub names: Option<HashMap<String, String>>,
+    /// `:placeholder` → value.
+    pub values: Option<HashMap<String, AttributeValue>>,
+}
+
+/// One item write.
+#[derive(Debug, Clone)]
+pub enum SingleWrite {
+    /// `PutItem` of a whole item.
+    Put(HashMap<String, AttributeValue>),
+    /// `UpdateItem` of the item with this key, with this update expression.
+    Update(HashMap<String, AttributeValue>, String),
+    /// `DeleteItem` of the item with this key.
+    Delete(HashMap<String, AttributeValue>),
+}
+
+/// Why a single write failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteError {
+    /// Its condition did not hold; nothing was written.
+    ConditionFailed,
+    /// Anything else, after retries.
+    Failed(String),
+}
+
+impl<E, R> From<SdkError<E, R>> for WriteError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    fn from(error: SdkError<E, R>) -> WriteError {
+        if is_conditional_check_failed(&error) {
+            WriteError::ConditionFailed
+        } else {
+            WriteError::Failed(error_code(&error))
+        }
+    }
+}
+
+/// Performs one put, update or delete on `table` through `policy`.
+pub async fn write_one(
+    client: &Client,
+    policy: &RetryPolicy,
+    table: &str,
+    write: &SingleWrite,
+    expression: &Expression,
+) -> Result<(), WriteError> {
+    let Expression {
+        condition,
+        names,
+        values,
+    } = expression;
+    match write {
+        SingleWrite::Put(item) => policy
+            .run(|| {
+                client
+                    .put_item()
+                    .table_name(table)
+                    .set_item(Some(item.clone()))
+                    .set_condition_expression(condition.clone())
+                    .set_expression_attribute_names(names.clone())
+                    .set_expression_attribute_values(values.clone())
+                    .send()
+            })
+            .await
+            .map(|_| ())
+            .map_err(WriteError::from),
+        SingleWrite::Update(key, update) => policy
+            .run(|| {
+                client
+                    .update_item()
+                    .table_name(table)
+                    .set_key(Some(key.clone()))
+                    .update_expression(update)
+                    .set_condition_expression(condition.clone())
+                    .set_expression_attribute_names(names.clone())
+                    .set_expression_attribute_values(values.clone())
+                    .send()
+            })
+            .await
+            .map(|_| ())
+            .map_err(WriteError::from),
+        SingleWrite::Delete(key) => policy
+            .run(|| {
+                client
+                    .delete_item()
+                    .table_name(table)
+                    .set_key(Some(key.clone()))
+                    .set_condition_expression(condition.clone())
+                    .set_expression_attribute_names(names.clone())
+                    .set_expression_attribute_values(values.clone())
+                    .send()
+            })
+            .await
+            .map(|_| ())
+            .map_err(WriteError::from),
+    }
 }

@@ -77,12 +77,68 @@ fn start_slow_run(client: &Client, items: usize, meta: &str, extra: &[&str]) -> 
     (child, table)
 }
 
+/// Writes a lock item held by `owner` until `expires_at` (Unix seconds), as another run would.
+fn plant_lock(client: &Client, meta: &str, owner: &str, expires_at: u64) {
+    let item = [
+        ("id", AttributeValue::S("lock".into())),
+        ("owner", AttributeValue::S(owner.into())),
+        (
+            "purpose",
+            AttributeValue::S("migrate other #1 on `x`".into()),
+        ),
+        ("host", AttributeValue::S("elsewhere pid 1".into())),
+        (
+            "acquired_at",
+            AttributeValue::S("2026-01-01T00:00:00Z".into()),
+        ),
+        ("expires_at", AttributeValue::N(expires_at.to_string())),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    block_on(
+        client
+            .put_item()
+            .table_name(meta)
+            .set_item(Some(item))
+            .send(),
+    )
+    .unwrap();
+}
+
 fn signal(child: &Child, name: &str) {
     let status = std::process::Command::new("kill")
         .args([name, &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
+}
+
+#[test]
+fn a_cancelled_run_is_never_marked_applied() {
+    let client = client();
+    let meta = unique("meta");
+    let (child, table) = start_slow_run(&client, 600, &meta, &[]);
+    std::thread::sleep(Duration::from_millis(500));
+    signal(&child, "-TERM");
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let record = &status_json(&meta)[0];
+    assert_eq!(record["status"], "failed");
+    assert!(
+        record["last_error"].as_str().unwrap().contains("cancelled"),
+        "{record}"
+    );
+    assert_eq!(
+        block_on(scan_all(&client, &table)),
+        by_id(&hostile_items(600, "slow")),
+        "nothing was written"
+    );
 }
 
 #[test]
@@ -194,33 +250,7 @@ fn unlock_removes_an_expired_lock_and_a_live_one_only_with_force() {
         &[],
     );
     assert_eq!(code, 0, "{err}");
-    let plant = |expires_at: u64| {
-        let item = [
-            ("id", AttributeValue::S("lock".into())),
-            ("owner", AttributeValue::S("someone-else".into())),
-            (
-                "purpose",
-                AttributeValue::S("migrate other #1 on `x`".into()),
-            ),
-            ("host", AttributeValue::S("elsewhere pid 1".into())),
-            (
-                "acquired_at",
-                AttributeValue::S("2026-01-01T00:00:00Z".into()),
-            ),
-            ("expires_at", AttributeValue::N(expires_at.to_string())),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
-        block_on(
-            client
-                .put_item()
-                .table_name(&meta)
-                .set_item(Some(item))
-                .send(),
-        )
-        .unwrap();
-    };
+    let plant = |expires_at: u64| plant_lock(&client, &meta, "someone-else", expires_at);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -275,28 +305,7 @@ fn a_run_that_loses_its_lease_stops_and_is_never_marked_applied() {
     let meta = unique("meta");
     let (child, table) = start_slow_run(&client, 600, &meta, &["--lease-seconds", "3"]);
     // Another run takes the lock over (as if this one had been paused past its lease).
-    let item = [
-        ("id", AttributeValue::S("lock".into())),
-        ("owner", AttributeValue::S("usurper".into())),
-        ("purpose", AttributeValue::S("migrate other #1".into())),
-        ("host", AttributeValue::S("elsewhere pid 1".into())),
-        (
-            "acquired_at",
-            AttributeValue::S("2026-01-01T00:00:00Z".into()),
-        ),
-        ("expires_at", AttributeValue::N("99999999999".into())),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    block_on(
-        client
-            .put_item()
-            .table_name(&meta)
-            .set_item(Some(item))
-            .send(),
-    )
-    .unwrap();
+    plant_lock(&client, &meta, "usurper", 99_999_999_999);
     let output = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{err}");

@@ -72,10 +72,10 @@ pub fn cache_dir() -> PathBuf {
     root().join("target").join("test-component-cache")
 }
 
-/// Runs `drift-host` with `args`, feeding `stdin`.
-pub fn drift_host(args: &[&str], stdin: Option<&str>) -> Output {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_drift-host"))
+/// `drift-host` with `args`, the test cache, journals and server, and piped output.
+fn command(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_drift-host"));
+    command
         .args(args)
         .env("DRIFT_CACHE_DIR", cache_dir())
         .env("DRIFT_LOG", "warn")
@@ -84,9 +84,16 @@ pub fn drift_host(args: &[&str], stdin: Option<&str>) -> Output {
             root().join("target").join("test-journals"),
         )
         .envs(dynamodb_env())
-        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// Runs `drift-host` with `args`, feeding `stdin`.
+pub fn drift_host(args: &[&str], stdin: Option<&str>) -> Output {
+    use std::io::Write;
+    let mut child = command(args)
+        .stdin(Stdio::piped())
         .spawn()
         .expect("start drift-host");
     let mut input = child.stdin.take().unwrap();
@@ -99,18 +106,8 @@ pub fn drift_host(args: &[&str], stdin: Option<&str>) -> Output {
 
 /// Runs `drift-host` in the background (to signal it), with the same environment.
 pub fn spawn_drift_host(args: &[&str]) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_drift-host"))
-        .args(args)
-        .env("DRIFT_CACHE_DIR", cache_dir())
-        .env("DRIFT_LOG", "warn")
-        .env(
-            "DRIFT_WORK_DIR",
-            root().join("target").join("test-journals"),
-        )
-        .envs(dynamodb_env())
+    command(args)
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
         .spawn()
         .expect("start drift-host")
 }

@@ -20,7 +20,7 @@ use crate::bindings::drift::migration::dynamodb::{
     self as wit_db, DbError, QueryInput, QueryOutput,
 };
 use crate::bindings::wit;
-use crate::dynamo::{error_code, is_conditional_check_failed, RetryPolicy};
+use crate::dynamo::{write_one, Expression, RetryPolicy, SingleWrite, WriteError};
 use crate::item::{from_aws_item, to_aws_item, Item};
 
 /// Most items one `query` call returns.
@@ -48,6 +48,32 @@ pub struct GuestContext {
 type DbResult<T> = Result<T, DbError>;
 
 impl HostState {
+    /// One immediate put/update/delete, through the same code as the apply.
+    fn write(
+        &self,
+        table: &str,
+        write: SingleWrite,
+        condition: Option<String>,
+        attributes: wit::ExpressionAttributes,
+    ) -> DbResult<()> {
+        let (db, table) = self.db(table)?;
+        let (names, values) = expression_parts(attributes)?;
+        let expression = Expression {
+            condition,
+            names,
+            values,
+        };
+        db.handle
+            .block_on(write_one(
+                &db.client,
+                &db.policy,
+                &table,
+                &write,
+                &expression,
+            ))
+            .map_err(db_error)
+    }
+
     fn db(&self, table: &str) -> DbResult<(&ImmediateDb, String)> {
         let db = self.context.db.as_deref().ok_or_else(|| {
             DbError::Refused(
@@ -87,10 +113,13 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug + 'static,
 {
-    if is_conditional_check_failed(&error) {
-        DbError::ConditionalCheckFailed
-    } else {
-        DbError::Failed(error_code(&error))
+    db_error(WriteError::from(error))
+}
+
+fn db_error(error: WriteError) -> DbError {
+    match error {
+        WriteError::ConditionFailed => DbError::ConditionalCheckFailed,
+        WriteError::Failed(why) => DbError::Failed(why),
     }
 }
 
@@ -123,22 +152,8 @@ impl wit_db::Host for HostState {
         condition: Option<String>,
         attributes: wit::ExpressionAttributes,
     ) -> DbResult<()> {
-        let (db, table) = self.db(&table)?;
         let item = to_aws_item(&decode(item, "item")?);
-        let (names, values) = expression_parts(attributes)?;
-        db.handle
-            .block_on(db.policy.run(|| {
-                db.client
-                    .put_item()
-                    .table_name(&table)
-                    .set_item(Some(item.clone()))
-                    .set_condition_expression(condition.clone())
-                    .set_expression_attribute_names(names.clone())
-                    .set_expression_attribute_values(values.clone())
-                    .send()
-            }))
-            .map(|_| ())
-            .map_err(failure)
+        self.write(&table, SingleWrite::Put(item), condition, attributes)
     }
 
     fn update_item(
@@ -149,23 +164,13 @@ impl wit_db::Host for HostState {
         condition: Option<String>,
         attributes: wit::ExpressionAttributes,
     ) -> DbResult<()> {
-        let (db, table) = self.db(&table)?;
         let key = to_aws_item(&decode(key, "key")?);
-        let (names, values) = expression_parts(attributes)?;
-        db.handle
-            .block_on(db.policy.run(|| {
-                db.client
-                    .update_item()
-                    .table_name(&table)
-                    .set_key(Some(key.clone()))
-                    .update_expression(&update_expression)
-                    .set_condition_expression(condition.clone())
-                    .set_expression_attribute_names(names.clone())
-                    .set_expression_attribute_values(values.clone())
-                    .send()
-            }))
-            .map(|_| ())
-            .map_err(failure)
+        self.write(
+            &table,
+            SingleWrite::Update(key, update_expression),
+            condition,
+            attributes,
+        )
     }
 
     fn delete_item(
@@ -175,22 +180,8 @@ impl wit_db::Host for HostState {
         condition: Option<String>,
         attributes: wit::ExpressionAttributes,
     ) -> DbResult<()> {
-        let (db, table) = self.db(&table)?;
         let key = to_aws_item(&decode(key, "key")?);
-        let (names, values) = expression_parts(attributes)?;
-        db.handle
-            .block_on(db.policy.run(|| {
-                db.client
-                    .delete_item()
-                    .table_name(&table)
-                    .set_key(Some(key.clone()))
-                    .set_condition_expression(condition.clone())
-                    .set_expression_attribute_names(names.clone())
-                    .set_expression_attribute_values(values.clone())
-                    .send()
-            }))
-            .map(|_| ())
-            .map_err(failure)
+        self.write(&table, SingleWrite::Delete(key), condition, attributes)
     }
 
     fn query(&mut self, input: QueryInput) -> DbResult<QueryOutput> {
