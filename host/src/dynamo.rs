@@ -391,49 +391,35 @@ pub async fn write_one(
         names,
         values,
     } = expression;
+    // The three request builders are distinct types with the same expression setters.
+    macro_rules! send_with_expression {
+        ($request:expr) => {
+            policy
+                .run(|| {
+                    $request
+                        .table_name(table)
+                        .set_condition_expression(condition.clone())
+                        .set_expression_attribute_names(names.clone())
+                        .set_expression_attribute_values(values.clone())
+                        .send()
+                })
+                .await
+                .map(|_| ())
+                .map_err(WriteError::from)
+        };
+    }
     match write {
-        SingleWrite::Put(item) => policy
-            .run(|| {
-                client
-                    .put_item()
-                    .table_name(table)
-                    .set_item(Some(item.clone()))
-                    .set_condition_expression(condition.clone())
-                    .set_expression_attribute_names(names.clone())
-                    .set_expression_attribute_values(values.clone())
-                    .send()
-            })
-            .await
-            .map(|_| ())
-            .map_err(WriteError::from),
-        SingleWrite::Update(key, update) => policy
-            .run(|| {
-                client
-                    .update_item()
-                    .table_name(table)
-                    .set_key(Some(key.clone()))
-                    .update_expression(update)
-                    .set_condition_expression(condition.clone())
-                    .set_expression_attribute_names(names.clone())
-                    .set_expression_attribute_values(values.clone())
-                    .send()
-            })
-            .await
-            .map(|_| ())
-            .map_err(WriteError::from),
-        SingleWrite::Delete(key) => policy
-            .run(|| {
-                client
-                    .delete_item()
-                    .table_name(table)
-                    .set_key(Some(key.clone()))
-                    .set_condition_expression(condition.clone())
-                    .set_expression_attribute_names(names.clone())
-                    .set_expression_attribute_values(values.clone())
-                    .send()
-            })
-            .await
-            .map(|_| ())
-            .map_err(WriteError::from),
+        SingleWrite::Put(item) => {
+            send_with_expression!(client.put_item().set_item(Some(item.clone())))
+        }
+        SingleWrite::Update(key, update) => {
+            send_with_expression!(client
+                .update_item()
+                .set_key(Some(key.clone()))
+                .update_expression(update))
+        }
+        SingleWrite::Delete(key) => {
+            send_with_expression!(client.delete_item().set_key(Some(key.clone())))
+        }
     }
 }
