@@ -373,3 +373,180 @@ fn a_migration_completes_exactly_through_throttling_errors_and_broken_connection
     assert_eq!(status_json(&meta)[0]["status"], "applied");
     drop(runtime);
 }
+
+#[test]
+fn hostile_guests_in_a_run_are_contained_named_and_nothing_is_applied() {
+    let client = client();
+    let (table, meta) = (unique("hostile"), unique("meta"));
+    hostile_copy_table(&client);
+    let behaviours = [
+        "loop",
+        "memory",
+        "recurse",
+        "trap",
+        "bad-index",
+        "cycle",
+        "undeclared-table",
+        "big-item",
+        "many-actions",
+        "db-undeclared",
+    ];
+    let mut items = hostile_items(40, "touch");
+    for (n, behave) in behaviours.iter().enumerate() {
+        items[n * 4].insert(
+            "behave".into(),
+            drift_host::item::AttrValue::S((*behave).into()),
+        );
+    }
+    block_on(fill(&client, &table, &items));
+    let (code, report, err) = drift(
+        "run",
+        guest("drift_test_guests").to_str().unwrap(),
+        &table,
+        &meta,
+        &[
+            "--deadline-ms",
+            "300",
+            "--memory-mb",
+            "64",
+            "--max-actions-per-item",
+            "1000",
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    let report = report.unwrap();
+    assert_eq!(report["status"], "failed");
+    assert_eq!(report["counts"]["errors"], behaviours.len() as u64);
+    let failures = report["failures"].as_array().unwrap();
+    for (n, behave) in behaviours.iter().enumerate() {
+        let id = format!("h-{:04}", n * 4);
+        let failure = failures
+            .iter()
+            .find(|f| f["key"]["id"]["S"] == id.as_str())
+            .unwrap_or_else(|| panic!("{behave} ({id}) is not reported: {failures:?}"));
+        let expected = match *behave {
+            "loop" => "CPU deadline",
+            "memory" => "memory cap",
+            "recurse" => "guest trapped",
+            "trap" => "trapped on purpose",
+            "bad-index" => "out of range",
+            "cycle" => "referenced more than once",
+            "undeclared-table" | "db-undeclared" => "is not declared in the migration's info()",
+            "big-item" => "over DynamoDB's limit",
+            _ => "more than the limit of 1000",
+        };
+        assert!(
+            failure["error"].as_str().unwrap().contains(expected),
+            "{behave}: {failure}"
+        );
+    }
+    assert_eq!(
+        block_on(scan_all(&client, &table)),
+        by_id(&items),
+        "nothing was applied"
+    );
+    assert_eq!(status_json(&meta)[0]["status"], "failed");
+}
+
+#[test]
+fn bad_input_is_one_line_a_nonzero_exit_and_writes_nothing() {
+    let client = client();
+    let table = unique("users");
+    block_on(fill(&client, &table, &users(3)));
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, bytes: &[u8]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path.display().to_string()
+    };
+    let not_wasm = write("notes.wasm", b"this is not wasm");
+    let other_world = write(
+        "other.wasm",
+        &wat::parse_str(r#"(component (import "wasi:foo/bar" (func)))"#).unwrap(),
+    );
+    let no_rollback = write(
+        "partial.wasm",
+        &wat::parse_str(r#"(module (memory (export "memory") 1) (func (export "info") (result i32) (i32.const 0)))"#).unwrap(),
+    );
+    let users_v2 = guest("users_v2").display().to_string();
+    let cases: Vec<(Vec<&str>, i32, &str)> = vec![
+        (vec!["run", &not_wasm], 2, "not a WebAssembly file"),
+        (
+            vec!["run", &other_world],
+            2,
+            "not a drift:migration component",
+        ),
+        (
+            vec!["run", &no_rollback],
+            2,
+            "does not implement the drift:migration world",
+        ),
+        (
+            vec![
+                "run",
+                &users_v2,
+                "--endpoint-url",
+                "http://127.0.0.1:9",
+                "--max-attempts",
+                "2",
+            ],
+            2,
+            "cannot reach DynamoDB",
+        ),
+        (
+            vec!["run", &users_v2, "--table", "no_such_table"],
+            2,
+            "table `no_such_table` does not exist",
+        ),
+    ];
+    for (args, code, expected) in cases {
+        let meta = unique("meta");
+        let mut args = args.clone();
+        args.extend_from_slice(&["--meta-table", &meta]);
+        let output = drift_host(&args, None);
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(code), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: one line, got {err}");
+        assert!(
+            err.starts_with("error: ") && err.contains(expected),
+            "{args:?}: {err}"
+        );
+    }
+    assert_eq!(
+        block_on(scan_all(&client, &table)),
+        by_id(&users(3)),
+        "nothing was written"
+    );
+
+    // A metadata table holding records drift-host did not write.
+    let meta = unique("meta");
+    block_on(fill(&client, &meta, &[]));
+    let foreign = [
+        (
+            "id".to_string(),
+            AttributeValue::S("migration#00000000000000000002".into()),
+        ),
+        ("status".to_string(), AttributeValue::S("done?".into())),
+    ]
+    .into_iter()
+    .collect();
+    block_on(
+        client
+            .put_item()
+            .table_name(&meta)
+            .set_item(Some(foreign))
+            .send(),
+    )
+    .unwrap();
+    let (code, _, err) = drift("run", &users_v2, &table, &meta, &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("holds a record drift-host cannot read"),
+        "{err}"
+    );
+    assert_eq!(
+        block_on(scan_all(&client, &table)),
+        by_id(&users(3)),
+        "nothing was written"
+    );
+}
