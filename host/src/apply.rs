@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{anyhow, bail, Context, Result};
-use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, ReturnConsumedCapacity, WriteRequest};
 use aws_sdk_dynamodb::Client;
 use serde::Serialize;
 use serde_json::Value as Json;
@@ -24,6 +24,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::action::{Action, ActionKind};
+use crate::capacity::Capacity;
 use crate::dynamo::{
     error_code, write_one, Expression, KeySchema, RetryPolicy, SingleWrite, WriteError,
 };
@@ -44,6 +45,8 @@ pub struct ApplyOptions {
     pub lanes: usize,
     /// Retries for throttling and transient failures.
     pub policy: RetryPolicy,
+    /// Write capacity budget, and the count of what was consumed.
+    pub capacity: Capacity,
 }
 
 /// Applied actions so far, by kind, and conflicts; shared with the progress display.
@@ -96,6 +99,7 @@ pub struct Conflict {
 struct Shared {
     client: Client,
     policy: RetryPolicy,
+    capacity: Capacity,
     schemas: HashMap<String, KeySchema>,
     progress: Arc<ApplyProgress>,
     conflicts: Mutex<Vec<Conflict>>,
@@ -124,6 +128,7 @@ pub async fn apply(
     let shared = Arc::new(Shared {
         client: client.clone(),
         policy: options.policy.clone(),
+        capacity: options.capacity.clone(),
         schemas,
         progress,
         conflicts: Mutex::new(Vec::new()),
@@ -261,7 +266,7 @@ async fn flush(batch: &mut Vec<Prepared>, shared: &Shared) -> Result<()> {
             .or_default()
             .push(request);
     }
-    batch_write(&shared.client, &shared.policy, requests).await?;
+    batch_write(&shared.client, &shared.policy, &shared.capacity, requests).await?;
     for prepared in batch.drain(..) {
         shared.progress.count(&prepared.record.action.kind);
     }
@@ -273,21 +278,31 @@ async fn flush(batch: &mut Vec<Prepared>, shared: &Shared) -> Result<()> {
 pub async fn batch_write(
     client: &Client,
     policy: &RetryPolicy,
+    capacity: &Capacity,
     mut requests: HashMap<String, Vec<WriteRequest>>,
 ) -> Result<()> {
     // Throttled batches can take a while to drain: allow twice the usual attempts.
     let max_rounds = policy.max_attempts * 2;
     let mut round = 0;
     loop {
+        capacity.before_write().await;
         let output = policy
             .run(|| {
                 client
                     .batch_write_item()
                     .set_request_items(Some(requests.clone()))
+                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
                     .send()
             })
             .await
             .map_err(|e| anyhow!("BatchWriteItem failed: {}", error_code(&e)))?;
+        capacity.wrote(
+            output
+                .consumed_capacity()
+                .iter()
+                .filter_map(|c| c.capacity_units())
+                .sum(),
+        );
         requests = output
             .unprocessed_items
             .unwrap_or_default()
@@ -342,7 +357,15 @@ async fn apply_one(prepared: Prepared, shared: &Shared) -> Result<()> {
         names: (!names.is_empty()).then_some(names),
         values: (!values.is_empty()).then(|| to_aws_item(values)),
     };
-    let result = write_one(&shared.client, &shared.policy, table, &write, &expression).await;
+    let result = write_one(
+        &shared.client,
+        &shared.policy,
+        &shared.capacity,
+        table,
+        &write,
+        &expression,
+    )
+    .await;
     match result {
         Ok(()) => {
             shared.progress.count(kind);

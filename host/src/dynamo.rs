@@ -15,13 +15,14 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::config::Region;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ProvisionedThroughput,
     ScalarAttributeType, TableStatus,
 };
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
 use aws_sdk_dynamodb::Client;
 
+use crate::capacity::Capacity;
 use crate::item::{AttrValue, Item};
 
 /// Where and how to reach DynamoDB.
@@ -382,6 +383,7 @@ where
 pub async fn write_one(
     client: &Client,
     policy: &RetryPolicy,
+    capacity: &Capacity,
     table: &str,
     write: &SingleWrite,
     expression: &Expression,
@@ -401,13 +403,18 @@ pub async fn write_one(
                         .set_condition_expression(condition.clone())
                         .set_expression_attribute_names(names.clone())
                         .set_expression_attribute_values(values.clone())
+                        .return_consumed_capacity(ReturnConsumedCapacity::Total)
                         .send()
                 })
                 .await
-                .map(|_| ())
+                .map(|output| {
+                    let units = output.consumed_capacity().and_then(|c| c.capacity_units());
+                    capacity.wrote(units.unwrap_or(0.0))
+                })
                 .map_err(WriteError::from)
         };
     }
+    capacity.before_write().await;
     match write {
         SingleWrite::Put(item) => {
             send_with_expression!(client.put_item().set_item(Some(item.clone())))

@@ -11,6 +11,7 @@ pub mod action;
 pub mod apply;
 pub mod arena;
 pub mod bindings;
+pub mod capacity;
 pub mod dynamo;
 pub mod engine;
 pub mod exec;

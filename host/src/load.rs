@@ -10,6 +10,7 @@ use aws_sdk_dynamodb::Client;
 use tokio::task::JoinSet;
 
 use crate::apply::batch_write;
+use crate::capacity::Capacity;
 use crate::dynamo::RetryPolicy;
 use crate::item::{to_aws_item, Item};
 use crate::source::json::read_items;
@@ -93,7 +94,13 @@ pub async fn load(
             .collect::<Result<_>>()?;
         let (client, policy, table) = (client.clone(), policy.clone(), table.to_owned());
         writes.spawn(async move {
-            batch_write(&client, &policy, HashMap::from([(table, requests)])).await
+            batch_write(
+                &client,
+                &policy,
+                &Capacity::default(),
+                HashMap::from([(table, requests)]),
+            )
+            .await
         });
     }
     while let Some(done) = writes.join_next().await {

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use drift_host::capacity::Capacity;
 use drift_host::dynamo::create_table;
 use drift_host::dynamo::{connect, ConnectOptions, RetryPolicy};
 use drift_host::engine::{self, loader, Call, Limits, Runtime};
@@ -125,6 +126,12 @@ struct RunArgs {
     /// Run again from the start a migration that a dead run left `running`.
     #[arg(long)]
     restart: bool,
+    /// Most read capacity units per second the scan may consume.
+    #[arg(long, value_parser = positive)]
+    max_rcu: Option<f64>,
+    /// Most write capacity units per second the apply may consume.
+    #[arg(long, value_parser = positive)]
+    max_wcu: Option<f64>,
     #[command(flatten)]
     meta: MetaArgs,
     #[command(flatten)]
@@ -256,6 +263,13 @@ fn parse_provisioned(text: &str) -> Result<(i64, i64), String> {
             .ok_or("capacity units are positive whole numbers")
     };
     Ok((parse(read)?, parse(write)?))
+}
+
+fn positive(text: &str) -> Result<f64, String> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|n| n.is_finite() && *n > 0.0)
+        .ok_or_else(|| "expected a positive number".to_owned())
 }
 
 fn default_concurrency() -> usize {
@@ -441,6 +455,7 @@ async fn run_command(args: RunArgs, operation: Operation) -> Result<u8> {
         },
         lease: Duration::from_secs(args.lease_seconds),
         restart: args.restart,
+        capacity: Capacity::new(args.max_rcu, args.max_wcu),
     };
     let stop = Arc::new(AtomicBool::new(false));
     let progress = Arc::new(Progress::default());

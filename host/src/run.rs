@@ -18,6 +18,7 @@ use serde_json::Value as Json;
 
 use crate::action::{Action, ActionKind};
 use crate::apply::{apply, ApplyOptions, ApplyProgress, Conflict};
+use crate::capacity::Capacity;
 use crate::dynamo::{key_schema, KeySchema, RetryPolicy};
 use crate::engine::{
     Call, GuestContext, ImmediateDb, LoadedMigration, MigrationInfo, Outcome, Pool,
@@ -61,6 +62,8 @@ pub struct RunOptions {
     pub lease: Duration,
     /// Run again from the start a migration that a dead run left `running`.
     pub restart: bool,
+    /// Read and write capacity budgets (`--max-rcu`, `--max-wcu`) and what was consumed.
+    pub capacity: Capacity,
 }
 
 /// A migration refused before anything was written (already applied, changed module, ...).
@@ -114,6 +117,10 @@ pub struct RunReport {
     pub journal: Option<PathBuf>,
     /// Peak resident memory of this process, in bytes (Linux only).
     pub peak_rss_bytes: Option<u64>,
+    /// Read capacity units consumed by the scan.
+    pub consumed_rcu: f64,
+    /// Write capacity units consumed by the apply.
+    pub consumed_wcu: f64,
 }
 
 /// Peak resident set size of this process (`VmHWM` in `/proc/self/status`), on Linux.
@@ -303,6 +310,7 @@ async fn run_locked(
                 let apply_options = ApplyOptions {
                     lanes: options.apply_lanes,
                     policy: options.policy.clone(),
+                    capacity: options.capacity.clone(),
                 };
                 let applied = apply(
                     client,
@@ -384,6 +392,8 @@ async fn run_locked(
         error: result.err(),
         journal: journal_kept,
         peak_rss_bytes: peak_rss_bytes(),
+        consumed_rcu: options.capacity.total().0,
+        consumed_wcu: options.capacity.total().1,
     })
 }
 
@@ -496,6 +506,7 @@ async fn scan_and_journal(
         table: table.to_owned(),
         schema: schemas[table].clone(),
         segments: options.segments,
+        capacity: options.capacity.clone(),
     };
     let scanned = scan(client, &options.policy, &scan_options, jobs, stop.clone()).await;
     let journaled = consumer

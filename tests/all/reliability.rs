@@ -550,3 +550,35 @@ fn bad_input_is_one_line_a_nonzero_exit_and_writes_nothing() {
         "nothing was written"
     );
 }
+
+#[test]
+fn consumed_capacity_is_reported_and_capped() {
+    let client = client();
+    let (table, meta) = (unique("users"), unique("meta"));
+    block_on(fill(&client, &table, &users(300)));
+    let (code, report, err) = drift(
+        "run",
+        guest("users_v2").to_str().unwrap(),
+        &table,
+        &meta,
+        &["--max-wcu", "100", "--max-rcu", "100"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let report = report.unwrap();
+    let (wcu, rcu) = (
+        report["consumed_wcu"].as_f64().unwrap(),
+        report["consumed_rcu"].as_f64().unwrap(),
+    );
+    assert!(
+        wcu >= 300.0,
+        "every update consumes at least one WCU: {wcu}"
+    );
+    assert!(rcu > 0.0, "the scan's read units are counted: {rcu}");
+    // A budget of 100 WCU/s holds one second's worth: the rest of the units take their time.
+    // (A lower bound only: a slow machine can only make the run longer.)
+    let floor = (wcu - 100.0) / 100.0;
+    assert!(
+        report["duration_seconds"].as_f64().unwrap() >= floor * 0.95,
+        "{report}"
+    );
+}

@@ -20,6 +20,7 @@ use crate::bindings::drift::migration::dynamodb::{
     self as wit_db, DbError, QueryInput, QueryOutput,
 };
 use crate::bindings::wit;
+use crate::capacity::Capacity;
 use crate::dynamo::{write_one, Expression, RetryPolicy, SingleWrite, WriteError};
 use crate::item::{from_aws_item, to_aws_item, Item};
 
@@ -67,6 +68,7 @@ impl HostState {
             .block_on(write_one(
                 &db.client,
                 &db.policy,
+                &Capacity::default(),
                 &table,
                 &write,
                 &expression,

@@ -8,10 +8,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use anyhow::{anyhow, Context, Result};
+use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
 use aws_sdk_dynamodb::Client;
 use crossbeam_channel::Sender;
 use tokio::task::JoinSet;
 
+use crate::capacity::Capacity;
 use crate::dynamo::{error_code, KeySchema, RetryPolicy};
 use crate::engine::Job;
 use crate::item::from_aws_item;
@@ -29,6 +31,8 @@ pub struct ScanOptions {
     pub schema: KeySchema,
     /// Parallel scan segments (`TotalSegments`).
     pub segments: u32,
+    /// Read capacity budget, and the count of what was consumed.
+    pub capacity: Capacity,
 }
 
 /// Scans every segment, sending each item to the pool; stops early when `stop` is set.
@@ -83,6 +87,7 @@ async fn scan_segment(
         if stop.load(Ordering::Relaxed) {
             return Ok(());
         }
+        options.capacity.before_read().await;
         let page = policy
             .run(|| {
                 client
@@ -92,11 +97,17 @@ async fn scan_segment(
                     .total_segments(options.segments.max(1) as i32)
                     .limit(PAGE_SIZE)
                     .consistent_read(true)
+                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
                     .set_exclusive_start_key(start.clone())
                     .send()
             })
             .await
             .map_err(|e| anyhow!("{}", error_code(&e)))?;
+        options.capacity.read(
+            page.consumed_capacity()
+                .and_then(|c| c.capacity_units())
+                .unwrap_or(0.0),
+        );
         let mut batch = Vec::with_capacity(page.items().len());
         for raw in page.items() {
             let item = from_aws_item(raw)?;

@@ -1,0 +1,144 @@
+//! Limits on consumed capacity (`--max-rcu`, `--max-wcu`), so a migration leaves room for the
+//! application on a provisioned table.
+//!
+//! Each request asks DynamoDB for the capacity it consumed (`ReturnConsumedCapacity`); a
+//! request waits while the budget is spent, and what it consumed is charged after it returns.
+//! The budget refills at the limit per second and holds at most one second of it, so bursts
+//! stay within one second's worth.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// One capacity budget (read or write units per second).
+#[derive(Debug)]
+pub struct Throttle {
+    per_second: f64,
+    state: Mutex<(f64, Instant)>,
+}
+
+impl Throttle {
+    /// A budget of `per_second` units per second.
+    pub fn new(per_second: f64) -> Arc<Throttle> {
+        Arc::new(Throttle {
+            per_second,
+            state: Mutex::new((per_second, Instant::now())),
+        })
+    }
+
+    fn refill(&self, state: &mut (f64, Instant)) {
+        let now = Instant::now();
+        let earned = now.duration_since(state.1).as_secs_f64() * self.per_second;
+        state.0 = (state.0 + earned).min(self.per_second);
+        state.1 = now;
+    }
+
+    /// Waits until the budget is not overspent.
+    pub async fn ready(&self) {
+        loop {
+            let wait = {
+                let mut state = self.state.lock().expect("throttle lock");
+                self.refill(&mut state);
+                if state.0 > 0.0 {
+                    return;
+                }
+                Duration::from_secs_f64(-state.0 / self.per_second + 0.001)
+            };
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Charges `units` that a request consumed.
+    pub fn consume(&self, units: f64) {
+        let mut state = self.state.lock().expect("throttle lock");
+        self.refill(&mut state);
+        state.0 -= units;
+    }
+}
+
+/// The read and write budgets of a run (`None`: unlimited), and what was consumed.
+#[derive(Debug, Clone, Default)]
+pub struct Capacity {
+    /// Read budget (scan).
+    pub read: Option<Arc<Throttle>>,
+    /// Write budget (apply).
+    pub write: Option<Arc<Throttle>>,
+    /// Units consumed so far: (read, write).
+    pub consumed: Arc<Mutex<(f64, f64)>>,
+}
+
+impl Capacity {
+    /// Budgets from the command line's limits.
+    pub fn new(max_rcu: Option<f64>, max_wcu: Option<f64>) -> Capacity {
+        Capacity {
+            read: max_rcu.map(Throttle::new),
+            write: max_wcu.map(Throttle::new),
+            consumed: Arc::default(),
+        }
+    }
+
+    /// Waits for read budget.
+    pub async fn before_read(&self) {
+        if let Some(throttle) = &self.read {
+            throttle.ready().await;
+        }
+    }
+
+    /// Waits for write budget.
+    pub async fn before_write(&self) {
+        if let Some(throttle) = &self.write {
+            throttle.ready().await;
+        }
+    }
+
+    /// Records read units consumed.
+    pub fn read(&self, units: f64) {
+        self.consumed.lock().expect("consumed lock").0 += units;
+        if let Some(throttle) = &self.read {
+            throttle.consume(units);
+        }
+    }
+
+    /// Records write units consumed.
+    pub fn wrote(&self, units: f64) {
+        self.consumed.lock().expect("consumed lock").1 += units;
+        if let Some(throttle) = &self.write {
+            throttle.consume(units);
+        }
+    }
+
+    /// (read, write) units consumed so far.
+    pub fn total(&self) -> (f64, f64) {
+        *self.consumed.lock().expect("consumed lock")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn spending_faster_than_the_limit_waits() {
+        let throttle = Throttle::new(100.0);
+        let start = Instant::now();
+        for _ in 0..30 {
+            throttle.ready().await;
+            throttle.consume(10.0); // 300 units at 100 per second
+        }
+        let elapsed = start.elapsed().as_secs_f64();
+        // The first second's budget is spent at once; the other 200 units take 2 s.
+        assert!((1.9..2.2).contains(&elapsed), "{elapsed}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn within_the_limit_nothing_waits() {
+        let throttle = Throttle::new(100.0);
+        let start = Instant::now();
+        for _ in 0..9 {
+            throttle.ready().await;
+            throttle.consume(10.0);
+        }
+        assert_eq!(start.elapsed(), Duration::ZERO);
+    }
+}
