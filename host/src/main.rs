@@ -464,6 +464,8 @@ async fn run_command(args: RunArgs, operation: Operation) -> Result<u8> {
     let report = run(migration, &client, &options, progress, stop).await;
     signals.abort();
     reporter.abort();
+    // Wait until the reporter is really gone: it clears its live line on the way out.
+    let _ = reporter.await;
     let report = report?;
     eprintln!("{}", summary_line(&report));
     if let Some(target) = &args.report {

@@ -621,25 +621,58 @@ pub async fn stop_on_signal(stop: Arc<AtomicBool>) {
     stop.store(true, Ordering::Relaxed);
 }
 
-/// Reports progress every `every` (log lines; a terminal gets the same text).
+/// Shows progress: a live line on a terminal (indicatif), a log line every `every` otherwise.
 pub async fn report_progress(progress: Arc<Progress>, every: Duration) {
-    let mut ticker = tokio::time::interval(every);
+    /// Clears the live line when the reporter is stopped (its task is aborted).
+    struct Live(indicatif::ProgressBar);
+    impl Drop for Live {
+        fn drop(&mut self) {
+            self.0.finish_and_clear();
+        }
+    }
+    let bar = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")
+                .expect("a valid template"),
+        );
+        Live(bar)
+    });
+    let mut ticker = tokio::time::interval(if bar.is_some() {
+        Duration::from_millis(200)
+    } else {
+        every
+    });
     ticker.tick().await;
     loop {
         ticker.tick().await;
-        if progress.applying.load(Ordering::Relaxed) {
-            tracing::info!(
+        let line = progress.line();
+        match &bar {
+            Some(Live(bar)) => {
+                bar.set_message(line);
+                bar.tick();
+            }
+            None => tracing::info!("{line}"),
+        }
+    }
+}
+
+impl Progress {
+    /// The current state in one line.
+    pub fn line(&self) -> String {
+        if self.applying.load(Ordering::Relaxed) {
+            format!(
                 "apply: {} actions applied, {} conflicts",
-                progress.apply.applied(),
-                progress.apply.conflicts.load(Ordering::Relaxed)
-            );
+                self.apply.applied(),
+                self.apply.conflicts.load(Ordering::Relaxed)
+            )
         } else {
-            tracing::info!(
+            format!(
                 "scan: {} items through the guest, {} actions journaled, {} failed",
-                progress.processed.load(Ordering::Relaxed),
-                progress.actions.load(Ordering::Relaxed),
-                progress.errors.load(Ordering::Relaxed)
-            );
+                self.processed.load(Ordering::Relaxed),
+                self.actions.load(Ordering::Relaxed),
+                self.errors.load(Ordering::Relaxed)
+            )
         }
     }
 }
