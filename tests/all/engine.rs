@@ -270,3 +270,40 @@ fn modules_of_another_shape_are_refused_with_one_line() {
         error(&foreign_component)
     );
 }
+
+#[test]
+fn dropping_a_pool_midway_stops_its_workers_and_feeder() {
+    // The consumer gives up after one outcome (as `exec | head` does) while a feeder still
+    // has thousands of items to send: dropping the pool must not hang.
+    let runtime = Runtime::new(limits(), 2).unwrap();
+    let migration = Arc::new(engine::load(&runtime, &guest("drift_test_guests"), None).unwrap());
+    let context = GuestContext {
+        tables: migration.tables(None),
+        db: None,
+    };
+    let mut pool: Pool<u32> = Pool::start(migration, Call::Migrate, 2, context);
+    let sender = pool.sender();
+    pool.close();
+    let feeder = std::thread::spawn(move || {
+        (0..10_000u32)
+            .take_while(|&n| {
+                sender
+                    .send(Job {
+                        tag: n,
+                        item: hostile_item("x", "echo"),
+                    })
+                    .is_ok()
+            })
+            .count()
+    });
+    pool.outcomes().recv().unwrap();
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        drop(pool);
+        done.send(feeder.join().unwrap()).unwrap();
+    });
+    let sent = finished
+        .recv_timeout(Duration::from_secs(30))
+        .expect("dropping the pool hung");
+    assert!(sent < 10_000, "the feeder was stopped early ({sent} sent)");
+}

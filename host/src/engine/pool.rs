@@ -133,8 +133,13 @@ impl<T: fmt::Display + Send + 'static> Pool<T> {
 impl<T> Drop for Pool<T> {
     fn drop(&mut self) {
         self.jobs = None;
-        // Unblock workers waiting to send, then wait for them.
-        while self.outcomes.try_recv().is_ok() {}
+        // Disconnect the outcomes: a worker whose send fails stops, and once every worker has
+        // stopped, a feeder still sending jobs sees the job channel close too. (Only draining
+        // here could leave a worker and a feeder blocked on each other's full channel.)
+        drop(std::mem::replace(
+            &mut self.outcomes,
+            crossbeam_channel::never(),
+        ));
         for worker in self.workers.drain(..) {
             let _ = worker.join();
         }
