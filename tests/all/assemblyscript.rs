@@ -8,7 +8,9 @@ use drift_host::engine::{self, Call, GuestContext, ItemError, Job, Limits, Pool,
 use drift_host::item::{AttrValue, Item};
 
 use crate::dynamodb::{by_id, drift, fill, scan_all, users};
-use crate::support::{as_guest, block_on, client, drift_host, guest, root, stderr, stdout, unique};
+use crate::support::{
+    as_db_probe, as_guest, block_on, client, drift_host, guest, root, stderr, stdout, unique,
+};
 
 /// `exec` of both examples over `input`: stdout and stderr must be identical.
 fn same_exec(input: &str, extra: &[&str]) {
@@ -173,4 +175,55 @@ fn assemblyscript_and_rust_leave_identical_tables() {
     let migrated = block_on(scan_all(&client, &rust_table));
     assert_ne!(migrated, by_id(&items), "the migration changed the table");
     assert_eq!(block_on(scan_all(&client, &as_table)), migrated);
+}
+
+#[test]
+fn assemblyscript_reaches_every_immediate_operation() {
+    use crate::dynamodb::fill;
+    use drift_host::dynamo::{create_table, Billing};
+    let client = client();
+    let (table, meta) = (unique("asdb"), unique("meta"));
+    // `asdb_side` is the probe's declared other table, shared by runs: ids are this test's own.
+    block_on(create_table(
+        &client,
+        &Default::default(),
+        "asdb_side",
+        ("id", aws_sdk_dynamodb::types::ScalarAttributeType::S),
+        None,
+        Billing::PayPerRequest,
+    ))
+    .unwrap();
+    let items: Vec<Item> = (0..30)
+        .map(|n| {
+            let mut item: Item = [("id".to_string(), AttrValue::S(format!("{table}-{n:02}")))]
+                .into_iter()
+                .collect();
+            if n % 3 == 0 {
+                item.insert("drop".into(), AttrValue::Bool(true));
+            }
+            item
+        })
+        .collect();
+    block_on(fill(&client, &table, &items));
+    let (code, report, err) = drift("run", as_db_probe().to_str().unwrap(), &table, &meta, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(report.unwrap()["counts"]["updates"], 30);
+    let main = block_on(scan_all(&client, &table));
+    assert!(main
+        .values()
+        .all(|item| item.get("probed") == Some(&AttrValue::Bool(true))));
+    let side: Vec<Item> = block_on(scan_all(&client, "asdb_side"))
+        .into_iter()
+        .filter(|(id, _)| id.starts_with(&format!("{table}-")))
+        .map(|(_, item)| item)
+        .collect();
+    assert_eq!(
+        side.len(),
+        20,
+        "the side items of the 10 `drop` items were deleted"
+    );
+    assert!(side
+        .iter()
+        .all(|item| item.get("n") == Some(&AttrValue::N("7".into()))
+            && item.get("copied") == Some(&AttrValue::Bool(true))));
 }

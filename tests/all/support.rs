@@ -45,26 +45,40 @@ pub fn guest(name: &str) -> PathBuf {
     path
 }
 
-/// The AssemblyScript example, built once per test run (`npm ci`, then `asc` through
-/// `npm run build`): a core module that the host wraps into a component.
+/// Builds an AssemblyScript guest with `npm ci` and `npm run build` (asc) in `dir`.
+fn npm_build(dir: &Path, wasm: &str) -> PathBuf {
+    for args in [
+        &["ci", "--no-audit", "--no-fund", "--silent"][..],
+        &["run", "build", "--silent"][..],
+    ] {
+        let status = Command::new("npm")
+            .args(args)
+            .current_dir(dir)
+            .status()
+            .expect("run npm");
+        assert!(status.success(), "npm {args:?} failed in {}", dir.display());
+    }
+    dir.join("build").join(wasm)
+}
+
+/// The AssemblyScript example, built once per test run: a core module that the host wraps
+/// into a component.
 pub fn as_guest() -> PathBuf {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
     PATH.get_or_init(|| {
-        let dir = root().join("example-migrations").join("users_v2_as");
-        for args in [
-            &["ci", "--no-audit", "--no-fund", "--silent"][..],
-            &["run", "build", "--silent"][..],
-        ] {
-            let status = Command::new("npm")
-                .args(args)
-                .current_dir(&dir)
-                .status()
-                .expect("run npm");
-            assert!(status.success(), "npm {args:?} failed in {}", dir.display());
-        }
-        dir.join("build").join("users_v2_as.wasm")
+        npm_build(
+            &root().join("example-migrations").join("users_v2_as"),
+            "users_v2_as.wasm",
+        )
     })
     .clone()
+}
+
+/// The AssemblyScript guest that exercises every immediate DynamoDB operation, built once.
+pub fn as_db_probe() -> PathBuf {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| npm_build(&root().join("tests").join("guests-as"), "db_probe.wasm"))
+        .clone()
 }
 
 /// A compiled-component cache shared by the tests (keeps the user's cache out of it).
