@@ -33,6 +33,9 @@ use crate::journal::{JournalReader, Record};
 
 /// Most writes in one `BatchWriteItem`.
 const BATCH_LIMIT: usize = 25;
+/// Records queued per lane: one batch ahead is enough to keep a lane busy, and the queues are
+/// what the apply holds in memory (lanes × this × record size), whatever the journal's length.
+const LANE_QUEUE: usize = 2 * BATCH_LIMIT;
 /// Conflicts kept for the report (all are counted).
 const CONFLICTS_REPORTED: usize = 100;
 /// Placeholder for the partition key in the existence check added to updates.
@@ -137,7 +140,7 @@ pub async fn apply(
     let mut senders = Vec::with_capacity(lanes);
     let mut tasks = JoinSet::new();
     for _ in 0..lanes {
-        let (tx, rx) = mpsc::channel::<Prepared>(BATCH_LIMIT * 4);
+        let (tx, rx) = mpsc::channel::<Prepared>(LANE_QUEUE);
         senders.push(tx);
         let shared = shared.clone();
         tasks.spawn(async move { run_lane(rx, &shared).await });
