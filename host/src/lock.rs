@@ -7,11 +7,15 @@
 //! is still its own, so a run that lost its lease (paused, partitioned) cannot overwrite the
 //! record of the run that took over.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, bail, Result};
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::delete_item::{DeleteItemError, DeleteItemOutput};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use serde::Serialize;
@@ -91,7 +95,18 @@ fn s(text: &str) -> AttributeValue {
     AttributeValue::S(text.to_owned())
 }
 
-fn lock_key() -> std::collections::HashMap<String, AttributeValue> {
+/// Condition of every write to a held lock: it is still `owner`'s.
+const HELD_BY_OWNER: &str = "#owner = :owner";
+
+/// The placeholders of [`HELD_BY_OWNER`] for `owner`.
+fn owner_placeholders(owner: &str) -> (HashMap<String, String>, HashMap<String, AttributeValue>) {
+    (
+        HashMap::from([("#owner".to_owned(), "owner".to_owned())]),
+        HashMap::from([(":owner".to_owned(), s(owner))]),
+    )
+}
+
+fn lock_key() -> HashMap<String, AttributeValue> {
     [("id".to_owned(), s(LOCK_ID))].into_iter().collect()
 }
 
@@ -150,7 +165,7 @@ impl Lease {
                 .map_or_else(|_| "?".to_owned(), |h| h.trim().to_owned()),
             std::process::id()
         );
-        let item: std::collections::HashMap<String, AttributeValue> = [
+        let item: HashMap<String, AttributeValue> = [
             ("id", s(LOCK_ID)),
             ("owner", s(owner)),
             ("purpose", s(purpose)),
@@ -212,6 +227,10 @@ impl Lease {
         ticker.tick().await;
         loop {
             ticker.tick().await;
+            let (mut names, mut values) = owner_placeholders(&self.owner);
+            names.insert("#expires".to_owned(), "expires_at".to_owned());
+            let expires = (unix_now() + self.duration.as_secs()).to_string();
+            values.insert(":expires".to_owned(), AttributeValue::N(expires));
             let renewed = self
                 .policy
                 .run(|| {
@@ -220,14 +239,9 @@ impl Lease {
                         .table_name(&self.table)
                         .set_key(Some(lock_key()))
                         .update_expression("SET #expires = :expires")
-                        .condition_expression("#owner = :me")
-                        .expression_attribute_names("#expires", "expires_at")
-                        .expression_attribute_names("#owner", "owner")
-                        .expression_attribute_values(
-                            ":expires",
-                            AttributeValue::N((unix_now() + self.duration.as_secs()).to_string()),
-                        )
-                        .expression_attribute_values(":me", s(&self.owner))
+                        .condition_expression(HELD_BY_OWNER)
+                        .set_expression_attribute_names(Some(names.clone()))
+                        .set_expression_attribute_values(Some(values.clone()))
                         .send()
                 })
                 .await;
@@ -254,31 +268,20 @@ impl Lease {
 
     /// The condition that fences a metadata write: the lock is still ours.
     pub fn fence(&self) -> aws_sdk_dynamodb::types::ConditionCheck {
+        let (names, values) = owner_placeholders(&self.owner);
         aws_sdk_dynamodb::types::ConditionCheck::builder()
             .table_name(&self.table)
             .set_key(Some(lock_key()))
-            .condition_expression("#owner = :me")
-            .expression_attribute_names("#owner", "owner")
-            .expression_attribute_values(":me", s(&self.owner))
+            .condition_expression(HELD_BY_OWNER)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
             .build()
             .expect("condition check has its required fields")
     }
 
     /// Gives the lock back (only if it is still ours).
     pub async fn release(&self) -> Result<()> {
-        let result = self
-            .policy
-            .run(|| {
-                self.client
-                    .delete_item()
-                    .table_name(&self.table)
-                    .set_key(Some(lock_key()))
-                    .condition_expression("#owner = :me")
-                    .expression_attribute_names("#owner", "owner")
-                    .expression_attribute_values(":me", s(&self.owner))
-                    .send()
-            })
-            .await;
+        let result = delete_if_held_by(&self.client, &self.policy, &self.table, &self.owner).await;
         match result {
             Ok(_) => Ok(()),
             Err(e) if is_conditional_check_failed(&e) => Ok(()), // already taken over
@@ -289,6 +292,28 @@ impl Lease {
             ),
         }
     }
+}
+
+/// Deletes the lock of `table` if `owner` still holds it (release, and unlock).
+async fn delete_if_held_by(
+    client: &Client,
+    policy: &RetryPolicy,
+    table: &str,
+    owner: &str,
+) -> Result<DeleteItemOutput, SdkError<DeleteItemError, HttpResponse>> {
+    let (names, values) = owner_placeholders(owner);
+    policy
+        .run(|| {
+            client
+                .delete_item()
+                .table_name(table)
+                .set_key(Some(lock_key()))
+                .condition_expression(HELD_BY_OWNER)
+                .set_expression_attribute_names(Some(names.clone()))
+                .set_expression_attribute_values(Some(values.clone()))
+                .send()
+        })
+        .await
 }
 
 /// `drift-host unlock`: removes an expired lock, or any lock with `force`. Returns what was
@@ -308,19 +333,7 @@ pub async fn unlock(
             holder.describe()
         ))));
     }
-    let result = policy
-        .run(|| {
-            client
-                .delete_item()
-                .table_name(table)
-                .set_key(Some(lock_key()))
-                .condition_expression("#owner = :owner")
-                .expression_attribute_names("#owner", "owner")
-                .expression_attribute_values(":owner", s(&holder.owner))
-                .send()
-        })
-        .await;
-    match result {
+    match delete_if_held_by(client, policy, table, &holder.owner).await {
         Ok(_) => Ok(Some(holder)),
         Err(e) if is_conditional_check_failed(&e) => {
             bail!("the lock of `{table}` changed hands meanwhile; look again")

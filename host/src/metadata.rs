@@ -289,23 +289,23 @@ impl MetadataTable {
                     .send()
             })
             .await
-            .map_err(|e| {
-                anyhow!(
-                    "cannot read metadata table `{}`: {}",
-                    self.name,
-                    error_code(&e)
-                )
-            })?;
+            .map_err(|e| self.unreadable_table(&error_code(&e)))?;
         output
             .item
             .map(|item| MigrationRecord::from_item(&from_aws_item(&item)?))
             .transpose()
-            .with_context(|| {
-                format!(
-                    "metadata table `{}` holds a record drift-host cannot read",
-                    self.name
-                )
-            })
+            .with_context(|| self.foreign_record())
+    }
+
+    fn unreadable_table(&self, why: &str) -> anyhow::Error {
+        anyhow!("cannot read metadata table `{}`: {why}", self.name)
+    }
+
+    fn foreign_record(&self) -> String {
+        format!(
+            "metadata table `{}` holds a record drift-host cannot read",
+            self.name
+        )
     }
 
     /// Every migration record, by number.
@@ -324,23 +324,13 @@ impl MetadataTable {
                         .send()
                 })
                 .await
-                .map_err(|e| {
-                    anyhow!(
-                        "cannot read metadata table `{}`: {}",
-                        self.name,
-                        error_code(&e)
-                    )
-                })?;
+                .map_err(|e| self.unreadable_table(&error_code(&e)))?;
             for item in page.items() {
                 let item = from_aws_item(item)?;
                 // Only our records: other kinds (such as a lock) may share the table.
                 if matches!(item.get(KEY), Some(AttrValue::S(id)) if id.starts_with("migration#")) {
-                    let record = MigrationRecord::from_item(&item).with_context(|| {
-                        format!(
-                            "metadata table `{}` holds a record drift-host cannot read",
-                            self.name
-                        )
-                    })?;
+                    let record =
+                        MigrationRecord::from_item(&item).with_context(|| self.foreign_record())?;
                     records.insert(record.number, record);
                 }
             }

@@ -119,11 +119,20 @@ function storeWriteArgs(table: string, item: Item, expression: Expression): usiz
   return args;
 }
 
-/** Writes `item` to `table` now. */
-export function putItem(table: string, item: Item, expression: Expression = new Expression()): Outcome {
+/** The signature put-item and delete-item share (their arguments and result are alike). */
+type WriteImport = (
+  table: usize, tableLen: usize,
+  attrs: usize, attrsLen: usize, nodes: usize, nodesLen: usize,
+  hasCondition: i32, condition: usize, conditionLen: usize,
+  names: usize, namesLen: usize, vAttrs: usize, vAttrsLen: usize, vNodes: usize, vNodesLen: usize,
+  ret: usize,
+) => void;
+
+/** Calls put-item or delete-item with (table, item or key, condition, attributes). */
+function write(host: WriteImport, table: string, item: Item, expression: Expression): Outcome {
   const a = storeWriteArgs(table, item, expression);
   const ret = alloc_for_import(16);
-  hostPutItem(
+  host(
     load<u32>(a), load<u32>(a, 4), load<u32>(a, 8), load<u32>(a, 12), load<u32>(a, 16), load<u32>(a, 20),
     load<u8>(a, 24), load<u32>(a, 28), load<u32>(a, 32),
     load<u32>(a, 36), load<u32>(a, 40), load<u32>(a, 44), load<u32>(a, 48), load<u32>(a, 52), load<u32>(a, 56),
@@ -132,17 +141,14 @@ export function putItem(table: string, item: Item, expression: Expression = new 
   return unitResult(ret);
 }
 
+/** Writes `item` to `table` now. */
+export function putItem(table: string, item: Item, expression: Expression = new Expression()): Outcome {
+  return write(hostPutItem, table, item, expression);
+}
+
 /** Deletes the item with primary key `key` from `table` now. */
 export function deleteItem(table: string, key: Item, expression: Expression = new Expression()): Outcome {
-  const a = storeWriteArgs(table, key, expression);
-  const ret = alloc_for_import(16);
-  hostDeleteItem(
-    load<u32>(a), load<u32>(a, 4), load<u32>(a, 8), load<u32>(a, 12), load<u32>(a, 16), load<u32>(a, 20),
-    load<u8>(a, 24), load<u32>(a, 28), load<u32>(a, 32),
-    load<u32>(a, 36), load<u32>(a, 40), load<u32>(a, 44), load<u32>(a, 48), load<u32>(a, 52), load<u32>(a, 56),
-    ret,
-  );
-  return unitResult(ret);
+  return write(hostDeleteItem, table, key, expression);
 }
 
 /** Updates the item with primary key `key` in `table` now, with a raw update expression. */
