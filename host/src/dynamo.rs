@@ -145,6 +145,10 @@ pub fn is_transient<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool 
                     | "InternalFailure"
                     | "LimitExceededException"
                     | "TransactionInProgressException"
+                    // DynamoDB Local sometimes reports a fresh transaction as a mismatched replay
+                    // of its idempotency token. Every transaction drift-host sends is conditional,
+                    // and a retry is a new request with a new token, so retrying cannot apply twice.
+                    | "IdempotentParameterMismatchException"
             ) || code.is_empty()
         }
         _ => false,
