@@ -7,9 +7,19 @@
 //! by one. An update carries `attribute_exists(<partition key>)` unless the guest asked for an
 //! upsert, so an item deleted during the run is not recreated. A failed condition is a
 //! conflict: counted and reported with the key, not an error.
+//!
+//! Exactly once: a write that would not leave the same item if sent twice (an update with
+//! `ADD`, arithmetic or `list_append`, or any conditional write) goes in a transaction with a
+//! marker item in the metadata table, named after the run and the record's journal position.
+//! A retry whose first attempt landed, or a resumed run repeating a record its dead
+//! predecessor applied, finds the marker and does not write again. Every other write leaves
+//! the same item when repeated in journal order, which is how a resume repeats them.
+//!
+//! The [`Watermark`] follows the lanes: the journal position up to which every record is
+//! settled, which the run checkpoints so that a resume starts there.
 
 use std::collections::hash_map::DefaultHasher;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -25,11 +35,13 @@ use tokio::task::JoinSet;
 
 use crate::action::{Action, ActionKind};
 use crate::capacity::Capacity;
+use crate::checkpoint::AppliedCounts;
 use crate::dynamo::{
-    error_code, write_one, Expression, KeySchema, RetryPolicy, SingleWrite, WriteError,
+    error_code, write_once, write_one, Expression, KeySchema, RetryPolicy, SingleWrite, WriteError,
+    Written,
 };
-use crate::item::{to_aws_item, to_json_item, Item};
-use crate::journal::{JournalReader, Record};
+use crate::item::{to_aws_item, to_json_item, AttrValue, Item};
+use crate::journal::{Entry, JournalReader, Record};
 
 /// Most writes in one `BatchWriteItem`.
 const BATCH_LIMIT: usize = 25;
@@ -50,6 +62,122 @@ pub struct ApplyOptions {
     pub policy: RetryPolicy,
     /// Write capacity budget, and the count of what was consumed.
     pub capacity: Capacity,
+    /// Journal position to start from (a resume's watermark; the header's end otherwise).
+    pub start: u64,
+    /// Where exactly-once writes leave their markers.
+    pub markers: Markers,
+}
+
+/// Marker items of exactly-once writes: `<prefix><journal position>` in `table`'s `id`.
+#[derive(Debug, Clone)]
+pub struct Markers {
+    /// The metadata table.
+    pub table: String,
+    /// `applied#<migration number>#<run id>#`.
+    pub prefix: String,
+}
+
+impl Markers {
+    /// The markers of migration `number`'s run `run_id`.
+    pub fn new(table: &str, number: u64, run_id: &str) -> Markers {
+        Markers {
+            table: table.to_owned(),
+            prefix: format!("{}{run_id}#", Markers::migration_prefix(number)),
+        }
+    }
+
+    /// The prefix shared by every marker of migration `number`, whatever the run.
+    pub fn migration_prefix(number: u64) -> String {
+        format!("applied#{number:020}#")
+    }
+
+    fn item(&self, position: u64) -> HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+        let item: Item = [(
+            "id".to_owned(),
+            AttrValue::S(format!("{}{position:020}", self.prefix)),
+        )]
+        .into_iter()
+        .collect();
+        to_aws_item(&item)
+    }
+}
+
+/// How one journal record ended.
+#[derive(Debug, Clone, Copy)]
+enum Settled {
+    Put,
+    Update,
+    Delete,
+    Conflict,
+    /// Nothing to apply (a failure entry).
+    Nothing,
+}
+
+impl Settled {
+    fn of(kind: &ActionKind) -> Settled {
+        match kind {
+            ActionKind::Put { .. } => Settled::Put,
+            ActionKind::Update { .. } => Settled::Update,
+            ActionKind::Delete { .. } => Settled::Delete,
+        }
+    }
+}
+
+/// The journal position up to which every record is settled, and the counts up to there.
+#[derive(Debug)]
+pub struct Watermark {
+    state: Mutex<WatermarkState>,
+}
+
+#[derive(Debug)]
+struct WatermarkState {
+    /// Sequence number of the first record not settled yet.
+    next: u64,
+    position: u64,
+    counts: AppliedCounts,
+    /// Records settled ahead of `next`: sequence → (position after it, outcome). Bounded by
+    /// the records in the lanes' queues.
+    ahead: BTreeMap<u64, (u64, Settled)>,
+}
+
+impl Watermark {
+    /// Starts at journal `position`, with `counts` for the records before it.
+    pub fn new(position: u64, counts: AppliedCounts) -> Watermark {
+        Watermark {
+            state: Mutex::new(WatermarkState {
+                next: 0,
+                position,
+                counts,
+                ahead: BTreeMap::new(),
+            }),
+        }
+    }
+
+    /// The position and the counts up to it.
+    pub fn get(&self) -> (u64, AppliedCounts) {
+        let state = self.state.lock().expect("watermark lock");
+        (state.position, state.counts)
+    }
+
+    fn settle(&self, sequence: u64, end: u64, how: Settled) {
+        let mut state = self.state.lock().expect("watermark lock");
+        state.ahead.insert(sequence, (end, how));
+        while let Some((end, how)) = {
+            let next = state.next;
+            state.ahead.remove(&next)
+        } {
+            state.next += 1;
+            state.position = end;
+            let counts = &mut state.counts;
+            match how {
+                Settled::Put => counts.puts += 1,
+                Settled::Update => counts.updates += 1,
+                Settled::Delete => counts.deletes += 1,
+                Settled::Conflict => counts.conflicts += 1,
+                Settled::Nothing => {}
+            }
+        }
+    }
 }
 
 /// Applied actions so far, by kind, and conflicts; shared with the progress display.
@@ -107,24 +235,36 @@ struct Shared {
     progress: Arc<ApplyProgress>,
     conflicts: Mutex<Vec<Conflict>>,
     stop: Arc<AtomicBool>,
+    markers: Markers,
+    watermark: Arc<Watermark>,
 }
 
-/// A record with its target key worked out.
+/// A record with its action and target key worked out.
 struct Prepared {
     record: Record,
+    action: Action,
     key: Item,
     /// The key's identity within its table, for duplicate detection.
     identity: Vec<u8>,
+    /// The record's sequence number in this apply, for the watermark.
+    sequence: u64,
+    /// Journal position of the record (names its marker).
+    position: u64,
+    /// Journal position just after it.
+    end: u64,
 }
 
-/// Applies every record of `journal`; `stop` ends it early (between requests) with an error.
-/// Returns the conflicts (the first [`CONFLICTS_REPORTED`]); counts are in `progress`.
+/// Applies every record of `journal` from `options.start`; `stop` ends it early (between
+/// requests) with an error. Returns the conflicts (the first [`CONFLICTS_REPORTED`]); counts
+/// are in `progress`, and `watermark` follows what is settled.
+#[allow(clippy::too_many_arguments)]
 pub async fn apply(
     client: &Client,
     journal: &Path,
     schemas: HashMap<String, KeySchema>,
     options: &ApplyOptions,
     progress: Arc<ApplyProgress>,
+    watermark: Arc<Watermark>,
     stop: Arc<AtomicBool>,
 ) -> Result<Vec<Conflict>> {
     let lanes = options.lanes.max(1);
@@ -136,6 +276,8 @@ pub async fn apply(
         progress,
         conflicts: Mutex::new(Vec::new()),
         stop: stop.clone(),
+        markers: options.markers.clone(),
+        watermark,
     });
     let mut senders = Vec::with_capacity(lanes);
     let mut tasks = JoinSet::new();
@@ -146,8 +288,8 @@ pub async fn apply(
         tasks.spawn(async move { run_lane(rx, &shared).await });
     }
     let reader = {
-        let (journal, shared) = (journal.to_owned(), shared.clone());
-        tokio::task::spawn_blocking(move || route(&journal, &shared, senders))
+        let (journal, shared, start) = (journal.to_owned(), shared.clone(), options.start);
+        tokio::task::spawn_blocking(move || route(&journal, start, &shared, senders))
     };
     let mut first_error = None;
     while let Some(joined) = tasks.join_next().await {
@@ -174,35 +316,54 @@ pub async fn apply(
     Ok(conflicts)
 }
 
-/// Reads the journal and sends each record to its lane.
-fn route(journal: &Path, shared: &Shared, lanes: Vec<mpsc::Sender<Prepared>>) -> Result<()> {
+/// Reads the journal from `start` and sends each record to its lane.
+fn route(
+    journal: &Path,
+    start: u64,
+    shared: &Shared,
+    lanes: Vec<mpsc::Sender<Prepared>>,
+) -> Result<()> {
     let mut reader = JournalReader::open(journal)?;
-    while let Some((record, _)) = reader.next_record()? {
+    reader.seek(start)?;
+    let mut position = start;
+    let mut sequence = 0;
+    while let Some((record, end)) = reader.next_record()? {
         if shared.stop.load(Ordering::Relaxed) {
             return Ok(());
         }
+        let (this_sequence, this_position) = (sequence, position);
+        sequence += 1;
+        position = end;
+        let action = match &record.entry {
+            Entry::Action(action) => action.clone(),
+            Entry::Failed(_) => {
+                shared
+                    .watermark
+                    .settle(this_sequence, end, Settled::Nothing);
+                continue;
+            }
+        };
         let schema = shared
             .schemas
-            .get(&record.action.table)
-            .with_context(|| format!("no key schema for table `{}`", record.action.table))?;
-        let key = match &record.action.kind {
+            .get(&action.table)
+            .with_context(|| format!("no key schema for table `{}`", action.table))?;
+        let key = match &action.kind {
             ActionKind::Put { item } => schema.key_of(item),
             ActionKind::Update { key, .. } | ActionKind::Delete { key } => Some(key.clone()),
         }
-        .with_context(|| {
-            format!(
-                "an action on `{}` lacks the table's key",
-                record.action.table
-            )
-        })?;
-        let identity = rmp_serde::to_vec(&(&record.action.table, &key)).context("encode key")?;
+        .with_context(|| format!("an action on `{}` lacks the table's key", action.table))?;
+        let identity = rmp_serde::to_vec(&(&action.table, &key)).context("encode key")?;
         let mut hasher = DefaultHasher::new();
         identity.hash(&mut hasher);
         let lane = (hasher.finish() % lanes.len() as u64) as usize;
         let prepared = Prepared {
             record,
+            action,
             key,
             identity,
+            sequence: this_sequence,
+            position: this_position,
+            end,
         };
         if lanes[lane].blocking_send(prepared).is_err() {
             return Ok(()); // the lane stopped on an error, which apply() reports
@@ -217,7 +378,7 @@ async fn run_lane(mut records: mpsc::Receiver<Prepared>, shared: &Shared) -> Res
         if shared.stop.load(Ordering::Relaxed) {
             return Ok(());
         }
-        let action = &prepared.record.action;
+        let action = &prepared.action;
         let batchable =
             action.condition.is_none() && !matches!(action.kind, ActionKind::Update { .. });
         if !batchable {
@@ -246,7 +407,7 @@ async fn flush(batch: &mut Vec<Prepared>, shared: &Shared) -> Result<()> {
     }
     let mut requests: HashMap<String, Vec<WriteRequest>> = HashMap::new();
     for prepared in batch.iter() {
-        let action = &prepared.record.action;
+        let action = &prepared.action;
         let request = match &action.kind {
             ActionKind::Put { item } => WriteRequest::builder()
                 .put_request(
@@ -270,8 +431,14 @@ async fn flush(batch: &mut Vec<Prepared>, shared: &Shared) -> Result<()> {
             .push(request);
     }
     batch_write(&shared.client, &shared.policy, &shared.capacity, requests).await?;
+    crate::crash::point("batch-written");
     for prepared in batch.drain(..) {
-        shared.progress.count(&prepared.record.action.kind);
+        shared.progress.count(&prepared.action.kind);
+        shared.watermark.settle(
+            prepared.sequence,
+            prepared.end,
+            Settled::of(&prepared.action.kind),
+        );
     }
     Ok(())
 }
@@ -324,16 +491,44 @@ pub async fn batch_write(
     }
 }
 
-/// Applies one update or conditional write.
+/// Whether applying `action` twice in a row leaves what applying it once does. Puts, deletes
+/// and updates that SET plain values or REMOVE do; conditions may not hold the second time,
+/// and `ADD`, arithmetic and `list_append` add again.
+pub fn repeatable(action: &Action) -> bool {
+    if action.condition.is_some() {
+        return false;
+    }
+    let ActionKind::Update { expression, .. } = &action.kind else {
+        return true;
+    };
+    // Placeholders (`#add`, `:n`) are words of their own; a plain `ADD` is the clause keyword
+    // (as a reserved word it cannot be a plain attribute name).
+    let adds = expression
+        .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '#' | ':')))
+        .any(|word| word.eq_ignore_ascii_case("add"));
+    let appends = expression.to_ascii_lowercase().contains("list_append");
+    !(adds || appends || expression.contains(['+', '-']))
+}
+
+/// Applies one update or conditional write, exactly once when it is not [`repeatable`].
 async fn apply_one(prepared: Prepared, shared: &Shared) -> Result<()> {
-    let Prepared { record, key, .. } = prepared;
+    let Prepared {
+        record,
+        action,
+        key,
+        sequence,
+        position,
+        end,
+        ..
+    } = prepared;
+    let once = !repeatable(&action);
     let Action {
         table,
         kind,
         condition,
         names,
         values,
-    } = &record.action;
+    } = &action;
     let mut names: HashMap<String, String> = names.clone().into_iter().collect();
     let mut condition_sent = condition.clone();
     let write = match kind {
@@ -360,22 +555,42 @@ async fn apply_one(prepared: Prepared, shared: &Shared) -> Result<()> {
         names: (!names.is_empty()).then_some(names),
         values: (!values.is_empty()).then(|| to_aws_item(values)),
     };
-    let result = write_one(
-        &shared.client,
-        &shared.policy,
-        &shared.capacity,
-        table,
-        &write,
-        &expression,
-    )
-    .await;
+    let result = if once {
+        let marker = (shared.markers.table.as_str(), shared.markers.item(position));
+        write_once(
+            &shared.client,
+            &shared.policy,
+            &shared.capacity,
+            table,
+            &write,
+            &expression,
+            marker,
+        )
+        .await
+    } else {
+        write_one(
+            &shared.client,
+            &shared.policy,
+            &shared.capacity,
+            table,
+            &write,
+            &expression,
+        )
+        .await
+        .map(|()| Written::Applied)
+    };
     match result {
-        Ok(()) => {
+        Ok(written) => {
+            if written == Written::Applied {
+                crate::crash::point("single-written");
+            }
             shared.progress.count(kind);
+            shared.watermark.settle(sequence, end, Settled::of(kind));
             Ok(())
         }
         Err(WriteError::ConditionFailed) => {
             shared.progress.conflicts.fetch_add(1, Ordering::Relaxed);
+            shared.watermark.settle(sequence, end, Settled::Conflict);
             let reason = match (kind, condition) {
                 (ActionKind::Update { upsert: false, .. }, None) => {
                     "the item no longer exists (deleted during the run); it was not recreated"
@@ -408,5 +623,63 @@ async fn apply_one(prepared: Prepared, shared: &Shared) -> Result<()> {
             kind.name(),
             to_json_item(&key),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn update(expression: &str, condition: Option<&str>) -> Action {
+        Action {
+            table: "t".into(),
+            kind: ActionKind::Update {
+                key: Item::new(),
+                expression: expression.into(),
+                upsert: false,
+            },
+            condition: condition.map(str::to_owned),
+            names: Default::default(),
+            values: Item::new(),
+        }
+    }
+
+    #[test]
+    fn only_writes_that_leave_the_same_item_twice_are_repeatable() {
+        for expression in [
+            "SET a = :a, #add = :add REMOVE b",
+            "SET a = if_not_exists(a, :zero)",
+            "DELETE tags :old",
+        ] {
+            assert!(repeatable(&update(expression, None)), "{expression}");
+        }
+        for expression in [
+            "ADD visits :one",
+            "SET n = n + :one",
+            "SET n = :a - :b",
+            "set h = LIST_APPEND(h, :x)",
+            "SET a = :a add c :one",
+        ] {
+            assert!(!repeatable(&update(expression, None)), "{expression}");
+        }
+        assert!(!repeatable(&update(
+            "SET a = :a",
+            Some("attribute_exists(a)")
+        )));
+    }
+
+    #[test]
+    fn the_watermark_rises_only_over_settled_records_in_order() {
+        let watermark = Watermark::new(8, AppliedCounts::default());
+        watermark.settle(1, 30, Settled::Update);
+        assert_eq!(watermark.get().0, 8);
+        watermark.settle(0, 20, Settled::Put);
+        watermark.settle(3, 50, Settled::Conflict);
+        let (position, counts) = watermark.get();
+        assert_eq!(position, 30);
+        assert_eq!((counts.puts, counts.updates, counts.conflicts), (1, 1, 0));
+        watermark.settle(2, 40, Settled::Nothing);
+        let (position, counts) = watermark.get();
+        assert_eq!((position, counts.conflicts), (50, 1));
     }
 }

@@ -434,3 +434,126 @@ pub async fn write_one(
         }
     }
 }
+
+/// Whether a write made a change, or found its marker: made by an earlier attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// This call wrote it.
+    Applied,
+    /// The marker was there: an earlier attempt (or an earlier run) wrote it.
+    AlreadyApplied,
+}
+
+/// Performs one put, update or delete on `table` together with a marker put (`marker`: table
+/// and item, written only if absent) in one transaction: the write happens at most once per
+/// marker, however often it is retried.
+pub async fn write_once(
+    client: &Client,
+    policy: &RetryPolicy,
+    capacity: &Capacity,
+    table: &str,
+    write: &SingleWrite,
+    expression: &Expression,
+    marker: (&str, HashMap<String, AttributeValue>),
+) -> Result<Written, WriteError> {
+    use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
+    let Expression {
+        condition,
+        names,
+        values,
+    } = expression;
+    let build = |error: aws_sdk_dynamodb::error::BuildError| WriteError::Failed(error.to_string());
+    // The three transaction items are distinct types with the same expression setters.
+    macro_rules! with_expression {
+        ($builder:expr) => {
+            $builder
+                .table_name(table)
+                .set_condition_expression(condition.clone())
+                .set_expression_attribute_names(names.clone())
+                .set_expression_attribute_values(values.clone())
+                .build()
+                .map_err(build)?
+        };
+    }
+    let item = match write {
+        SingleWrite::Put(item) => TransactWriteItem::builder()
+            .put(with_expression!(Put::builder().set_item(Some(item.clone()))))
+            .build(),
+        SingleWrite::Update(key, update) => TransactWriteItem::builder()
+            .update(with_expression!(Update::builder()
+                .set_key(Some(key.clone()))
+                .update_expression(update)))
+            .build(),
+        SingleWrite::Delete(key) => TransactWriteItem::builder()
+            .delete(with_expression!(
+                Delete::builder().set_key(Some(key.clone()))
+            ))
+            .build(),
+    };
+    let (marker_table, marker_item) = marker;
+    let marker = TransactWriteItem::builder()
+        .put(
+            Put::builder()
+                .table_name(marker_table)
+                .set_item(Some(marker_item))
+                .condition_expression("attribute_not_exists(#id)")
+                .expression_attribute_names("#id", "id")
+                .build()
+                .map_err(build)?,
+        )
+        .build();
+    let items = vec![item, marker];
+    let mut attempt = 0;
+    loop {
+        capacity.before_write().await;
+        let result = policy
+            .run(|| {
+                client
+                    .transact_write_items()
+                    .set_transact_items(Some(items.clone()))
+                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                    .send()
+            })
+            .await;
+        let error = match result {
+            Ok(output) => {
+                let units = output
+                    .consumed_capacity()
+                    .iter()
+                    .filter_map(|c| c.capacity_units())
+                    .sum();
+                capacity.wrote(units);
+                return Ok(Written::Applied);
+            }
+            Err(error) => error,
+        };
+        let reasons: Vec<String> = match &error {
+            SdkError::ServiceError(service) => match service.err() {
+                aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => c
+                    .cancellation_reasons()
+                    .iter()
+                    .map(|r| r.code().unwrap_or("None").to_owned())
+                    .collect(),
+                _ => return Err(WriteError::from(error)),
+            },
+            _ => return Err(WriteError::from(error)),
+        };
+        let failed =
+            |i: usize| reasons.get(i).map(String::as_str) == Some("ConditionalCheckFailed");
+        if failed(1) {
+            return Ok(Written::AlreadyApplied);
+        }
+        if failed(0) {
+            return Err(WriteError::ConditionFailed);
+        }
+        // Cancelled by a conflicting transaction or by throttling: try again.
+        attempt += 1;
+        if attempt >= policy.max_attempts {
+            return Err(WriteError::Failed(format!(
+                "transaction cancelled: {}",
+                reasons.join(", ")
+            )));
+        }
+        tokio::time::sleep(policy.backoff(attempt)).await;
+    }
+}

@@ -16,17 +16,37 @@ use serde::{Deserialize, Serialize};
 use crate::action::Action;
 use crate::item::Item;
 
-const MAGIC: &[u8; 8] = b"DRIFTJ01";
+const MAGIC: &[u8; 8] = b"DRIFTJ02";
 /// No record is larger: a length beyond this means the file is corrupt.
 const MAX_RECORD: u32 = 64 << 20;
 
-/// One journaled action and the item that produced it.
+/// Which scan page an item came from: segment, and the page's number within the segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PageTag {
+    /// Parallel scan segment.
+    pub segment: u32,
+    /// Page number within the segment, from 0.
+    pub page: u64,
+}
+
+/// What a record holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Entry {
+    /// An action to apply.
+    Action(Action),
+    /// The guest failed on the item, with this error: nothing of the run may be applied.
+    Failed(String),
+}
+
+/// One journal record: an action (or a failure) and the item that produced it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     /// The key of the scanned item the action came from (for conflict and error reports).
     pub source: Item,
-    /// The action.
-    pub action: Action,
+    /// The scan page of that item (`None` when it did not come from a scan).
+    pub page: Option<PageTag>,
+    /// The action or failure.
+    pub entry: Entry,
 }
 
 /// Appends records to a new journal file.
@@ -38,6 +58,41 @@ pub struct JournalWriter {
 }
 
 impl JournalWriter {
+    /// Opens an existing journal to append after its first `records` records, which end at
+    /// byte `position`: whatever follows (records written after the last checkpoint, or a torn
+    /// write) is cut off.
+    pub fn resume(path: &Path, position: u64, records: u64) -> Result<JournalWriter> {
+        let reader = JournalReader::open(path)?;
+        if position < MAGIC.len() as u64 {
+            bail!(
+                "{}: position {position} is inside the header",
+                path.display()
+            );
+        }
+        let length = reader.file.get_ref().metadata()?.len();
+        if length < position {
+            bail!(
+                "{} is shorter ({length} bytes) than its checkpoint says ({position} bytes)",
+                path.display()
+            );
+        }
+        drop(reader);
+        let file = OpenOptions::new()
+            .write(true)
+            .open(path)
+            .with_context(|| format!("cannot open journal {}", path.display()))?;
+        file.set_len(position)
+            .with_context(|| format!("cannot truncate journal {}", path.display()))?;
+        let mut file = BufWriter::with_capacity(1 << 20, file);
+        file.seek(SeekFrom::Start(position))?;
+        Ok(JournalWriter {
+            file,
+            path: path.to_owned(),
+            position,
+            records,
+        })
+    }
+
     /// Creates `path` (which must not exist yet) and writes the header.
     pub fn create(path: &Path) -> Result<JournalWriter> {
         let file = OpenOptions::new()
@@ -76,13 +131,19 @@ impl JournalWriter {
         self.records
     }
 
-    /// Flushes and syncs the file to disk; returns its path.
-    pub fn finish(mut self) -> Result<PathBuf> {
+    /// Flushes and syncs everything appended so far to disk; returns the position it reaches.
+    pub fn sync(&mut self) -> Result<u64> {
         self.file.flush()?;
         self.file
             .get_ref()
-            .sync_all()
+            .sync_data()
             .with_context(|| format!("cannot sync journal {}", self.path.display()))?;
+        Ok(self.position)
+    }
+
+    /// Flushes and syncs the file to disk; returns its path.
+    pub fn finish(mut self) -> Result<PathBuf> {
+        self.sync()?;
         Ok(self.path)
     }
 }
@@ -111,6 +172,11 @@ impl JournalReader {
             position: MAGIC.len() as u64,
             path: path.to_owned(),
         })
+    }
+
+    /// The position of the first record.
+    pub fn start_position() -> u64 {
+        MAGIC.len() as u64
     }
 
     /// Continues from `position`, a value returned by [`JournalWriter::append`] or
@@ -193,13 +259,17 @@ mod tests {
             .collect();
         Record {
             source: key,
-            action: Action {
+            page: Some(PageTag {
+                segment: n as u32 % 3,
+                page: n / 3,
+            }),
+            entry: Entry::Action(Action {
                 table: "t".into(),
                 kind: ActionKind::Put { item },
                 condition: None,
                 names: Default::default(),
                 values: Item::new(),
-            },
+            }),
         }
     }
 
@@ -241,6 +311,38 @@ mod tests {
         reader.seek(positions[2]).unwrap();
         let (third, _) = reader.next_record().unwrap().unwrap();
         assert_eq!(third.source["id"], AttrValue::N("3".into()));
+    }
+
+    #[test]
+    fn a_resumed_writer_cuts_off_what_follows_its_position() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j");
+        let mut writer = JournalWriter::create(&path).unwrap();
+        let second_end = (0..2)
+            .map(|n| writer.append(&record(n, Item::new())).unwrap())
+            .last()
+            .unwrap();
+        writer.append(&record(2, Item::new())).unwrap();
+        writer.finish().unwrap();
+        // A torn tail, as a crash mid-write leaves it.
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.extend_from_slice(&[7, 0, 0]);
+        std::fs::write(&path, &bytes).unwrap();
+
+        let mut writer = JournalWriter::resume(&path, second_end, 2).unwrap();
+        writer.append(&record(9, Item::new())).unwrap();
+        assert_eq!(writer.records(), 3);
+        writer.finish().unwrap();
+        let ids: Vec<AttrValue> = read_all(&path)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.source["id"].clone())
+            .collect();
+        assert_eq!(
+            ids,
+            ["0", "1", "9"].map(|n| AttrValue::N(n.into())).to_vec()
+        );
+        assert!(JournalWriter::resume(&path, bytes.len() as u64 * 2, 3).is_err());
     }
 
     #[test]

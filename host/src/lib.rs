@@ -12,6 +12,8 @@ pub mod apply;
 pub mod arena;
 pub mod bindings;
 pub mod capacity;
+pub mod checkpoint;
+pub mod crash;
 pub mod dynamo;
 pub mod engine;
 pub mod exec;

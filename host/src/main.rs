@@ -99,6 +99,14 @@ struct RunArgs {
     /// Parallel scan segments (TotalSegments).
     #[arg(long, default_value_t = 8)]
     segments: u32,
+    /// How often progress is checkpointed while it advances, in milliseconds: a resumed run
+    /// repeats about this much work.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(10..))]
+    checkpoint_interval_ms: u64,
+    /// Items per Scan request.
+    #[arg(long, default_value_t = drift_host::source::scan::PAGE_SIZE,
+          value_parser = clap::value_parser!(i32).range(1..))]
+    page_size: i32,
     /// Stop the scan at the first item that fails.
     #[arg(long)]
     fail_fast: bool,
@@ -123,7 +131,8 @@ struct RunArgs {
     /// Lease of the metadata table's lock, in seconds; renewed every third of it.
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(3..))]
     lease_seconds: u64,
-    /// Run again from the start a migration that a dead run left `running`.
+    /// Run again from the start a migration that a dead or stopped run left unfinished,
+    /// instead of resuming it from its checkpoint.
     #[arg(long)]
     restart: bool,
     /// Most read capacity units per second the scan may consume.
@@ -440,6 +449,8 @@ async fn run_command(args: RunArgs, operation: Operation) -> Result<u8> {
         table: args.table,
         concurrency: args.concurrency.max(1),
         segments: args.segments.max(1),
+        page_size: args.page_size,
+        checkpoint_every: Duration::from_millis(args.checkpoint_interval_ms),
         meta_table: args.meta.meta_table,
         billing: match args.provisioned {
             Some((read, write)) => Billing::Provisioned(read, write),

@@ -127,6 +127,11 @@ pub struct MigrationRecord {
     pub counts: Counts,
     /// Why it failed, if it did.
     pub last_error: Option<String>,
+    /// The run's journal (its checkpoint is beside it), from the start of its apply for as
+    /// long as a resume needs it.
+    pub journal: Option<String>,
+    /// How far the run got, as of its last checkpoint written here.
+    pub progress: Option<String>,
 }
 
 impl MigrationRecord {
@@ -163,8 +168,14 @@ impl MigrationRecord {
         if let Some(finished) = &self.finished_at {
             item.insert("finished_at".into(), s(finished));
         }
-        if let Some(error) = &self.last_error {
-            item.insert("last_error".into(), s(error));
+        for (name, value) in [
+            ("last_error", &self.last_error),
+            ("journal", &self.journal),
+            ("progress", &self.progress),
+        ] {
+            if let Some(value) = value {
+                item.insert(name.into(), s(value));
+            }
         }
         item
     }
@@ -212,6 +223,8 @@ impl MigrationRecord {
                 conflicts: n("conflicts")?,
             },
             last_error: s("last_error").ok(),
+            journal: s("journal").ok(),
+            progress: s("progress").ok(),
         })
     }
 }
@@ -337,6 +350,55 @@ impl MetadataTable {
             match page.last_evaluated_key {
                 Some(key) => start = Some(key),
                 None => return Ok(records.into_values().collect()),
+            }
+        }
+    }
+
+    /// Deletes every item whose id starts with `prefix` (the markers of exactly-once writes);
+    /// returns how many there were. The deletes count against `capacity`.
+    pub async fn delete_with_prefix(
+        &self,
+        prefix: &str,
+        capacity: &crate::capacity::Capacity,
+    ) -> Result<u64> {
+        use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
+        let mut deleted = 0;
+        let mut start = None;
+        loop {
+            let page = self
+                .policy
+                .run(|| {
+                    self.client
+                        .scan()
+                        .table_name(&self.name)
+                        .filter_expression("begins_with(#id, :prefix)")
+                        .expression_attribute_names("#id", KEY)
+                        .expression_attribute_values(":prefix", AttributeValue::S(prefix.into()))
+                        .projection_expression("#id")
+                        .set_exclusive_start_key(start.clone())
+                        .send()
+                })
+                .await
+                .map_err(|e| self.unreadable_table(&error_code(&e)))?;
+            for chunk in page.items().chunks(25) {
+                let requests = chunk
+                    .iter()
+                    .map(|key| {
+                        DeleteRequest::builder()
+                            .set_key(Some(key.clone()))
+                            .build()
+                            .map(|d| WriteRequest::builder().delete_request(d).build())
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                deleted += requests.len() as u64;
+                let requests = [(self.name.clone(), requests)].into_iter().collect();
+                crate::apply::batch_write(&self.client, &self.policy, capacity, requests)
+                    .await
+                    .with_context(|| format!("cannot clean metadata table `{}`", self.name))?;
+            }
+            match page.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return Ok(deleted),
             }
         }
     }
@@ -489,6 +551,8 @@ mod tests {
                 conflicts: 4,
             },
             last_error: Some("x".into()),
+            journal: Some("/w/j".into()),
+            progress: None,
         };
         let item = record.to_item();
         assert_eq!(

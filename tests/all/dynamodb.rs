@@ -413,7 +413,7 @@ pub(crate) fn hostile_items(count: usize, behave: &str) -> Vec<Item> {
     hostile_items_named("h", count, behave)
 }
 
-fn hostile_items_named(prefix: &str, count: usize, behave: &str) -> Vec<Item> {
+pub(crate) fn hostile_items_named(prefix: &str, count: usize, behave: &str) -> Vec<Item> {
     (0..count)
         .map(|i| {
             [

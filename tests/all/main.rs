@@ -3,6 +3,7 @@
 mod support;
 
 mod assemblyscript;
+mod crash;
 mod dynamodb;
 mod engine;
 mod exec;

@@ -87,7 +87,7 @@ pub fn cache_dir() -> PathBuf {
 }
 
 /// `drift-host` with `args`, the test cache, journals and server, and piped output.
-fn command(args: &[&str]) -> Command {
+pub fn command(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_drift-host"));
     command
         .args(args)

@@ -3,7 +3,12 @@
 //! Each segment pages through its part of the table on its own (its own `LastEvaluatedKey`),
 //! and hands each page to the pool as soon as it arrives: no barrier between pages, and the
 //! pool's bounded queue slows the scan down when the guests are the bottleneck.
+//!
+//! Each page is announced to a [`ScanProgress`] before its items go out, so the journal writer
+//! can tell when a page is wholly journaled; a resumed scan starts each segment at its first
+//! page that was not, and leaves out the items of that page that are journaled already.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -14,13 +19,21 @@ use crossbeam_channel::Sender;
 use tokio::task::JoinSet;
 
 use crate::capacity::Capacity;
+use crate::checkpoint::ScanProgress;
 use crate::dynamo::{error_code, KeySchema, RetryPolicy};
 use crate::engine::Job;
-use crate::item::from_aws_item;
-use crate::source::SourceKey;
+use crate::item::{from_aws_item, from_json_item, to_aws_item, to_json_item, Item};
+use crate::journal::PageTag;
+use crate::source::{ScanTag, SourceKey};
 
-/// Items per Scan request: DynamoDB Local scans far faster with a limit than with 1 MB pages.
+/// Default items per Scan request: DynamoDB Local scans far faster with a limit than with
+/// 1 MB pages.
 pub const PAGE_SIZE: i32 = 1000;
+
+/// How an item's key is compared with the keys already journaled.
+pub fn key_identity(key: &Item) -> Vec<u8> {
+    rmp_serde::to_vec(key).expect("an item encodes")
+}
 
 /// What to scan and how.
 #[derive(Debug, Clone)]
@@ -33,17 +46,27 @@ pub struct ScanOptions {
     pub segments: u32,
     /// Read capacity budget, and the count of what was consumed.
     pub capacity: Capacity,
+    /// Items per Scan request.
+    pub page_size: i32,
+    /// Where each segment starts, and the pages in flight.
+    pub progress: Arc<ScanProgress>,
+    /// Keys ([`key_identity`]) of items a resumed scan finds journaled already.
+    pub journaled: Arc<HashSet<Vec<u8>>>,
 }
 
 /// Scans every segment, sending each item to the pool; stops early when `stop` is set.
-/// Returns the number of items sent.
+/// Returns the number of items read (those of journaled pages included).
 pub async fn scan(
     client: &Client,
     policy: &RetryPolicy,
     options: &ScanOptions,
-    jobs: Sender<Job<SourceKey>>,
+    jobs: Sender<Job<ScanTag>>,
     stop: Arc<AtomicBool>,
 ) -> Result<u64> {
+    // Items of the pages a resumed scan does not read again.
+    let before: u64 = (0..options.segments.max(1))
+        .map(|segment| options.progress.start_of(segment).items)
+        .sum();
     let scanned = Arc::new(AtomicU64::new(0));
     let mut segments = JoinSet::new();
     for segment in 0..options.segments.max(1) {
@@ -69,7 +92,7 @@ pub async fn scan(
     }
     match first_error {
         Some(error) => Err(error),
-        None => Ok(scanned.load(Ordering::Relaxed)),
+        None => Ok(before + scanned.load(Ordering::Relaxed)),
     }
 }
 
@@ -78,11 +101,21 @@ async fn scan_segment(
     policy: &RetryPolicy,
     options: &ScanOptions,
     segment: u32,
-    jobs: Sender<Job<SourceKey>>,
+    jobs: Sender<Job<ScanTag>>,
     stop: &Arc<AtomicBool>,
     scanned: &AtomicU64,
 ) -> Result<()> {
-    let mut start = None;
+    let resume_at = options.progress.start_of(segment);
+    if resume_at.done {
+        return Ok(());
+    }
+    let mut page_number = resume_at.pages;
+    let mut start = resume_at
+        .start_key
+        .as_ref()
+        .map(|key| from_json_item(key).map(|key| to_aws_item(&key)))
+        .transpose()
+        .context("the checkpoint's start key")?;
     loop {
         if stop.load(Ordering::Relaxed) {
             return Ok(());
@@ -95,7 +128,7 @@ async fn scan_segment(
                     .table_name(&options.table)
                     .segment(segment as i32)
                     .total_segments(options.segments.max(1) as i32)
-                    .limit(PAGE_SIZE)
+                    .limit(options.page_size)
                     .consistent_read(true)
                     .return_consumed_capacity(ReturnConsumedCapacity::Total)
                     .set_exclusive_start_key(start.clone())
@@ -108,18 +141,35 @@ async fn scan_segment(
                 .and_then(|c| c.capacity_units())
                 .unwrap_or(0.0),
         );
+        let tag = PageTag {
+            segment,
+            page: page_number,
+        };
         let mut batch = Vec::with_capacity(page.items().len());
         for raw in page.items() {
             let item = from_aws_item(raw)?;
             let key = options.schema.key_of(&item).with_context(|| {
                 format!("an item of `{}` lacks its key attributes", options.table)
             })?;
+            if options.journaled.contains(&key_identity(&key)) {
+                continue;
+            }
             batch.push(Job {
-                tag: SourceKey(key),
+                tag: ScanTag {
+                    key: SourceKey(key),
+                    page: tag,
+                },
                 item,
             });
         }
+        let read = page.items().len() as u64;
         let count = batch.len() as u64;
+        let next_key = page
+            .last_evaluated_key
+            .as_ref()
+            .map(|key| from_aws_item(key).map(|key| to_json_item(&key)))
+            .transpose()?;
+        options.progress.page_read(tag, read, count, next_key);
         let (sender, stop_flag) = (jobs.clone(), stop.clone());
         // The pool's channel blocks when the guests are busy: wait for it off the async threads,
         // and look at the stop flag between items so that a cancel takes effect promptly.
@@ -135,10 +185,12 @@ async fn scan_segment(
         })
         .await
         .map_err(|e| anyhow!("scan hand-off failed: {e}"))?;
-        scanned.fetch_add(sent, Ordering::Relaxed);
         if sent < count {
             return Ok(()); // stopped, or the pool stopped taking items
         }
+        scanned.fetch_add(read, Ordering::Relaxed);
+        crate::crash::point("scan-page");
+        page_number += 1;
         match page.last_evaluated_key {
             Some(key) => start = Some(key),
             None => return Ok(()),

@@ -6,7 +6,7 @@
 
 use drift_sdk::bindings::drift::migration::dynamodb as db;
 use drift_sdk::bindings::drift::migration::types::{
-    Action, ExpressionAttributes, Info, Item, PutAction, UpdateAction, Value,
+    Action, DeleteAction, ExpressionAttributes, Info, Item, PutAction, UpdateAction, Value,
 };
 use drift_sdk::bindings::Guest;
 
@@ -62,6 +62,90 @@ fn touch(item: &Item) -> Action {
     })
 }
 
+/// An item of top-level values, in order.
+fn flat(pairs: Vec<(&str, Value)>) -> Item {
+    Item {
+        attributes: pairs
+            .iter()
+            .enumerate()
+            .map(|(i, (name, _))| (name.to_string(), i as u32))
+            .collect(),
+        nodes: pairs.into_iter().map(|(_, value)| value).collect(),
+    }
+}
+
+fn placeholders(values: Item) -> ExpressionAttributes {
+    ExpressionAttributes {
+        names: vec![],
+        values,
+    }
+}
+
+/// Every kind of write, for the crash tests: on the item, an update that must not run twice
+/// (`ADD`, `list_append`); in `hostile_copy`, a copy (batched put), a repeatable update of
+/// it, a conditional put of a ledger entry, and for ids ending in 7 a delete of the copy.
+fn mixed(item: &Item) -> Result<Vec<Action>, String> {
+    let key = key_of(item);
+    let Some(Value::S(id)) = key.nodes.first().cloned() else {
+        return Err("the id is not a string".into());
+    };
+    let n = item
+        .attributes
+        .iter()
+        .find(|(name, _)| name == "n")
+        .map(|(_, index)| item.nodes[*index as usize].clone())
+        .ok_or("no n")?;
+    let mut values = flat(vec![
+        (":one", Value::N("1".into())),
+        (":t", Value::Boolean(true)),
+        (":empty", Value::L(vec![])),
+        (":entry", Value::L(vec![4])),
+    ]);
+    values.nodes.push(Value::S("visit".into()));
+    let copy = Some("hostile_copy".to_string());
+    let mut actions = vec![
+        Action::Update(UpdateAction {
+            table: None,
+            key: key.clone(),
+            update_expression:
+                "ADD visits :one SET touched = :t, history = list_append(if_not_exists(history, :empty), :entry)"
+                    .into(),
+            condition: None,
+            attributes: placeholders(values),
+            upsert: false,
+        }),
+        Action::Put(PutAction {
+            table: copy.clone(),
+            item: flat(vec![("id", Value::S(id.clone())), ("n", n.clone())]),
+            condition: None,
+            attributes: placeholders(empty()),
+        }),
+        Action::Update(UpdateAction {
+            table: copy.clone(),
+            key: key.clone(),
+            update_expression: "SET stamped = :t".into(),
+            condition: None,
+            attributes: placeholders(flat(vec![(":t", Value::Boolean(true))])),
+            upsert: false,
+        }),
+        Action::Put(PutAction {
+            table: copy.clone(),
+            item: flat(vec![("id", Value::S(format!("{id}#ledger"))), ("n", n)]),
+            condition: Some("attribute_not_exists(id)".into()),
+            attributes: placeholders(empty()),
+        }),
+    ];
+    if id.ends_with('7') {
+        actions.push(Action::Delete(DeleteAction {
+            table: copy,
+            key,
+            condition: None,
+            attributes: placeholders(empty()),
+        }));
+    }
+    Ok(actions)
+}
+
 fn db_error(error: db::DbError) -> String {
     match error {
         db::DbError::ConditionalCheckFailed => "condition check failed".into(),
@@ -112,6 +196,7 @@ impl Guest for Hostile {
             "copy" => Ok(vec![put(item, Some("hostile_copy"))]),
             "none" => Ok(vec![]),
             "touch" => Ok(vec![touch(&item)]),
+            "mixed" => mixed(&item),
             // 50 puts of ~8 KB per item, into the scanned table under new ids.
             "fanout" => {
                 let Some(Value::S(id)) = key_of(&item).nodes.into_iter().next() else {
