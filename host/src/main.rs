@@ -17,7 +17,7 @@ use drift_host::engine::{self, loader, Call, Limits, Runtime};
 use drift_host::exec::{exec, ExecOptions};
 use drift_host::load::{load, KeyAttribute};
 use drift_host::lock::{unlock, LostLease};
-use drift_host::metadata::{self, Billing, MetadataTable, Operation};
+use drift_host::metadata::{self, Billing, MetadataTable, Operation, Status};
 use drift_host::run::{
     report_progress, run, stop_on_signal, Progress, Refused, RunOptions, RunReport,
 };
@@ -593,6 +593,11 @@ async fn status_command(args: StatusArgs) -> Result<u8> {
                 );
                 if let Some(error) = &r.last_error {
                     println!("        last error: {error}");
+                }
+                if matches!(r.status, Status::Running | Status::Failed) {
+                    if let Some(progress) = &r.progress {
+                        println!("        progress: {progress}");
+                    }
                 }
             }
         }

@@ -377,7 +377,12 @@ async fn run_locked(
     let mut resumable_after = false;
     let mut actions_journaled = 0;
     let result: Result<(), String> = match scanned {
-        Err(error) => Err(format!("{error:#}; nothing was written")),
+        Err(error) => {
+            resumable_after = true;
+            Err(format!(
+                "{error:#}; nothing was written (run it again to resume, or --restart to start over)"
+            ))
+        }
         Ok(scanned) => {
             let journaled = scanned.journaled;
             record.counts.items_scanned = scanned.items;

@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
+use std::sync::atomic::Ordering;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -16,7 +17,7 @@ use drift_host::item::{AttrValue, Item};
 use serde_json::Value;
 
 use crate::dynamodb::{drift, fill, hostile_copy_table, hostile_items_named, scan_all};
-use crate::support::{block_on, client, command, drift_host, guest, stderr, unique};
+use crate::support::{block_on, client, command, drift_host, endpoint, guest, stderr, unique};
 
 /// Items in each table: 3 segments of 4 pages of 20.
 const ITEMS: usize = 240;
@@ -286,4 +287,33 @@ fn a_corrupt_journal_stops_the_resume_with_one_line_and_writes_nothing() {
         "{err}"
     );
     assert_eq!(tables(&table), before, "nothing was written");
+}
+
+#[test]
+fn lost_answers_never_apply_a_write_twice() {
+    let (expected, expected_counts) = baseline();
+    let table = mixed_table();
+    let upstream = endpoint().trim_start_matches("http://").to_owned();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let proxy = runtime.block_on(crate::fault_proxy::start(upstream, 7, 20));
+    let (code, report, err) = run(
+        &table,
+        &unique("meta"),
+        &["--endpoint-url", &proxy.address, "--max-attempts", "30"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let dropped = proxy.counts.dropped_after.load(Ordering::Relaxed);
+    eprintln!(
+        "mixed run through faults: {} requests, {} faulted, {dropped} answers dropped after the write",
+        proxy.counts.requests.load(Ordering::Relaxed),
+        proxy.counts.faulted()
+    );
+    assert!(dropped > 0, "some writes lost their answer");
+    assert_eq!(&report.unwrap()["counts"], expected_counts);
+    assert_eq!(&tables(&table), expected);
+    drop(runtime);
 }

@@ -139,6 +139,28 @@ fn a_cancelled_run_is_never_marked_applied() {
         by_id(&hostile_items(600, "slow")),
         "nothing was written"
     );
+    assert!(
+        record["last_error"].as_str().unwrap().contains("resume"),
+        "{record}"
+    );
+
+    // The next run resumes where the cancelled one stopped (slowly: 50 ms an item; a quick
+    // guest would not show that the scan did not start over, the counts do).
+    let (code, report, err) = drift(
+        "run",
+        guest("drift_test_guests").to_str().unwrap(),
+        &table,
+        &meta,
+        &["--concurrency", "2", "--segments", "1"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let report = report.unwrap();
+    assert_eq!(report["counts"]["items_scanned"], 600, "{report}");
+    assert_eq!(report["counts"]["updates"], 600, "{report}");
+    assert!(
+        report["actions_journaled"].as_u64().unwrap() == 600,
+        "{report}"
+    );
 }
 
 #[test]
