@@ -37,8 +37,7 @@ use crate::action::{Action, ActionKind};
 use crate::capacity::Capacity;
 use crate::checkpoint::AppliedCounts;
 use crate::dynamo::{
-    error_code, write_once, write_one, Expression, KeySchema, RetryPolicy, SingleWrite, WriteError,
-    Written,
+    error_code, write_once, Expression, KeySchema, RetryPolicy, SingleWrite, WriteError, Written,
 };
 use crate::item::{to_aws_item, to_json_item, AttrValue, Item};
 use crate::journal::{Entry, JournalReader, Record};
@@ -555,30 +554,17 @@ async fn apply_one(prepared: Prepared, shared: &Shared) -> Result<()> {
         names: (!names.is_empty()).then_some(names),
         values: (!values.is_empty()).then(|| to_aws_item(values)),
     };
-    let result = if once {
-        let marker = (shared.markers.table.as_str(), shared.markers.item(position));
-        write_once(
-            &shared.client,
-            &shared.policy,
-            &shared.capacity,
-            table,
-            &write,
-            &expression,
-            marker,
-        )
-        .await
-    } else {
-        write_one(
-            &shared.client,
-            &shared.policy,
-            &shared.capacity,
-            table,
-            &write,
-            &expression,
-        )
-        .await
-        .map(|()| Written::Applied)
-    };
+    let marker = once.then(|| (shared.markers.table.as_str(), shared.markers.item(position)));
+    let result = write_once(
+        &shared.client,
+        &shared.policy,
+        &shared.capacity,
+        table,
+        &write,
+        &expression,
+        marker,
+    )
+    .await;
     match result {
         Ok(written) => {
             if written == Written::Applied {

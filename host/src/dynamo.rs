@@ -444,9 +444,9 @@ pub enum Written {
     AlreadyApplied,
 }
 
-/// Performs one put, update or delete on `table` together with a marker put (`marker`: table
-/// and item, written only if absent) in one transaction: the write happens at most once per
-/// marker, however often it is retried.
+/// Performs one put, update or delete on `table`. With a `marker` (table and item, written
+/// only if absent) the write goes in one transaction with the marker's put, so it happens at
+/// most once per marker, however often it is retried; without one it is [`write_one`].
 pub async fn write_once(
     client: &Client,
     policy: &RetryPolicy,
@@ -454,9 +454,14 @@ pub async fn write_once(
     table: &str,
     write: &SingleWrite,
     expression: &Expression,
-    marker: (&str, HashMap<String, AttributeValue>),
+    marker: Option<(&str, HashMap<String, AttributeValue>)>,
 ) -> Result<Written, WriteError> {
     use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
+    let Some((marker_table, marker_item)) = marker else {
+        return write_one(client, policy, capacity, table, write, expression)
+            .await
+            .map(|()| Written::Applied);
+    };
     let Expression {
         condition,
         names,
@@ -490,7 +495,6 @@ pub async fn write_once(
             ))
             .build(),
     };
-    let (marker_table, marker_item) = marker;
     let marker = TransactWriteItem::builder()
         .put(
             Put::builder()

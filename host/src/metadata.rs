@@ -324,34 +324,16 @@ impl MetadataTable {
     /// Every migration record, by number.
     pub async fn list(&self) -> Result<Vec<MigrationRecord>> {
         let mut records = BTreeMap::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .policy
-                .run(|| {
-                    self.client
-                        .scan()
-                        .table_name(&self.name)
-                        .consistent_read(true)
-                        .set_exclusive_start_key(start.clone())
-                        .send()
-                })
-                .await
-                .map_err(|e| self.unreadable_table(&error_code(&e)))?;
-            for item in page.items() {
-                let item = from_aws_item(item)?;
-                // Only our records: other kinds (such as a lock) may share the table.
-                if matches!(item.get(KEY), Some(AttrValue::S(id)) if id.starts_with("migration#")) {
-                    let record =
-                        MigrationRecord::from_item(&item).with_context(|| self.foreign_record())?;
-                    records.insert(record.number, record);
-                }
-            }
-            match page.last_evaluated_key {
-                Some(key) => start = Some(key),
-                None => return Ok(records.into_values().collect()),
+        // Only our records: other kinds (the lock, exactly-once markers) share the table.
+        let mut pages = self.pages_with_prefix("migration#");
+        while let Some(page) = pages.next().await? {
+            for item in page {
+                let record = MigrationRecord::from_item(&from_aws_item(&item)?)
+                    .with_context(|| self.foreign_record())?;
+                records.insert(record.number, record);
             }
         }
+        Ok(records.into_values().collect())
     }
 
     /// Deletes every item whose id starts with `prefix` (the markers of exactly-once writes);
@@ -363,29 +345,15 @@ impl MetadataTable {
     ) -> Result<u64> {
         use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
         let mut deleted = 0;
-        let mut start = None;
-        loop {
-            let page = self
-                .policy
-                .run(|| {
-                    self.client
-                        .scan()
-                        .table_name(&self.name)
-                        .filter_expression("begins_with(#id, :prefix)")
-                        .expression_attribute_names("#id", KEY)
-                        .expression_attribute_values(":prefix", AttributeValue::S(prefix.into()))
-                        .projection_expression("#id")
-                        .set_exclusive_start_key(start.clone())
-                        .send()
-                })
-                .await
-                .map_err(|e| self.unreadable_table(&error_code(&e)))?;
-            for chunk in page.items().chunks(25) {
+        let mut pages = self.pages_with_prefix(prefix);
+        while let Some(page) = pages.next().await? {
+            for chunk in page.chunks(25) {
                 let requests = chunk
                     .iter()
-                    .map(|key| {
+                    .map(|item| {
+                        let key = [(KEY.to_owned(), item[KEY].clone())].into();
                         DeleteRequest::builder()
-                            .set_key(Some(key.clone()))
+                            .set_key(Some(key))
                             .build()
                             .map(|d| WriteRequest::builder().delete_request(d).build())
                     })
@@ -396,10 +364,17 @@ impl MetadataTable {
                     .await
                     .with_context(|| format!("cannot clean metadata table `{}`", self.name))?;
             }
-            match page.last_evaluated_key {
-                Some(key) => start = Some(key),
-                None => return Ok(deleted),
-            }
+        }
+        Ok(deleted)
+    }
+
+    /// The items whose id starts with `prefix`, a page at a time (strongly consistent).
+    fn pages_with_prefix(&self, prefix: &str) -> PrefixPages<'_> {
+        PrefixPages {
+            table: self,
+            prefix: prefix.to_owned(),
+            start: None,
+            done: false,
         }
     }
 
@@ -516,6 +491,45 @@ impl MetadataTable {
                 error_code(&e)
             ),
         }
+    }
+}
+
+/// Pages of a scan of the metadata table for the items whose id starts with a prefix.
+struct PrefixPages<'a> {
+    table: &'a MetadataTable,
+    prefix: String,
+    start: Option<std::collections::HashMap<String, AttributeValue>>,
+    done: bool,
+}
+
+impl PrefixPages<'_> {
+    /// The next page, or `None` after the last.
+    async fn next(
+        &mut self,
+    ) -> Result<Option<Vec<std::collections::HashMap<String, AttributeValue>>>> {
+        if self.done {
+            return Ok(None);
+        }
+        let table = self.table;
+        let page = table
+            .policy
+            .run(|| {
+                table
+                    .client
+                    .scan()
+                    .table_name(&table.name)
+                    .consistent_read(true)
+                    .filter_expression("begins_with(#id, :prefix)")
+                    .expression_attribute_names("#id", KEY)
+                    .expression_attribute_values(":prefix", AttributeValue::S(self.prefix.clone()))
+                    .set_exclusive_start_key(self.start.clone())
+                    .send()
+            })
+            .await
+            .map_err(|e| table.unreadable_table(&error_code(&e)))?;
+        self.start = page.last_evaluated_key;
+        self.done = self.start.is_none();
+        Ok(Some(page.items.unwrap_or_default()))
     }
 }
 

@@ -17,7 +17,7 @@ use drift_host::item::{AttrValue, Item};
 use serde_json::Value;
 
 use crate::dynamodb::{drift, fill, hostile_copy_table, hostile_items_named, scan_all};
-use crate::support::{block_on, client, command, drift_host, endpoint, guest, stderr, unique};
+use crate::support::{block_on, client, command, drift_host, guest, stderr, unique};
 
 /// Items in each table: 3 segments of 4 pages of 20.
 const ITEMS: usize = 240;
@@ -106,21 +106,19 @@ fn baseline() -> &'static (Tables, Value) {
     })
 }
 
-/// Runs with `DRIFT_CRASH_AT=<point>`, checks the process died of SIGKILL there, takes its
-/// lock over, resumes, and compares with the baseline. Returns the resumed run's report.
-fn crash_and_resume(point: &str) -> Option<Value> {
-    let (expected, expected_counts) = baseline();
-    let (table, meta) = (mixed_table(), unique("meta"));
+/// Runs with `DRIFT_CRASH_AT=<point>` and checks the process died of SIGKILL there.
+fn killed_run(table: &str, meta: &str, point: &str, extra: &[&str]) {
     let wasm = guest("drift_test_guests");
     let mut args = vec![
         "run",
         wasm.to_str().unwrap(),
         "--table",
-        &table,
+        table,
         "--meta-table",
-        &meta,
+        meta,
     ];
     args.extend_from_slice(&RUN_OPTIONS);
+    args.extend_from_slice(extra);
     let output = command(&args)
         .env("DRIFT_CRASH_AT", point)
         .output()
@@ -131,10 +129,22 @@ fn crash_and_resume(point: &str) -> Option<Value> {
         "the run was to be killed at {point}: {}",
         stderr(&output)
     );
+}
 
-    // The dead run still holds the lock: an operator takes it over.
-    let unlock = drift_host(&["unlock", "--force", "--meta-table", &meta], None);
+/// Takes over the lock a killed run left.
+fn force_unlock(meta: &str) {
+    let unlock = drift_host(&["unlock", "--force", "--meta-table", meta], None);
     assert_eq!(unlock.status.code(), Some(0), "{}", stderr(&unlock));
+}
+
+/// Runs with `DRIFT_CRASH_AT=<point>`, checks the process died of SIGKILL there, takes its
+/// lock over, resumes, and compares with the baseline. Returns the resumed run's report.
+fn crash_and_resume(point: &str) -> Option<Value> {
+    let (expected, expected_counts) = baseline();
+    let (table, meta) = (mixed_table(), unique("meta"));
+    killed_run(&table, &meta, point, &[]);
+    // The dead run still holds the lock: an operator takes it over.
+    force_unlock(&meta);
     let (code, report, err) = run(&table, &meta, &[]);
     let report = match code {
         0 => {
@@ -190,22 +200,8 @@ crash_points! {
 fn a_run_killed_twice_resumes_twice() {
     let (expected, _) = baseline();
     let (table, meta) = (mixed_table(), unique("meta"));
-    let wasm = guest("drift_test_guests");
     for point in ["scan-page:4", "single-written:50"] {
-        let mut args = vec![
-            "run",
-            wasm.to_str().unwrap(),
-            "--table",
-            &table,
-            "--meta-table",
-            &meta,
-        ];
-        args.extend_from_slice(&RUN_OPTIONS);
-        let output = command(&args)
-            .env("DRIFT_CRASH_AT", point)
-            .output()
-            .unwrap();
-        assert_eq!(output.status.signal(), Some(9), "{}", stderr(&output));
+        killed_run(&table, &meta, point, &[]);
         // This time the lease runs out by itself.
         std::thread::sleep(Duration::from_millis(3500));
     }
@@ -219,22 +215,8 @@ fn a_run_killed_twice_resumes_twice() {
 fn restart_after_a_crash_in_the_scan_starts_over() {
     let (expected, _) = baseline();
     let (table, meta) = (mixed_table(), unique("meta"));
-    let wasm = guest("drift_test_guests");
-    let mut args = vec![
-        "run",
-        wasm.to_str().unwrap(),
-        "--table",
-        &table,
-        "--meta-table",
-        &meta,
-    ];
-    args.extend_from_slice(&RUN_OPTIONS);
-    let output = command(&args)
-        .env("DRIFT_CRASH_AT", "scan-page:5")
-        .output()
-        .unwrap();
-    assert_eq!(output.status.signal(), Some(9), "{}", stderr(&output));
-    drift_host(&["unlock", "--force", "--meta-table", &meta], None);
+    killed_run(&table, &meta, "scan-page:5", &[]);
+    force_unlock(&meta);
     // Nothing was applied before the crash, so starting over gives the same tables.
     let (code, report, err) = run(&table, &meta, &["--restart"]);
     assert_eq!(code, 0, "{err}");
@@ -247,24 +229,8 @@ fn a_corrupt_journal_stops_the_resume_with_one_line_and_writes_nothing() {
     let (table, meta) = (mixed_table(), unique("meta"));
     let work = tempfile::tempdir().unwrap();
     let work_dir = work.path().to_str().unwrap();
-    let wasm = guest("drift_test_guests");
-    let mut args = vec![
-        "run",
-        wasm.to_str().unwrap(),
-        "--table",
-        &table,
-        "--meta-table",
-        &meta,
-        "--work-dir",
-        work_dir,
-    ];
-    args.extend_from_slice(&RUN_OPTIONS);
-    let output = command(&args)
-        .env("DRIFT_CRASH_AT", "scan-complete:1")
-        .output()
-        .unwrap();
-    assert_eq!(output.status.signal(), Some(9), "{}", stderr(&output));
-    drift_host(&["unlock", "--force", "--meta-table", &meta], None);
+    killed_run(&table, &meta, "scan-complete:1", &["--work-dir", work_dir]);
+    force_unlock(&meta);
     let before = tables(&table);
 
     let journal = std::fs::read_dir(work.path())
@@ -293,13 +259,7 @@ fn a_corrupt_journal_stops_the_resume_with_one_line_and_writes_nothing() {
 fn lost_answers_never_apply_a_write_twice() {
     let (expected, expected_counts) = baseline();
     let table = mixed_table();
-    let upstream = endpoint().trim_start_matches("http://").to_owned();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let proxy = runtime.block_on(crate::fault_proxy::start(upstream, 7, 20));
+    let (runtime, proxy) = crate::fault_proxy::in_front_of_test_server(7, 20);
     let (code, report, err) = run(
         &table,
         &unique("meta"),

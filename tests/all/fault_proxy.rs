@@ -48,6 +48,20 @@ enum Fault {
     Delay(Duration),
 }
 
+/// A proxy in front of the test server, on a runtime of its own (dropping it stops the proxy).
+pub fn in_front_of_test_server(seed: u64, percent: u32) -> (tokio::runtime::Runtime, FaultProxy) {
+    let upstream = crate::support::endpoint()
+        .trim_start_matches("http://")
+        .to_owned();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let proxy = runtime.block_on(start(upstream, seed, percent));
+    (runtime, proxy)
+}
+
 /// Starts a proxy to `upstream` (host:port) that faults about `percent` % of requests.
 pub async fn start(upstream: String, seed: u64, percent: u32) -> FaultProxy {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

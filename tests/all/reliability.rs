@@ -13,9 +13,7 @@ use crate::dynamodb::{
     by_id, canonical_item, drift, fill, hostile_copy_table, hostile_items, migrated, scan_all,
     status_json, users,
 };
-use crate::support::{
-    block_on, client, drift_host, endpoint, guest, spawn_drift_host, stderr, unique,
-};
+use crate::support::{block_on, client, drift_host, guest, spawn_drift_host, stderr, unique};
 
 /// The status of migration `number`'s record in `meta`, read directly.
 fn record_status(client: &Client, meta: &str, number: u64) -> Option<String> {
@@ -337,13 +335,7 @@ fn a_migration_completes_exactly_through_throttling_errors_and_broken_connection
     let (table, meta) = (unique("users"), unique("meta"));
     let original = users(1500);
     block_on(fill(&client, &table, &original));
-    let upstream = endpoint().trim_start_matches("http://").to_owned();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let proxy = runtime.block_on(crate::fault_proxy::start(upstream, 20261122, 15));
+    let (runtime, proxy) = crate::fault_proxy::in_front_of_test_server(20261122, 15);
 
     let wasm = guest("users_v2");
     let (code, report, err) = drift(
