@@ -322,7 +322,7 @@ async fn run_locked(
         last_error: None,
         // Named once the apply starts: before that, a resume that cannot find the checkpoint
         // may start over, as nothing was written.
-        journal: None,
+        journal: (checkpoint.phase == Phase::Apply).then(|| journal.display().to_string()),
         progress: Some(match &start {
             Start::Fresh => "scan: starting".to_owned(),
             Start::Resume(_) => format!("resumed: {}", describe(&checkpoint)),
@@ -444,11 +444,11 @@ async fn run_locked(
                             } else {
                                 format!("apply failed: {error:#}")
                             };
+                        let settled = checkpoint.applied;
                         Err(format!(
-                            "{what}; {} of {} actions were applied \
+                            "{what}; at least {} of {} actions were applied \
                              (run it again to resume, or --restart to start over)",
-                            progress.apply.applied()
-                                + progress.apply.conflicts.load(Ordering::Relaxed),
+                            settled.puts + settled.updates + settled.deletes + settled.conflicts,
                             journaled.records,
                         ))
                     }
