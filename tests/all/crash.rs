@@ -3,8 +3,8 @@
 //! an uninterrupted run's.
 //!
 //! The guest's `mixed` behaviour writes every kind of action per item: an update that must not
-//! run twice (`ADD`, `list_append`), a batched put, a repeatable update, a conditional put and
-//! some deletes, into two tables. Small pages and frequent checkpoints put many pages and
+//! run twice (`ADD`, `list_append`), a batched put, a conditional put, a repeatable update or a
+//! delete, into two tables. Small pages and frequent checkpoints put many pages and
 //! checkpoints inside one small run.
 
 use std::collections::BTreeMap;
@@ -181,7 +181,7 @@ crash_points! {
     killed_after_the_record_says_running => "record-running:1",
     killed_after_the_first_page => "scan-page:1",
     killed_mid_scan_between_checkpoints => "journal-append:500",
-    killed_mid_scan_after_a_checkpoint => "scan-checkpoint:3",
+    killed_mid_scan_after_a_checkpoint => "scan-checkpoint:2",
     killed_mid_scan_after_half_the_pages => "scan-page:6",
     killed_at_the_end_of_the_scan => "scan-page:12",
     killed_between_scan_and_apply => "scan-complete:1",
@@ -202,8 +202,8 @@ fn a_run_killed_twice_resumes_twice() {
     let (table, meta) = (mixed_table(), unique("meta"));
     for point in ["scan-page:4", "single-written:50"] {
         killed_run(&table, &meta, point, &[]);
-        // This time the lease runs out by itself.
-        std::thread::sleep(Duration::from_millis(3500));
+        // This time the lease runs out by itself (its expiry is in whole seconds).
+        std::thread::sleep(Duration::from_millis(4500));
     }
     let (code, report, err) = run(&table, &meta, &[]);
     assert_eq!(code, 0, "{err}");
