@@ -78,10 +78,19 @@ fn tables(table: &str) -> Tables {
 }
 
 fn run(table: &str, meta: &str, extra: &[&str]) -> (i32, Option<Value>, String) {
+    run_command("run", table, meta, extra)
+}
+
+fn run_command(
+    command_name: &str,
+    table: &str,
+    meta: &str,
+    extra: &[&str],
+) -> (i32, Option<Value>, String) {
     let wasm = guest("drift_test_guests");
     let mut args = RUN_OPTIONS.to_vec();
     args.extend_from_slice(extra);
-    drift("run", wasm.to_str().unwrap(), table, meta, &args)
+    drift(command_name, wasm.to_str().unwrap(), table, meta, &args)
 }
 
 /// The tables and counts of an uninterrupted run, made once.
@@ -108,9 +117,14 @@ fn baseline() -> &'static (Tables, Value) {
 
 /// Runs with `DRIFT_CRASH_AT=<point>` and checks the process died of SIGKILL there.
 fn killed_run(table: &str, meta: &str, point: &str, extra: &[&str]) {
+    killed("run", table, meta, point, extra)
+}
+
+/// `drift-host <command>` with `DRIFT_CRASH_AT=<point>`, checked to die of SIGKILL there.
+fn killed(command_name: &str, table: &str, meta: &str, point: &str, extra: &[&str]) {
     let wasm = guest("drift_test_guests");
     let mut args = vec![
-        "run",
+        command_name,
         wasm.to_str().unwrap(),
         "--table",
         table,
@@ -276,4 +290,29 @@ fn lost_answers_never_apply_a_write_twice() {
     assert_eq!(&report.unwrap()["counts"], expected_counts);
     assert_eq!(&tables(&table), expected);
     drop(runtime);
+}
+
+#[test]
+fn an_undo_killed_midway_resumes_with_undo() {
+    // The test guest's rollback does what its migrate does: an undo writes everything again,
+    // and its conditional ledger puts all conflict.
+    let run_then_undo = |point: Option<&str>| {
+        let (table, meta) = (mixed_table(), unique("meta"));
+        let (code, _, err) = run(&table, &meta, &[]);
+        assert_eq!(code, 0, "{err}");
+        if let Some(point) = point {
+            killed("undo", &table, &meta, point, &[]);
+            force_unlock(&meta);
+        }
+        let (code, report, err) = run_command("undo", &table, &meta, &[]);
+        assert_eq!(code, 0, "{err}");
+        let report = report.unwrap();
+        assert_eq!(report["status"], "rolled_back", "{report}");
+        (tables(&table), report["counts"].clone())
+    };
+    let (expected, expected_counts) = run_then_undo(None);
+    assert_eq!(expected_counts["conflicts"], ITEMS, "{expected_counts}");
+    let (resumed, resumed_counts) = run_then_undo(Some("single-written:200"));
+    assert_eq!(resumed_counts, expected_counts);
+    assert_eq!(resumed, expected);
 }
