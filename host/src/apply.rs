@@ -490,23 +490,110 @@ pub async fn batch_write(
     }
 }
 
-/// Whether applying `action` twice in a row leaves what applying it once does. Puts, deletes
-/// and updates that SET plain values or REMOVE do; conditions may not hold the second time,
-/// and `ADD`, arithmetic and `list_append` add again.
+/// Whether applying `action` twice in a row leaves what applying it once does. Puts, deletes,
+/// and updates that only SET values (`a = :v`, `a = if_not_exists(a, :v)`), REMOVE, or DELETE
+/// from sets do. Conditions may not hold the second time; `ADD`, arithmetic and `list_append`
+/// add again; and a SET from another attribute reads what the first time changed.
 pub fn repeatable(action: &Action) -> bool {
     if action.condition.is_some() {
         return false;
     }
-    let ActionKind::Update { expression, .. } = &action.kind else {
-        return true;
+    match &action.kind {
+        ActionKind::Update { expression, .. } => update_is_repeatable(expression),
+        ActionKind::Put { .. } | ActionKind::Delete { .. } => true,
+    }
+}
+
+/// See [`repeatable`]; anything not recognised is not repeatable.
+fn update_is_repeatable(expression: &str) -> bool {
+    let is_placeholder = |text: &str| {
+        text.len() > 1
+            && text.starts_with(':')
+            && text[1..]
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
     };
-    // Placeholders (`#add`, `:n`) are words of their own; a plain `ADD` is the clause keyword
-    // (as a reserved word it cannot be a plain attribute name).
-    let adds = expression
-        .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '#' | ':')))
-        .any(|word| word.eq_ignore_ascii_case("add"));
-    let appends = expression.to_ascii_lowercase().contains("list_append");
-    !(adds || appends || expression.contains(['+', '-']))
+    clauses(expression).into_iter().all(|(keyword, body)| {
+        match keyword.as_str() {
+            "REMOVE" | "DELETE" => true,
+            "SET" => split_top_level(&body, ',').into_iter().all(|action| {
+                let Some((path, value)) = action.split_once('=') else {
+                    return false;
+                };
+                let path: String = path.split_whitespace().collect();
+                let value: String = value.split_whitespace().collect();
+                if is_placeholder(&value) {
+                    return true;
+                }
+                // `a = if_not_exists(a, :v)`: sets `a` once, whatever comes after.
+                let lower = value.to_ascii_lowercase();
+                lower
+                    .strip_prefix("if_not_exists(")
+                    .and_then(|rest| rest.strip_suffix(')'))
+                    .and_then(|args| args.split_once(','))
+                    .is_some_and(|(first, second)| {
+                        first == path.to_ascii_lowercase() && is_placeholder(second)
+                    })
+            }),
+            _ => false,
+        }
+    })
+}
+
+/// An update expression's clauses: (keyword in upper case, its body).
+fn clauses(expression: &str) -> Vec<(String, String)> {
+    let mut clauses: Vec<(String, String)> = Vec::new();
+    let mut depth = 0i32;
+    let mut word = String::new();
+    let mut body = String::new();
+    let is_word = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '#' | ':' | '.');
+    for c in expression.chars().chain(std::iter::once(' ')) {
+        if is_word(c) {
+            word.push(c);
+            continue;
+        }
+        let keyword = word.to_ascii_uppercase();
+        if depth == 0 && matches!(keyword.as_str(), "SET" | "REMOVE" | "ADD" | "DELETE") {
+            if let Some(last) = clauses.last_mut() {
+                last.1 = std::mem::take(&mut body);
+            }
+            clauses.push((keyword, String::new()));
+        } else {
+            body.push_str(&word);
+        }
+        word.clear();
+        match c {
+            '(' | '[' => depth += 1,
+            ')' | ']' => depth -= 1,
+            _ => {}
+        }
+        body.push(c);
+    }
+    match clauses.last_mut() {
+        Some(last) => last.1 = body,
+        // Text before any keyword: not an expression this understands.
+        None => clauses.push((String::new(), body)),
+    }
+    clauses
+}
+
+/// `text` split at `separator` outside parentheses and brackets.
+fn split_top_level(text: &str, separator: char) -> Vec<String> {
+    let mut parts = vec![String::new()];
+    let mut depth = 0i32;
+    for c in text.chars() {
+        match c {
+            '(' | '[' => depth += 1,
+            ')' | ']' => depth -= 1,
+            _ => {}
+        }
+        if c == separator && depth == 0 {
+            parts.push(String::new());
+        } else {
+            parts.last_mut().expect("a part").push(c);
+        }
+    }
+    parts
 }
 
 /// Applies one update or conditional write, exactly once when it is not [`repeatable`].
@@ -634,8 +721,10 @@ mod tests {
     fn only_writes_that_leave_the_same_item_twice_are_repeatable() {
         for expression in [
             "SET a = :a, #add = :add REMOVE b",
+            "SET #d0 = :d0, #d1 = :d1 REMOVE #d2",
             "SET a = if_not_exists(a, :zero)",
-            "DELETE tags :old",
+            "set m.x[2] = IF_NOT_EXISTS( m.x[2] , :z ), b=:b",
+            "REMOVE a, b SET c = :c DELETE tags :old",
         ] {
             assert!(repeatable(&update(expression, None)), "{expression}");
         }
@@ -645,6 +734,10 @@ mod tests {
             "SET n = :a - :b",
             "set h = LIST_APPEND(h, :x)",
             "SET a = :a add c :one",
+            "SET full_name = #name REMOVE #name",
+            "SET b = if_not_exists(a, :z)",
+            "SET a = :a, b = list_append(:x, :y)",
+            "garbage",
         ] {
             assert!(!repeatable(&update(expression, None)), "{expression}");
         }
