@@ -366,10 +366,17 @@ async fn run_locked(
                 checkpoint: &checkpoint,
                 resumed,
             };
-            scan_and_journal(
+            let scanning = scan_and_journal(
                 migration, client, options, &schemas, &table, phase, progress, stop,
-            )
-            .await
+            );
+            let published = Published {
+                meta,
+                lease,
+                record: &record,
+                checkpoint: &checkpoint_path,
+                every: options.checkpoint_every * PUBLISH_EVERY_CHECKPOINTS,
+            };
+            while_publishing(scanning, published).await
         }
     };
     let mut report_conflicts = Vec::new();
@@ -415,7 +422,7 @@ async fn run_locked(
                 meta.write(&record, Some(&running), Some(lease)).await?;
                 running = record.clone();
                 crate::crash::point("scan-complete");
-                let applied = apply_phase(
+                let applying = apply_phase(
                     client,
                     meta,
                     options,
@@ -424,8 +431,15 @@ async fn run_locked(
                     &mut checkpoint,
                     progress,
                     stop,
-                )
-                .await;
+                );
+                let published = Published {
+                    meta,
+                    lease,
+                    record: &running,
+                    checkpoint: &checkpoint_path,
+                    every: options.checkpoint_every * PUBLISH_EVERY_CHECKPOINTS,
+                };
+                let applied = while_publishing(applying, published).await;
                 let counts = &mut record.counts;
                 counts.puts = checkpoint.applied.puts;
                 counts.updates = checkpoint.applied.updates;
@@ -508,6 +522,56 @@ async fn run_locked(
         consumed_rcu: options.capacity.total().0,
         consumed_wcu: options.capacity.total().1,
     })
+}
+
+/// The metadata record's progress is rewritten once every this many checkpoints.
+const PUBLISH_EVERY_CHECKPOINTS: u32 = 20;
+
+/// Where and how often to publish a phase's progress.
+struct Published<'a> {
+    meta: &'a MetadataTable,
+    lease: &'a Lease,
+    /// The record as stored.
+    record: &'a MigrationRecord,
+    checkpoint: &'a Path,
+    every: Duration,
+}
+
+/// Runs `work`, meanwhile copying the latest checkpoint's summary into the metadata record
+/// (`status` shows it). A write in flight finishes before this returns, so it never lands
+/// after the record's next change; it is conditional on the record being `running` anyway.
+async fn while_publishing<T>(
+    work: impl std::future::Future<Output = T>,
+    published: Published<'_>,
+) -> T {
+    let done = tokio::sync::Notify::new();
+    let work = async {
+        let result = work.await;
+        done.notify_one();
+        result
+    };
+    let publish = async {
+        let mut record = published.record.clone();
+        loop {
+            tokio::select! {
+                _ = done.notified() => return,
+                _ = tokio::time::sleep(published.every) => {}
+            }
+            let Ok(checkpoint) = Checkpoint::load(published.checkpoint) else {
+                continue;
+            };
+            record.progress = Some(describe(&checkpoint));
+            // The record written before stays the condition: only status and run id count.
+            if let Err(error) = published
+                .meta
+                .write(&record, Some(published.record), Some(published.lease))
+                .await
+            {
+                tracing::warn!("could not publish progress: {error:#}");
+            }
+        }
+    };
+    tokio::join!(work, publish).0
 }
 
 /// The journal of run `run_id` of migration `info`.

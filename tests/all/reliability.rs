@@ -162,6 +162,38 @@ fn a_cancelled_run_is_never_marked_applied() {
 }
 
 #[test]
+fn a_running_migration_publishes_its_progress_in_the_metadata_record() {
+    let client = client();
+    let meta = unique("meta");
+    // Pages of 5 slow items complete every quarter second; checkpoints every 20 ms are
+    // published every 400 ms.
+    let (mut child, _) = start_slow_run(
+        &client,
+        200,
+        &meta,
+        &["--page-size", "5", "--checkpoint-interval-ms", "20"],
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let progress = loop {
+        let record = &status_json(&meta)[0];
+        let progress = record["progress"].as_str().unwrap_or_default().to_owned();
+        let items: u64 = progress
+            .strip_prefix("scan: ")
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        if items >= 10 {
+            break progress;
+        }
+        assert!(Instant::now() < deadline, "no progress published: {record}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(progress.contains("pages journaled"), "{progress}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
 fn a_second_run_is_refused_while_a_live_lease_exists() {
     let client = client();
     let meta = unique("meta");
