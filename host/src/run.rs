@@ -347,6 +347,12 @@ async fn run_locked(
         ),
     }
 
+    let published = Published {
+        meta,
+        lease,
+        checkpoint: &checkpoint_path,
+        every: options.checkpoint_every * PUBLISH_EVERY_CHECKPOINTS,
+    };
     let scanned = match start {
         Start::Resume(resumed) if resumed.checkpoint.phase == Phase::Apply => Ok(Scanned {
             items: checkpoint.items_scanned(),
@@ -369,14 +375,7 @@ async fn run_locked(
             let scanning = scan_and_journal(
                 migration, client, options, &schemas, &table, phase, progress, stop,
             );
-            let published = Published {
-                meta,
-                lease,
-                record: &record,
-                checkpoint: &checkpoint_path,
-                every: options.checkpoint_every * PUBLISH_EVERY_CHECKPOINTS,
-            };
-            while_publishing(scanning, published).await
+            while_publishing(scanning, published, &running).await
         }
     };
     let mut report_conflicts = Vec::new();
@@ -432,14 +431,7 @@ async fn run_locked(
                     progress,
                     stop,
                 );
-                let published = Published {
-                    meta,
-                    lease,
-                    record: &running,
-                    checkpoint: &checkpoint_path,
-                    every: options.checkpoint_every * PUBLISH_EVERY_CHECKPOINTS,
-                };
-                let applied = while_publishing(applying, published).await;
+                let applied = while_publishing(applying, published, &running).await;
                 let counts = &mut record.counts;
                 counts.puts = checkpoint.applied.puts;
                 counts.updates = checkpoint.applied.updates;
@@ -528,21 +520,21 @@ async fn run_locked(
 const PUBLISH_EVERY_CHECKPOINTS: u32 = 20;
 
 /// Where and how often to publish a phase's progress.
+#[derive(Clone, Copy)]
 struct Published<'a> {
     meta: &'a MetadataTable,
     lease: &'a Lease,
-    /// The record as stored.
-    record: &'a MigrationRecord,
     checkpoint: &'a Path,
     every: Duration,
 }
 
-/// Runs `work`, meanwhile copying the latest checkpoint's summary into the metadata record
-/// (`status` shows it). A write in flight finishes before this returns, so it never lands
+/// Runs `work`, meanwhile copying the latest checkpoint's summary into the metadata record,
+/// `stored` as it is (`status` shows it). A write in flight finishes before this returns, so it never lands
 /// after the record's next change; it is conditional on the record being `running` anyway.
 async fn while_publishing<T>(
     work: impl std::future::Future<Output = T>,
     published: Published<'_>,
+    stored: &MigrationRecord,
 ) -> T {
     let done = tokio::sync::Notify::new();
     let work = async {
@@ -551,7 +543,7 @@ async fn while_publishing<T>(
         result
     };
     let publish = async {
-        let mut record = published.record.clone();
+        let mut record = stored.clone();
         loop {
             tokio::select! {
                 _ = done.notified() => return,
@@ -564,7 +556,7 @@ async fn while_publishing<T>(
             // The record written before stays the condition: only status and run id count.
             if let Err(error) = published
                 .meta
-                .write(&record, Some(published.record), Some(published.lease))
+                .write(&record, Some(stored), Some(published.lease))
                 .await
             {
                 tracing::warn!("could not publish progress: {error:#}");
