@@ -550,9 +550,16 @@ pub async fn write_once(
         if failed(0) {
             return Err(WriteError::ConditionFailed);
         }
-        // Cancelled by a conflicting transaction or by throttling: try again.
+        // Cancelled by a conflicting transaction or by throttling: try again; anything else
+        // (a validation error, an item collection too large) would fail again.
+        let transient = reasons.iter().any(|r| {
+            matches!(
+                r.as_str(),
+                "TransactionConflict" | "ThrottlingError" | "ProvisionedThroughputExceeded"
+            )
+        });
         attempt += 1;
-        if attempt >= policy.max_attempts {
+        if !transient || attempt >= policy.max_attempts {
             return Err(WriteError::Failed(format!(
                 "transaction cancelled: {}",
                 reasons.join(", ")
