@@ -240,7 +240,8 @@ struct Shared {
 
 /// A record with its action and target key worked out.
 struct Prepared {
-    record: Record,
+    /// The key of the scanned item the action came from.
+    source: Item,
     action: Action,
     key: Item,
     /// The key's identity within its table, for duplicate detection.
@@ -333,8 +334,9 @@ fn route(
         let (this_sequence, this_position) = (sequence, position);
         sequence += 1;
         position = end;
-        let action = match &record.entry {
-            Entry::Action(action) => action.clone(),
+        let Record { source, entry, .. } = record;
+        let action = match entry {
+            Entry::Action(action) => action,
             Entry::Failed(_) => {
                 shared
                     .watermark
@@ -356,7 +358,7 @@ fn route(
         identity.hash(&mut hasher);
         let lane = (hasher.finish() % lanes.len() as u64) as usize;
         let prepared = Prepared {
-            record,
+            source,
             action,
             key,
             identity,
@@ -465,13 +467,7 @@ pub async fn batch_write(
             })
             .await
             .map_err(|e| anyhow!("BatchWriteItem failed: {}", error_code(&e)))?;
-        capacity.wrote(
-            output
-                .consumed_capacity()
-                .iter()
-                .filter_map(|c| c.capacity_units())
-                .sum(),
-        );
+        capacity.wrote_all(output.consumed_capacity());
         requests = output
             .unprocessed_items
             .unwrap_or_default()
@@ -599,7 +595,7 @@ fn split_top_level(text: &str, separator: char) -> Vec<String> {
 /// Applies one update or conditional write, exactly once when it is not [`repeatable`].
 async fn apply_one(prepared: Prepared, shared: &Shared) -> Result<()> {
     let Prepared {
-        record,
+        source,
         action,
         key,
         sequence,
@@ -681,7 +677,7 @@ async fn apply_one(prepared: Prepared, shared: &Shared) -> Result<()> {
                 table: table.clone(),
                 kind: kind.name(),
                 key: to_json_item(&key),
-                source: to_json_item(&record.source),
+                source: to_json_item(&source),
                 reason,
             };
             tracing::warn!(table = %conflict.table, key = %conflict.key, "conflict: {}", conflict.reason);

@@ -108,6 +108,11 @@ impl Capacity {
         }
     }
 
+    /// Records the write units of a multi-table answer (BatchWriteItem, TransactWriteItems).
+    pub fn wrote_all(&self, consumed: &[aws_sdk_dynamodb::types::ConsumedCapacity]) {
+        self.wrote(consumed.iter().filter_map(|c| c.capacity_units()).sum());
+    }
+
     /// (read, write) units consumed so far.
     pub fn total(&self) -> (f64, f64) {
         *self.consumed.lock().expect("consumed lock")

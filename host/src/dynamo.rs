@@ -435,6 +435,30 @@ pub async fn write_one(
     }
 }
 
+/// The cancellation reason of a transaction item whose condition did not hold.
+pub const CONDITION_FAILED: &str = "ConditionalCheckFailed";
+
+/// The reason codes, item by item, of a cancelled transaction (`None` for an item that was
+/// fine); `None` when the error is not a cancellation.
+pub fn cancellation_reasons<R>(
+    error: &SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
+) -> Option<Vec<String>> {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+    match error {
+        SdkError::ServiceError(service) => match service.err() {
+            TransactWriteItemsError::TransactionCanceledException(cancelled) => Some(
+                cancelled
+                    .cancellation_reasons()
+                    .iter()
+                    .map(|r| r.code().unwrap_or("None").to_owned())
+                    .collect(),
+            ),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// Whether a write made a change, or found its marker: made by an earlier attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Written {
@@ -521,29 +545,15 @@ pub async fn write_once(
             .await;
         let error = match result {
             Ok(output) => {
-                let units = output
-                    .consumed_capacity()
-                    .iter()
-                    .filter_map(|c| c.capacity_units())
-                    .sum();
-                capacity.wrote(units);
+                capacity.wrote_all(output.consumed_capacity());
                 return Ok(Written::Applied);
             }
             Err(error) => error,
         };
-        let reasons: Vec<String> = match &error {
-            SdkError::ServiceError(service) => match service.err() {
-                aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => c
-                    .cancellation_reasons()
-                    .iter()
-                    .map(|r| r.code().unwrap_or("None").to_owned())
-                    .collect(),
-                _ => return Err(WriteError::from(error)),
-            },
-            _ => return Err(WriteError::from(error)),
+        let Some(reasons) = cancellation_reasons(&error) else {
+            return Err(WriteError::from(error));
         };
-        let failed =
-            |i: usize| reasons.get(i).map(String::as_str) == Some("ConditionalCheckFailed");
+        let failed = |i: usize| reasons.get(i).map(String::as_str) == Some(CONDITION_FAILED);
         if failed(1) {
             return Ok(Written::AlreadyApplied);
         }

@@ -9,13 +9,15 @@ use std::collections::BTreeMap;
 
 use anyhow::{anyhow, bail, Context, Result};
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ScalarAttributeType, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 use serde::{Deserialize, Serialize};
 
 pub use crate::dynamo::Billing;
-use crate::dynamo::{create_table, error_code, is_conditional_check_failed, RetryPolicy};
+use crate::dynamo::{
+    cancellation_reasons, create_table, error_code, is_conditional_check_failed, RetryPolicy,
+    CONDITION_FAILED,
+};
 use crate::item::{from_aws_item, to_aws_item, AttrValue, Item};
 use crate::lock::{Lease, LostLease};
 
@@ -458,38 +460,34 @@ impl MetadataTable {
             .await
         {
             Ok(_) => Ok(()),
-            Err(SdkError::ServiceError(e)) if e.err().is_transaction_canceled_exception() => {
-                let reasons = match e.err() {
-                    TransactWriteItemsError::TransactionCanceledException(c) => {
-                        c.cancellation_reasons().to_vec()
+            Err(e) => match cancellation_reasons(&e) {
+                Some(reasons) => {
+                    let failed =
+                        |i: usize| reasons.get(i).map(String::as_str) == Some(CONDITION_FAILED);
+                    if failed(0) {
+                        Err(anyhow::Error::new(LostLease(format!(
+                            "this run lost the lock of metadata table `{}` (another run took it over); its record was not updated",
+                            self.name
+                        ))))
+                    } else if failed(1) {
+                        self.already_written(record)
+                            .await?
+                            .then_some(())
+                            .ok_or_else(changed)
+                    } else {
+                        bail!(
+                            "cannot write metadata table `{}`: transaction cancelled ({})",
+                            self.name,
+                            reasons.join(", ")
+                        )
                     }
-                    _ => Vec::new(),
-                };
-                let failed = |i: usize| {
-                    reasons.get(i).and_then(|r| r.code()) == Some("ConditionalCheckFailed")
-                };
-                if failed(0) {
-                    Err(anyhow::Error::new(LostLease(format!(
-                        "this run lost the lock of metadata table `{}` (another run took it over); its record was not updated",
-                        self.name
-                    ))))
-                } else if failed(1) {
-                    self.already_written(record)
-                        .await?
-                        .then_some(())
-                        .ok_or_else(changed)
-                } else {
-                    bail!(
-                        "cannot write metadata table `{}`: transaction cancelled ({reasons:?})",
-                        self.name
-                    )
                 }
-            }
-            Err(e) => bail!(
-                "cannot write metadata table `{}`: {}",
-                self.name,
-                error_code(&e)
-            ),
+                None => bail!(
+                    "cannot write metadata table `{}`: {}",
+                    self.name,
+                    error_code(&e)
+                ),
+            },
         }
     }
 }

@@ -157,7 +157,8 @@ pub struct Progress {
 struct Journaled {
     errors: u64,
     failures: Vec<ItemFailure>,
-    records: u64,
+    /// The checkpoint saved last, at the end of the scan.
+    checkpoint: Checkpoint,
 }
 
 /// Runs `migration` (or its rollback) over its table. `stop` cancels it cleanly.
@@ -359,7 +360,7 @@ async fn run_locked(
             journaled: Journaled {
                 errors: 0,
                 failures: Vec::new(),
-                records: checkpoint.records,
+                checkpoint: checkpoint.clone(),
             },
         }),
         start => {
@@ -393,7 +394,7 @@ async fn run_locked(
             let journaled = scanned.journaled;
             record.counts.items_scanned = scanned.items;
             record.counts.errors = journaled.errors;
-            actions_journaled = journaled.records;
+            actions_journaled = journaled.checkpoint.records;
             report_failures = journaled.failures;
             if stop.load(Ordering::Relaxed) && journaled.errors == 0 {
                 resumable_after = true;
@@ -410,8 +411,8 @@ async fn run_locked(
                     journaled.errors
                 ))
             } else {
+                checkpoint = journaled.checkpoint;
                 if checkpoint.phase == Phase::Scan {
-                    checkpoint = Checkpoint::load(&checkpoint_path)?;
                     checkpoint.phase = Phase::Apply;
                     checkpoint.applied_position = JournalReader::start_position();
                     checkpoint.save(&checkpoint_path)?;
@@ -455,7 +456,7 @@ async fn run_locked(
                             "{what}; at least {} of {} actions were applied \
                              (run it again to resume, or --restart to start over)",
                             settled.puts + settled.updates + settled.deletes + settled.conflicts,
-                            journaled.records,
+                            actions_journaled,
                         ))
                     }
                 }
@@ -1040,7 +1041,7 @@ fn journal_outcomes(
     Ok(Journaled {
         errors: spool.errors,
         failures: spool.failures,
-        records: spool.checkpoint.records,
+        checkpoint: spool.checkpoint,
     })
 }
 

@@ -151,7 +151,8 @@ async fn scan_segment(
             let key = options.schema.key_of(&item).with_context(|| {
                 format!("an item of `{}` lacks its key attributes", options.table)
             })?;
-            if options.journaled.contains(&key_identity(&key)) {
+            // Only a resumed scan has journaled items to leave out: no key encoding otherwise.
+            if !options.journaled.is_empty() && options.journaled.contains(&key_identity(&key)) {
                 continue;
             }
             batch.push(Job {
