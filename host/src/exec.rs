@@ -10,15 +10,16 @@ use std::thread;
 use anyhow::{anyhow, Result};
 use serde_json::json;
 
-use crate::engine::{Call, GuestContext, ItemError, Job, LoadedMigration, Pool};
-use crate::item::{to_json_item, Item};
+use crate::engine::{GuestContext, ItemError, Job, LoadedMigration, Pool};
+use crate::model::item::{to_json_item, Item};
+use crate::model::operation::Operation;
 use crate::source::json::read_items;
 
 /// How to run `exec`.
 #[derive(Debug, Clone)]
 pub struct ExecOptions {
-    /// `migrate` or `rollback`.
-    pub call: Call,
+    /// `migrate`, or `rollback` for [`Operation::Undo`].
+    pub operation: Operation,
     /// Key attribute names, used to name items in errors and output; without them items are
     /// named by their position in the input.
     pub key: Vec<String>,
@@ -88,7 +89,7 @@ pub fn exec(
         tables: migration.tables(None),
         db: None,
     };
-    let mut pool: Pool<Tag> = Pool::start(migration, options.call, options.workers, context);
+    let mut pool: Pool<Tag> = Pool::start(migration, options.operation, options.workers, context);
     let sender = pool.sender();
     pool.close();
     let key = options.key.clone();

@@ -1,26 +1,43 @@
 //! drift-host runs DynamoDB data migrations written as WebAssembly components.
 //!
-//! The data path, one module each: items come from a source ([`source`]), go through a pool
-//! of sandboxed guest instances ([`engine`]) that turn each into checked [`action`]s; `exec`
-//! ([`exec`]) prints them.
+//! The data path reads in one direction, and so do the modules: each imports only the layers
+//! below it and the stages before it (the architecture test in `tests/all/architecture.rs`
+//! keeps it so).
 //!
-//! [`bindings`] is the only module that generates code from the WIT world; [`item`] and
-//! [`arena`] convert DynamoDB items between the AWS SDK, DynamoDB JSON and the guest's form.
+//! ```text
+//!   run (compose the phases: plan → record → scan → apply → finish)    exec, load
+//!    │
+//!    ├─ source ──► engine ──► journal ──► apply ──► metadata
+//!    │  scan,      pool of    spool +     lanes,    records,
+//!    │  pages      guests     checkpoint  batches   lease lock
+//!    │
+//!   aws (client, retry policy, key schemas, tables, writes, capacity, conversions)
+//!   model (items, actions, operation/status, counts, source keys, errors, stop)   crash
+//! ```
+//!
+//! - [`model`]: plain vocabulary shared by every stage; items are `drift-value`'s, the same
+//!   value model the Rust SDK gives migrations.
+//! - [`aws`]: everything that talks to DynamoDB directly, under the stages.
+//! - [`source`]: where items come from: the parallel scan and its page ledger, or DynamoDB JSON.
+//! - [`engine`]: loads migration components (the only `bindgen!` is [`engine::bindings`]),
+//!   sandboxes them, runs a pool of guests, checks their actions.
+//! - [`journal`]: the on-disk journal of actions and its checkpoint.
+//! - [`apply`]: applies a journal: lanes, batches, exactly-once writes, the watermark.
+//! - [`metadata`]: the metadata table's records and its lease lock.
+//! - [`run`]: `run` and `undo` composed of phases; [`exec`] runs offline; [`load`] writes
+//!   fixtures.
+//! - [`crash`]: the crash tests' kill hook.
+//!
+//! The command line (`src/main.rs`, `src/cli/`) sits on top of all of it.
 
-pub mod action;
 pub mod apply;
-pub mod arena;
-pub mod bindings;
-pub mod capacity;
-pub mod checkpoint;
+pub mod aws;
 pub mod crash;
-pub mod dynamo;
 pub mod engine;
 pub mod exec;
-pub mod item;
 pub mod journal;
 pub mod load;
-pub mod lock;
 pub mod metadata;
+pub mod model;
 pub mod run;
 pub mod source;

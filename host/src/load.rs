@@ -9,10 +9,11 @@ use aws_sdk_dynamodb::types::{PutRequest, ScalarAttributeType, WriteRequest};
 use aws_sdk_dynamodb::Client;
 use tokio::task::JoinSet;
 
-use crate::apply::batch_write;
-use crate::capacity::Capacity;
-use crate::dynamo::RetryPolicy;
-use crate::item::{to_aws_item, Item};
+use crate::aws::capacity::Capacity;
+use crate::aws::convert::to_aws_item;
+use crate::aws::retry::RetryPolicy;
+use crate::aws::write::batch_write;
+use crate::model::item::Item;
 use crate::source::json::read_items;
 
 /// Requests in flight while loading.

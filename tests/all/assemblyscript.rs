@@ -4,8 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use drift_host::engine::{self, Call, GuestContext, ItemError, Job, Limits, Pool, Runtime};
-use drift_host::item::{AttrValue, Item};
+use drift_host::engine::{self, GuestContext, ItemError, Job, Limits, Pool, Runtime};
+use drift_host::model::item::{Item, Value};
+use drift_host::model::operation::Operation;
 
 use crate::dynamodb::{by_id, drift, fill, scan_all, users};
 use crate::support::{
@@ -81,20 +82,17 @@ fn assemblyscript_and_rust_print_identical_actions() {
 
 fn user(id: usize, blob: usize) -> Item {
     [
-        ("id".to_string(), AttrValue::S(format!("u-{id:06}"))),
+        ("id".to_string(), Value::S(format!("u-{id:06}"))),
         (
             "email".to_string(),
-            AttrValue::S(format!("Someone.{id}@Example.COM")),
+            Value::S(format!("Someone.{id}@Example.COM")),
         ),
         (
             "name".to_string(),
-            AttrValue::S("Ünïcödé ñame 🦀".repeat(1 + blob / 40_000)),
+            Value::S("Ünïcödé ñame 🦀".repeat(1 + blob / 40_000)),
         ),
-        ("blob".to_string(), AttrValue::B(vec![7; blob])),
-        (
-            "tags".to_string(),
-            AttrValue::Ss(vec!["a".into(), "b".into()]),
-        ),
+        ("blob".to_string(), Value::B(vec![7; blob])),
+        ("tags".to_string(), Value::Ss(vec!["a".into(), "b".into()])),
     ]
     .into_iter()
     .collect()
@@ -113,7 +111,7 @@ fn run_many(count: usize, blob: usize, memory_mib: usize) -> Vec<Result<usize, I
         tables: migration.tables(None),
         db: None,
     };
-    let mut pool: Pool<usize> = Pool::start(migration, Call::Migrate, 2, context);
+    let mut pool: Pool<usize> = Pool::start(migration, Operation::Migrate, 2, context);
     let sender = pool.sender();
     pool.close();
     let feeder = std::thread::spawn(move || {
@@ -180,7 +178,7 @@ fn assemblyscript_and_rust_leave_identical_tables() {
 #[test]
 fn assemblyscript_reaches_every_immediate_operation() {
     use crate::dynamodb::fill;
-    use drift_host::dynamo::{create_table, Billing};
+    use drift_host::aws::{create_table, Billing};
     let client = client();
     let (table, meta) = (unique("asdb"), unique("meta"));
     // `asdb_side` is the probe's declared other table, shared by runs: ids are this test's own.
@@ -195,11 +193,11 @@ fn assemblyscript_reaches_every_immediate_operation() {
     .unwrap();
     let items: Vec<Item> = (0..30)
         .map(|n| {
-            let mut item: Item = [("id".to_string(), AttrValue::S(format!("{table}-{n:02}")))]
+            let mut item: Item = [("id".to_string(), Value::S(format!("{table}-{n:02}")))]
                 .into_iter()
                 .collect();
             if n % 3 == 0 {
-                item.insert("drop".into(), AttrValue::Bool(true));
+                item.insert("drop".into(), Value::Bool(true));
             }
             item
         })
@@ -211,7 +209,7 @@ fn assemblyscript_reaches_every_immediate_operation() {
     let main = block_on(scan_all(&client, &table));
     assert!(main
         .values()
-        .all(|item| item.get("probed") == Some(&AttrValue::Bool(true))));
+        .all(|item| item.get("probed") == Some(&Value::Bool(true))));
     let side: Vec<Item> = block_on(scan_all(&client, "asdb_side"))
         .into_iter()
         .filter(|(id, _)| id.starts_with(&format!("{table}-")))
@@ -224,6 +222,6 @@ fn assemblyscript_reaches_every_immediate_operation() {
     );
     assert!(side
         .iter()
-        .all(|item| item.get("n") == Some(&AttrValue::N("7".into()))
-            && item.get("copied") == Some(&AttrValue::Bool(true))));
+        .all(|item| item.get("n") == Some(&Value::N("7".into()))
+            && item.get("copied") == Some(&Value::Bool(true))));
 }

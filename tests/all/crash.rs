@@ -13,7 +13,7 @@ use std::sync::atomic::Ordering;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use drift_host::item::{AttrValue, Item};
+use drift_host::model::item::{Item, Value as AttrValue};
 use serde_json::Value;
 
 use crate::dynamodb::{drift, fill, hostile_copy_table, hostile_items_named, scan_all};

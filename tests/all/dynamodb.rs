@@ -4,9 +4,10 @@ use std::collections::BTreeMap;
 
 use aws_sdk_dynamodb::types::ScalarAttributeType;
 use aws_sdk_dynamodb::Client;
-use drift_host::dynamo::{create_table, Billing};
-use drift_host::item::{from_aws_item, to_json_item, AttrValue, Item};
+use drift_host::aws::convert::from_aws_item;
+use drift_host::aws::{create_table, Billing};
 use drift_host::load::load;
+use drift_host::model::item::{to_json_item, Item, Value as AttrValue};
 use serde_json::Value;
 
 use crate::support::{block_on, client, drift_host, guest, stderr, stdout, unique};
@@ -89,7 +90,7 @@ pub(crate) fn users(count: usize) -> Vec<Item> {
             item.insert("avatar".into(), AttrValue::B(avatar));
             item.insert(
                 "keys".into(),
-                AttrValue::Bs(vec![vec![0, 1].into(), vec![i as u8, 255].into()]),
+                AttrValue::Bs(vec![vec![0, 1], vec![i as u8, 255]]),
             );
             item
         })

@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use drift_host::engine::{
-    self, CacheOutcome, Call, GuestContext, ItemError, Job, Limits, ModuleKind, Outcome, Pool,
-    Runtime,
+    self, CacheOutcome, GuestContext, ItemError, Job, Limits, ModuleKind, Outcome, Pool, Runtime,
 };
-use drift_host::item::{AttrValue, Item};
+use drift_host::model::item::{Item, Value};
+use drift_host::model::operation::Operation;
 
 use crate::support::guest;
 
@@ -22,8 +22,8 @@ fn limits() -> Limits {
 
 fn hostile_item(id: &str, behave: &str) -> Item {
     [
-        ("id".to_string(), AttrValue::S(id.into())),
-        ("behave".to_string(), AttrValue::S(behave.into())),
+        ("id".to_string(), Value::S(id.into())),
+        ("behave".to_string(), Value::S(behave.into())),
     ]
     .into_iter()
     .collect()
@@ -39,7 +39,7 @@ fn run_pool<T: std::fmt::Display + Send + 'static>(
         tables: migration.tables(None),
         db: None,
     };
-    let mut pool = Pool::start(migration, Call::Migrate, workers, context);
+    let mut pool = Pool::start(migration, Operation::Migrate, workers, context);
     let sender = pool.sender();
     pool.close();
     let feeder =
@@ -281,7 +281,7 @@ fn dropping_a_pool_midway_stops_its_workers_and_feeder() {
         tables: migration.tables(None),
         db: None,
     };
-    let mut pool: Pool<u32> = Pool::start(migration, Call::Migrate, 2, context);
+    let mut pool: Pool<u32> = Pool::start(migration, Operation::Migrate, 2, context);
     let sender = pool.sender();
     pool.close();
     let feeder = std::thread::spawn(move || {

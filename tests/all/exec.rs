@@ -2,7 +2,7 @@
 
 use std::fs;
 
-use drift_host::item::{from_json_item, to_json_item};
+use drift_host::model::item::{from_json_item, to_json_item};
 use serde_json::{json, Value};
 
 use crate::support::{drift_host, guest, root, stderr, stdout};

@@ -2,6 +2,7 @@
 
 mod support;
 
+mod architecture;
 mod assemblyscript;
 mod crash;
 mod dynamodb;

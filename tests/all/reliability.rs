@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
-use drift_host::item::Item;
+use drift_host::model::item::Item;
 
 use crate::dynamodb::{
     by_id, canonical_item, drift, fill, hostile_copy_table, hostile_items, migrated, scan_all,
@@ -430,7 +430,7 @@ fn hostile_guests_in_a_run_are_contained_named_and_nothing_is_applied() {
     for (n, behave) in behaviours.iter().enumerate() {
         items[n * 4].insert(
             "behave".into(),
-            drift_host::item::AttrValue::S((*behave).into()),
+            drift_host::model::item::Value::S((*behave).into()),
         );
     }
     block_on(fill(&client, &table, &items));

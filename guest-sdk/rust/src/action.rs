@@ -1,14 +1,20 @@
 //! Deferred writes a migration returns: [`put`], [`update`] and [`delete`] builders.
 //!
+//! Builder methods take `&mut self` and return `&mut Self`, like `std::process::Command`: chain
+//! them in one expression (`update(key).set("a", 1).into()`), or call them one by one on a
+//! variable and convert the variable. `Action` converts from the builder or from a `&mut` to it.
+//!
 //! An update built with [`Update::set`] / [`Update::remove`] / [`Update::add`] /
 //! [`Update::delete_from_set`] gets its update expression and placeholders generated, so
 //! attribute names never clash with DynamoDB's reserved words. Generated placeholders are
 //! `#drift<N>` and `:drift<N>`; do not use that spelling for placeholders of your own.
+//! [`Update::resolved`] gives the update with the placeholders spelled out, for tests.
 
 use std::collections::BTreeMap;
 
-use crate::path::{Path, Segment};
-use crate::value::{Item, Value};
+use drift_value::expression::{Placeholders, UpdateBuilder, UpdateExpression};
+
+use crate::{Item, Value};
 
 /// What every action carries besides its kind: target table, condition and placeholders.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -20,28 +26,38 @@ pub struct Common {
     /// `#placeholder` → attribute name.
     pub names: BTreeMap<String, String>,
     /// `:placeholder` → value.
-    pub values: BTreeMap<String, Value>,
+    pub values: Item,
+}
+
+impl Placeholders for Common {
+    fn names_mut(&mut self) -> &mut BTreeMap<String, String> {
+        &mut self.names
+    }
+
+    fn values_mut(&mut self) -> &mut Item {
+        &mut self.values
+    }
 }
 
 /// Builder methods shared by every kind of action (bring into scope with `drift_sdk::prelude::*`).
-pub trait ActionBuilder: Sized {
+pub trait ActionBuilder {
     /// The shared part of the action.
     fn common_mut(&mut self) -> &mut Common;
 
     /// Writes to `table` instead of the migration's table (it must be declared in `info`).
-    fn table(mut self, table: impl Into<String>) -> Self {
+    fn table(&mut self, table: impl Into<String>) -> &mut Self {
         self.common_mut().table = Some(table.into());
         self
     }
 
     /// Applies the write only if `expression` holds (DynamoDB `ConditionExpression`).
-    fn condition(mut self, expression: impl Into<String>) -> Self {
+    fn condition(&mut self, expression: impl Into<String>) -> &mut Self {
         self.common_mut().condition = Some(expression.into());
         self
     }
 
     /// Defines the placeholder `#placeholder` as the attribute name `name`.
-    fn name(mut self, placeholder: impl Into<String>, name: impl Into<String>) -> Self {
+    fn name(&mut self, placeholder: impl Into<String>, name: impl Into<String>) -> &mut Self {
         self.common_mut()
             .names
             .insert(placeholder.into(), name.into());
@@ -49,7 +65,7 @@ pub trait ActionBuilder: Sized {
     }
 
     /// Defines the placeholder `:placeholder` as `value`.
-    fn value(mut self, placeholder: impl Into<String>, value: impl Into<Value>) -> Self {
+    fn value(&mut self, placeholder: impl Into<String>, value: impl Into<Value>) -> &mut Self {
         self.common_mut()
             .values
             .insert(placeholder.into(), value.into());
@@ -75,7 +91,7 @@ pub struct Update {
     pub common: Common,
     /// Whether the update may create a missing item.
     pub upsert: bool,
-    clauses: Clauses,
+    builder: UpdateBuilder,
     expression: Option<String>,
 }
 
@@ -115,7 +131,7 @@ pub fn update(key: Item) -> Update {
         key,
         common: Common::default(),
         upsert: false,
-        clauses: Clauses::default(),
+        builder: UpdateBuilder::new(),
         expression: None,
     }
 }
@@ -128,134 +144,64 @@ pub fn delete(key: Item) -> Delete {
     }
 }
 
-/// The clauses of a generated update expression, already in placeholder form.
-#[derive(Debug, Clone, PartialEq, Default)]
-struct Clauses {
-    set: Vec<String>,
-    remove: Vec<String>,
-    add: Vec<String>,
-    delete: Vec<String>,
-    /// A path that could not be parsed: reported when the action is returned.
-    error: Option<String>,
-}
-
 impl Update {
     /// `SET path = value`. `path` is a document path such as `address.city` or `tags[0]`.
-    pub fn set(mut self, path: &str, value: impl Into<Value>) -> Update {
-        if let Some(path) = self.placeholder_path(path) {
-            let value = self.placeholder_value(value.into());
-            self.clauses.set.push(format!("{path} = {value}"));
-        }
+    pub fn set(&mut self, path: &str, value: impl Into<Value>) -> &mut Update {
+        self.builder.set(&mut self.common, path, value.into());
         self
     }
 
     /// `REMOVE path`.
-    pub fn remove(mut self, path: &str) -> Update {
-        if let Some(path) = self.placeholder_path(path) {
-            self.clauses.remove.push(path);
-        }
+    pub fn remove(&mut self, path: &str) -> &mut Update {
+        self.builder.remove(&mut self.common, path);
         self
     }
 
     /// `ADD path value`: adds to a number, or adds elements to a set.
-    pub fn add(mut self, path: &str, value: impl Into<Value>) -> Update {
-        if let Some(path) = self.placeholder_path(path) {
-            let value = self.placeholder_value(value.into());
-            self.clauses.add.push(format!("{path} {value}"));
-        }
+    pub fn add(&mut self, path: &str, value: impl Into<Value>) -> &mut Update {
+        self.builder.add(&mut self.common, path, value.into());
         self
     }
 
     /// `DELETE path value`: removes the elements of the set `value` from a set attribute.
-    pub fn delete_from_set(mut self, path: &str, value: impl Into<Value>) -> Update {
-        if let Some(path) = self.placeholder_path(path) {
-            let value = self.placeholder_value(value.into());
-            self.clauses.delete.push(format!("{path} {value}"));
-        }
+    pub fn delete_from_set(&mut self, path: &str, value: impl Into<Value>) -> &mut Update {
+        self.builder.delete(&mut self.common, path, value.into());
         self
     }
 
     /// Uses `expression` as the whole update expression, with placeholders defined through
     /// [`ActionBuilder::name`] and [`ActionBuilder::value`]. Cannot be mixed with `set`/`remove`/...
-    pub fn expression(mut self, expression: impl Into<String>) -> Update {
+    pub fn expression(&mut self, expression: impl Into<String>) -> &mut Update {
         self.expression = Some(expression.into());
         self
     }
 
     /// Allows the update to create the item when it does not exist.
-    pub fn upsert(mut self) -> Update {
+    pub fn upsert(&mut self) -> &mut Update {
         self.upsert = true;
         self
     }
 
     /// The update expression, or why there is none.
     pub fn update_expression(&self) -> Result<String, String> {
-        let clauses = &self.clauses;
-        if let Some(error) = &clauses.error {
-            return Err(error.clone());
-        }
-        let built = [
-            ("SET", &clauses.set, ", "),
-            ("REMOVE", &clauses.remove, ", "),
-            ("ADD", &clauses.add, ", "),
-            ("DELETE", &clauses.delete, ", "),
-        ]
-        .iter()
-        .filter(|(_, parts, _)| !parts.is_empty())
-        .map(|(keyword, parts, sep)| format!("{keyword} {}", parts.join(sep)))
-        .collect::<Vec<_>>()
-        .join(" ");
-        match (&self.expression, built.is_empty()) {
+        let built = self.builder.build()?;
+        match (&self.expression, self.builder.is_empty()) {
             (Some(expression), true) => Ok(expression.clone()),
             (Some(_), false) => {
                 Err("an update cannot mix expression() with set/remove/add/delete".into())
             }
-            (None, false) => Ok(built),
+            (None, false) => Ok(built.to_string()),
             (None, true) => Err("an update needs at least one set/remove/add/delete".into()),
         }
     }
 
-    fn placeholder_path(&mut self, path: &str) -> Option<String> {
-        let parsed = match Path::parse(path) {
-            Ok(parsed) => parsed,
-            Err(error) => {
-                self.clauses.error.get_or_insert(error.to_string());
-                return None;
-            }
-        };
-        let mut out = String::new();
-        for segment in parsed.segments() {
-            match segment {
-                Segment::Name(name) => {
-                    let placeholder = self.name_placeholder(name);
-                    if !out.is_empty() {
-                        out.push('.');
-                    }
-                    out.push_str(&placeholder);
-                }
-                Segment::Index(index) => out.push_str(&format!("[{index}]")),
-            }
-        }
-        Some(out)
-    }
-
-    fn name_placeholder(&mut self, name: &str) -> String {
-        let names = &mut self.common.names;
-        if let Some((placeholder, _)) = names
-            .iter()
-            .find(|(p, n)| *n == name && p.starts_with("#drift"))
-        {
-            return placeholder.clone();
-        }
-        let placeholder = format!("#drift{}", names.len());
-        names.insert(placeholder.clone(), name.to_owned());
-        placeholder
-    }
-
-    fn placeholder_value(&mut self, value: Value) -> String {
-        let placeholder = format!(":drift{}", self.common.values.len());
-        self.common.values.insert(placeholder.clone(), value);
-        placeholder
+    /// What the update does, placeholders spelled out: `SET email_lower = "ada@example.com",
+    /// schema_version = 2 REMOVE name` (see [`UpdateExpression::resolve`]). Fails as
+    /// [`Update::update_expression`] does, on an expression that does not parse, or on a
+    /// placeholder that is not defined.
+    pub fn resolved(&self) -> Result<String, String> {
+        UpdateExpression::parse(&self.update_expression()?)?
+            .resolve(&self.common.names, &self.common.values)
     }
 }
 
@@ -295,6 +241,27 @@ impl From<Delete> for Action {
     }
 }
 
+/// The end of a chain of builder calls (`put(item).table("t").into()`): a copy.
+impl From<&mut Put> for Action {
+    fn from(put: &mut Put) -> Action {
+        Action::Put(put.clone())
+    }
+}
+
+/// The end of a chain of builder calls (`update(key).set("a", 1).into()`): a copy.
+impl From<&mut Update> for Action {
+    fn from(update: &mut Update) -> Action {
+        Action::Update(update.clone())
+    }
+}
+
+/// The end of a chain of builder calls (`delete(key).condition("..").into()`): a copy.
+impl From<&mut Delete> for Action {
+    fn from(delete: &mut Delete) -> Action {
+        Action::Delete(delete.clone())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,7 +272,8 @@ mod tests {
 
     #[test]
     fn update_builds_expression_with_placeholders() {
-        let update = update(key())
+        let mut update = update(key());
+        update
             .set("email_lower", "a@b.c")
             .set("address.city", "Oslo")
             .remove("name")
@@ -319,14 +287,34 @@ mod tests {
         assert_eq!(update.common.names["#drift2"], "city");
         assert_eq!(update.common.values[":drift1"], Value::from("Oslo"));
         assert!(!update.upsert);
+        assert_eq!(
+            update.resolved().unwrap(),
+            r#"SET email_lower = "a@b.c", address.city = "Oslo" REMOVE name ADD visits 1 DELETE tags {"SS": ["old"]}"#
+        );
     }
 
     #[test]
     fn repeated_names_share_a_placeholder_and_indices_stay_literal() {
-        let update = update(key()).set("a.b", 1).set("a.c[3]", 2);
+        let mut update = update(key());
+        update.set("a.b", 1).set("a.c[3]", 2);
         assert_eq!(
             update.update_expression().unwrap(),
             "SET #drift0.#drift1 = :drift0, #drift0.#drift2[3] = :drift1"
+        );
+    }
+
+    #[test]
+    fn generated_placeholders_are_numbered_after_user_ones() {
+        let mut update = update(key());
+        update
+            .condition("attribute_exists(#e)")
+            .name("#e", "email")
+            .set("email", "x")
+            .value(":v", 1)
+            .add("n", 1);
+        assert_eq!(
+            update.update_expression().unwrap(),
+            "SET #drift1 = :drift0 ADD #drift2 :drift2"
         );
     }
 
@@ -352,7 +340,8 @@ mod tests {
 
     #[test]
     fn raw_expression_with_user_placeholders() {
-        let update = update(key())
+        let mut update = update(key());
+        update
             .expression("SET #n = :v")
             .name("#n", "name")
             .value(":v", "x")
@@ -360,12 +349,19 @@ mod tests {
             .table("other")
             .upsert();
         assert_eq!(update.update_expression().unwrap(), "SET #n = :v");
+        assert_eq!(update.resolved().unwrap(), r#"SET name = "x""#);
         assert_eq!(update.common.table.as_deref(), Some("other"));
         assert_eq!(
             update.common.condition.as_deref(),
             Some("attribute_exists(#n)")
         );
         assert!(update.upsert);
+        let mut undefined = update.clone();
+        undefined.expression("SET #n = :w");
+        assert_eq!(
+            undefined.resolved().unwrap_err(),
+            "undefined value placeholder `:w`"
+        );
     }
 
     #[test]
@@ -381,7 +377,23 @@ mod tests {
             }
             other => panic!("expected a put, got {other:?}"),
         }
-        let delete = delete(key()).value(":v", 1);
+        let mut delete = delete(key());
+        delete.value(":v", 1);
         assert_eq!(delete.common.values[":v"], Value::from(1));
+        let action: Action = delete.into();
+        assert!(matches!(action, Action::Delete(_)));
+    }
+
+    #[test]
+    fn chains_end_in_an_action() {
+        let actions: Vec<Action> = vec![
+            update(key()).set("a", 1).upsert().into(),
+            delete(key()).condition("attribute_exists(id)").into(),
+        ];
+        let Action::Update(update) = &actions[0] else {
+            panic!("expected an update")
+        };
+        assert!(update.upsert);
+        assert_eq!(update.resolved().unwrap(), "SET a = 1");
     }
 }

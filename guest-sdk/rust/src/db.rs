@@ -6,7 +6,7 @@
 //! call returns [`DbError::Refused`].
 
 use crate::action::Common;
-use crate::value::Item;
+use crate::Item;
 
 /// Why an immediate operation failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,7 +67,7 @@ pub struct Page {
 #[cfg(target_arch = "wasm32")]
 mod imp {
     use super::*;
-    use crate::arena::{decode, encode, encode_item};
+    use crate::arena::{decode_item, encode_item};
     use crate::bindings::drift::migration::dynamodb as wit;
     use crate::bindings::drift::migration::types;
 
@@ -84,7 +84,7 @@ mod imp {
     }
 
     fn item(arena: types::Item) -> Result<Item, DbError> {
-        decode(arena).map_err(DbError::Failed)
+        decode_item(arena).map_err(DbError::Failed)
     }
 
     pub fn get_item(table: &str, key: &Item) -> Result<Option<Item>, DbError> {
@@ -138,7 +138,7 @@ mod imp {
             filter: query.common.condition.clone(),
             attributes: attributes(&query.common),
             limit: query.limit,
-            exclusive_start_key: start.map(|key| encode(key.iter())),
+            exclusive_start_key: start.map(encode_item),
             descending: query.descending,
         };
         let output = wit::query(&input).map_err(error)?;

@@ -13,7 +13,7 @@
 //!         Info::new(7, "add_flag", "users").description("Mark every user as active.")
 //!     }
 //!
-//!     fn migrate(user: Item) -> Result<Vec<Action>, String> {
+//!     fn migrate(user: Item) -> Result<Vec<Action>, Error> {
 //!         let key = user.key(&["id"])?;
 //!         Ok(vec![update(key).set("active", true).into()])
 //!     }
@@ -23,22 +23,22 @@
 //!
 //! // The logic is plain Rust: test it natively.
 //! let actions = AddFlag::migrate(Item::new().with("id", "u1")).unwrap();
-//! assert_eq!(actions.len(), 1);
+//! let Action::Update(update) = &actions[0] else { unreachable!() };
+//! assert_eq!(update.resolved().unwrap(), "SET active = true");
 //! ```
 //!
-//! Everything except [`log`]'s host call is plain Rust, so a migration's logic unit-tests with
-//! `cargo test` on the host machine.
+//! Everything except [`log`]'s and [`db`]'s host calls is plain Rust, so a migration's logic
+//! unit-tests with `cargo test` on the host machine. Values, items, paths, limits and update
+//! expressions come from the `drift-value` crate, which drift-host shares.
 
 pub mod action;
-pub mod arena;
 pub mod db;
+mod error;
 pub mod log;
-mod path;
-mod value;
 
 pub use action::{delete, put, update, Action, ActionBuilder, Common, Delete, Put, Update};
-pub use path::{Path, PathError, Segment};
-pub use value::{Item, Value};
+pub use drift_value::{arena, expression, limits, Item, Path, PathError, Segment, Value};
+pub use error::Error;
 
 /// Bindings generated from the repository's `wit/` world. Migrations rarely need them directly.
 #[allow(missing_docs, clippy::all)]
@@ -51,9 +51,19 @@ pub mod bindings {
     });
 }
 
+// The generated arena types, encoded and decoded by drift-value's codec (the host's).
+drift_value::arena_node!(bindings::drift::migration::types::Value);
+drift_value::arena_item!(
+    bindings::drift::migration::types::Item,
+    bindings::drift::migration::types::Value
+);
+
 /// Everything a migration usually needs.
 pub mod prelude {
-    pub use crate::{delete, put, update, Action, ActionBuilder, Info, Item, Migration, Value};
+    pub use crate::{
+        delete, put, update, Action, ActionBuilder, Delete, Error, Info, Item, Migration, Put,
+        Update, Value,
+    };
 }
 
 /// What a migration is: number, name, table, and the other tables its actions may touch.
@@ -102,10 +112,10 @@ pub trait Migration {
     fn info() -> Info;
 
     /// The actions for one item; an error fails the item, and the host then applies nothing.
-    fn migrate(item: Item) -> Result<Vec<Action>, String>;
+    fn migrate(item: Item) -> Result<Vec<Action>, Error>;
 
     /// The actions that undo [`Migration::migrate`] for one item of the migrated table.
-    fn rollback(_item: Item) -> Result<Vec<Action>, String> {
+    fn rollback(_item: Item) -> Result<Vec<Action>, Error> {
         Err("this migration has no rollback".into())
     }
 }
@@ -141,7 +151,7 @@ macro_rules! export_migration {
 #[doc(hidden)]
 pub mod exports {
     use crate::bindings::drift::migration::types as wit;
-    use crate::{arena, Action, Common, Migration};
+    use crate::{arena, Action, Common, Error, Migration};
 
     /// `info` export.
     pub fn info<M: Migration>() -> wit::Info {
@@ -158,38 +168,39 @@ pub mod exports {
     /// `migrate` / `rollback` export: decode, call, encode.
     pub fn call(
         item: wit::Item,
-        f: fn(crate::Item) -> Result<Vec<Action>, String>,
+        f: fn(crate::Item) -> Result<Vec<Action>, Error>,
     ) -> Result<Vec<wit::Action>, String> {
-        f(arena::decode(item)?)?.iter().map(to_wit).collect()
+        let actions = f(arena::decode_item(item)?).map_err(Error::into_message)?;
+        actions.into_iter().map(to_wit).collect()
     }
 
     /// Lowers one action; fails on an update that has no valid expression.
-    pub fn to_wit(action: &Action) -> Result<wit::Action, String> {
+    pub fn to_wit(action: Action) -> Result<wit::Action, String> {
         Ok(match action {
             Action::Put(put) => wit::Action::Put(wit::PutAction {
-                table: put.common.table.clone(),
                 item: arena::encode_item(&put.item),
-                condition: put.common.condition.clone(),
                 attributes: attributes(&put.common),
+                table: put.common.table,
+                condition: put.common.condition,
             }),
             Action::Update(update) => wit::Action::Update(wit::UpdateAction {
-                table: update.common.table.clone(),
                 key: arena::encode_item(&update.key),
                 update_expression: update.update_expression()?,
-                condition: update.common.condition.clone(),
                 attributes: attributes(&update.common),
                 upsert: update.upsert,
+                table: update.common.table,
+                condition: update.common.condition,
             }),
             Action::Delete(delete) => wit::Action::Delete(wit::DeleteAction {
-                table: delete.common.table.clone(),
                 key: arena::encode_item(&delete.key),
-                condition: delete.common.condition.clone(),
                 attributes: attributes(&delete.common),
+                table: delete.common.table,
+                condition: delete.common.condition,
             }),
         })
     }
 
-    /// Lowers placeholders and condition values.
+    /// Lowers placeholders and their values.
     pub fn attributes(common: &Common) -> wit::ExpressionAttributes {
         wit::ExpressionAttributes {
             names: common
@@ -197,7 +208,7 @@ pub mod exports {
                 .iter()
                 .map(|(p, n)| (p.clone(), n.clone()))
                 .collect(),
-            values: arena::encode(common.values.iter()),
+            values: arena::encode_item(&common.values),
         }
     }
 }

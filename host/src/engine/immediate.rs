@@ -13,16 +13,18 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::Client;
 use tokio::runtime::Handle;
 
-use super::sandbox::HostState;
-use crate::action::Tables;
-use crate::arena;
-use crate::bindings::drift::migration::dynamodb::{
+use super::bindings::arena;
+use super::bindings::drift::migration::dynamodb::{
     self as wit_db, DbError, QueryInput, QueryOutput,
 };
-use crate::bindings::wit;
-use crate::capacity::Capacity;
-use crate::dynamo::{write_one, Expression, RetryPolicy, SingleWrite, WriteError};
-use crate::item::{from_aws_item, to_aws_item, Item};
+use super::bindings::wit;
+use super::sandbox::HostState;
+use crate::aws::capacity::Capacity;
+use crate::aws::convert::{from_aws_item, to_aws_item};
+use crate::aws::retry::RetryPolicy;
+use crate::aws::write::{write_one, Expression, SingleWrite, WriteError};
+use crate::model::action::Tables;
+use crate::model::item::Item;
 
 /// Most items one `query` call returns.
 const MAX_QUERY_PAGE: u32 = 1000;

@@ -13,11 +13,11 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 
+use super::bindings::{MigrationPre, WIT_SOURCE};
 use super::immediate::GuestContext;
+use super::sandbox::HostState;
 use super::{sandbox, Runtime};
-use crate::action::Tables;
-use crate::bindings::{MigrationPre, WIT_SOURCE};
-use crate::engine::sandbox::HostState;
+use crate::model::action::Tables;
 
 /// What a migration says about itself through `info()`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

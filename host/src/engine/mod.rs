@@ -2,6 +2,8 @@
 //! `.wasm` into a ready-to-instantiate migration (compiled-component cache included),
 //! [`sandbox`] for what a guest may touch, and [`pool`] for the worker threads that call it.
 
+pub mod bindings;
+pub mod guest_action;
 pub mod immediate;
 pub mod loader;
 pub mod pool;
@@ -17,7 +19,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 
 pub use immediate::{GuestContext, ImmediateDb};
 pub use loader::{load, load_bytes, CacheOutcome, LoadedMigration, MigrationInfo, ModuleKind};
-pub use pool::{Call, ItemError, Job, Outcome, Pool};
+pub use pool::{ItemError, Job, Outcome, Pool};
 
 /// How often the epoch advances: the granularity of the CPU deadline.
 const EPOCH_TICK: Duration = Duration::from_millis(10);

@@ -13,22 +13,14 @@ use std::time::Duration;
 use crossbeam_channel::{bounded, Receiver, Sender};
 use wasmtime::{Store, Trap};
 
+use super::bindings::{self, arena};
+use super::guest_action;
 use super::immediate::GuestContext;
 use super::loader::{one_line, LoadedMigration};
 use super::sandbox::{self, HostState};
-use crate::action::{self, Action};
-use crate::arena;
-use crate::bindings;
-use crate::item::Item;
-
-/// Which export the pool calls.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Call {
-    /// `migrate`, for `run` and `exec`.
-    Migrate,
-    /// `rollback`, for `undo` and `exec --rollback`.
-    Rollback,
-}
+use crate::model::action::Action;
+use crate::model::item::Item;
+use crate::model::operation::Operation;
 
 /// One item to process, with the caller's tag (shown in log lines and errors).
 pub struct Job<T> {
@@ -36,6 +28,13 @@ pub struct Job<T> {
     pub tag: T,
     /// The item.
     pub item: Item,
+}
+
+/// A source hands over `(tag, item)` pairs without knowing the pool's types.
+impl<T> From<(T, Item)> for Job<T> {
+    fn from((tag, item): (T, Item)) -> Job<T> {
+        Job { tag, item }
+    }
 }
 
 /// The result for one item.
@@ -57,7 +56,7 @@ pub enum ItemError {
     MemoryExceeded(usize),
     /// The guest trapped (panic, stack overflow, ...), with what it printed, if anything.
     Trapped(String),
-    /// The guest's output broke the rules (see [`crate::action`]).
+    /// The guest's output broke the rules (see [`super::guest_action`]).
     InvalidOutput(String),
 }
 
@@ -85,11 +84,11 @@ pub struct Pool<T> {
 }
 
 impl<T: fmt::Display + Send + 'static> Pool<T> {
-    /// Starts `workers` threads calling `call` on `migration`, whose guests reach what
+    /// Starts `workers` threads calling `operation`'s export on `migration`, whose guests reach what
     /// `context` allows.
     pub fn start(
         migration: Arc<LoadedMigration>,
-        call: Call,
+        operation: Operation,
         workers: usize,
         context: GuestContext,
     ) -> Pool<T> {
@@ -103,7 +102,7 @@ impl<T: fmt::Display + Send + 'static> Pool<T> {
                 let context = context.clone();
                 thread::Builder::new()
                     .name(format!("guest-{n}"))
-                    .spawn(move || Worker::new(migration, call, context).run(jobs, outcomes))
+                    .spawn(move || Worker::new(migration, operation, context).run(jobs, outcomes))
                     .expect("spawn a guest worker thread")
             })
             .collect();
@@ -148,16 +147,16 @@ impl<T> Drop for Pool<T> {
 
 struct Worker {
     migration: Arc<LoadedMigration>,
-    call: Call,
+    operation: Operation,
     context: GuestContext,
     instance: Option<(Store<HostState>, bindings::Migration)>,
 }
 
 impl Worker {
-    fn new(migration: Arc<LoadedMigration>, call: Call, context: GuestContext) -> Worker {
+    fn new(migration: Arc<LoadedMigration>, operation: Operation, context: GuestContext) -> Worker {
         Worker {
             migration,
-            call,
+            operation,
             context,
             instance: None,
         }
@@ -193,9 +192,9 @@ impl Worker {
         store.data_mut().begin_call(job.tag.to_string());
         store.set_epoch_deadline(runtime.deadline_ticks());
         let input = arena::encode(&job.item);
-        let returned = match self.call {
-            Call::Migrate => instance.call_migrate(&mut *store, &input),
-            Call::Rollback => instance.call_rollback(&mut *store, &input),
+        let returned = match self.operation {
+            Operation::Migrate => instance.call_migrate(&mut *store, &input),
+            Operation::Undo => instance.call_rollback(&mut *store, &input),
         };
         store.data_mut().end_call();
         match returned {
@@ -220,7 +219,7 @@ impl Worker {
             .into_iter()
             .enumerate()
             .map(|(n, a)| {
-                action::from_guest(a, &self.context.tables)
+                guest_action::from_guest(a, &self.context.tables)
                     .map_err(|e| ItemError::InvalidOutput(format!("action {n}: {e}")))
             })
             .collect()

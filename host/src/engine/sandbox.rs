@@ -17,9 +17,9 @@ use wasmtime::{Store, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use super::bindings::{self, wit};
 use super::immediate::GuestContext;
 use super::Runtime;
-use crate::bindings::{self, wit};
 
 /// Bytes of guest output kept for error messages.
 const OUTPUT_TAIL: usize = 2048;

@@ -6,7 +6,7 @@ use std::io::{BufReader, Read};
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::Value as Json;
 
-use crate::item::{from_json_item, Item};
+use crate::model::item::{from_json_item, Item};
 
 /// Calls `each` for every item of `reader`, in order; returns how many there were.
 pub fn read_items(reader: impl Read, mut each: impl FnMut(Item) -> Result<()>) -> Result<u64> {
@@ -45,13 +45,13 @@ pub fn read_items(reader: impl Read, mut each: impl FnMut(Item) -> Result<()>) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::item::AttrValue;
+    use crate::model::item::Value;
 
     fn ids(input: &str) -> Result<Vec<String>> {
         let mut ids = Vec::new();
         read_items(input.as_bytes(), |item| {
             match item.get("id") {
-                Some(AttrValue::S(id)) => ids.push(id.clone()),
+                Some(Value::S(id)) => ids.push(id.clone()),
                 other => bail!("no id: {other:?}"),
             }
             Ok(())

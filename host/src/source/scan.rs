@@ -1,15 +1,16 @@
-//! Parallel scan of a DynamoDB table, streamed into the guest pool.
+//! Parallel scan of a DynamoDB table, streamed into the guest pool (any channel of jobs made
+//! from `(ScanTag, Item)`: the scan knows nothing of the engine).
 //!
 //! Each segment pages through its part of the table on its own (its own `LastEvaluatedKey`),
 //! and hands each page to the pool as soon as it arrives: no barrier between pages, and the
 //! pool's bounded queue slows the scan down when the guests are the bottleneck.
 //!
-//! Each page is announced to a [`ScanProgress`] before its items go out, so the journal writer
+//! Each page is announced to a [`PageLedger`] before its items go out, so the journal writer
 //! can tell when a page is wholly journaled; a resumed scan starts each segment at its first
 //! page that was not, and leaves out the items of that page that are journaled already.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use anyhow::{anyhow, Context, Result};
@@ -18,22 +19,18 @@ use aws_sdk_dynamodb::Client;
 use crossbeam_channel::Sender;
 use tokio::task::JoinSet;
 
-use crate::capacity::Capacity;
-use crate::checkpoint::ScanProgress;
-use crate::dynamo::{error_code, KeySchema, RetryPolicy};
-use crate::engine::Job;
-use crate::item::{from_aws_item, from_json_item, to_aws_item, to_json_item, Item};
-use crate::journal::PageTag;
-use crate::source::{ScanTag, SourceKey};
+use super::pages::PageLedger;
+use crate::aws::capacity::Capacity;
+use crate::aws::convert::{from_aws_item, to_aws_item};
+use crate::aws::retry::{error_code, RetryPolicy};
+use crate::aws::table::KeySchema;
+use crate::model::item::{from_json_item, to_json_item, Item};
+use crate::model::source::{key_identity, PageTag, ScanTag, SourceKey};
+use crate::model::stop::{Stop, StopReason};
 
 /// Default items per Scan request: DynamoDB Local scans far faster with a limit than with
 /// 1 MB pages.
 pub const PAGE_SIZE: i32 = 1000;
-
-/// How an item's key is compared with the keys already journaled.
-pub fn key_identity(key: &Item) -> Vec<u8> {
-    rmp_serde::to_vec(key).expect("an item encodes")
-}
 
 /// What to scan and how.
 #[derive(Debug, Clone)]
@@ -49,23 +46,26 @@ pub struct ScanOptions {
     /// Items per Scan request.
     pub page_size: i32,
     /// Where each segment starts, and the pages in flight.
-    pub progress: Arc<ScanProgress>,
+    pub ledger: Arc<PageLedger>,
     /// Keys ([`key_identity`]) of items a resumed scan finds journaled already.
     pub journaled: Arc<HashSet<Vec<u8>>>,
 }
 
-/// Scans every segment, sending each item to the pool; stops early when `stop` is set.
+/// Scans every segment, sending each item to `jobs`; stops early when `stop` is requested.
 /// Returns the number of items read (those of journaled pages included).
-pub async fn scan(
+pub async fn scan<J>(
     client: &Client,
     policy: &RetryPolicy,
     options: &ScanOptions,
-    jobs: Sender<Job<ScanTag>>,
-    stop: Arc<AtomicBool>,
-) -> Result<u64> {
+    jobs: Sender<J>,
+    stop: &Stop,
+) -> Result<u64>
+where
+    J: From<(ScanTag, Item)> + Send + 'static,
+{
     // Items of the pages a resumed scan does not read again.
     let before: u64 = (0..options.segments.max(1))
-        .map(|segment| options.progress.start_of(segment).items)
+        .map(|segment| options.ledger.start_of(segment).items)
         .sum();
     let scanned = Arc::new(AtomicU64::new(0));
     let mut segments = JoinSet::new();
@@ -86,7 +86,7 @@ pub async fn scan(
             .and_then(|r| r);
         if let Err(error) = result {
             // One failed segment ends the scan: the others stop at their next page.
-            stop.store(true, Ordering::Relaxed);
+            stop.request(StopReason::StageFailed);
             first_error.get_or_insert(error);
         }
     }
@@ -96,16 +96,19 @@ pub async fn scan(
     }
 }
 
-async fn scan_segment(
+async fn scan_segment<J>(
     client: &Client,
     policy: &RetryPolicy,
     options: &ScanOptions,
     segment: u32,
-    jobs: Sender<Job<ScanTag>>,
-    stop: &Arc<AtomicBool>,
+    jobs: Sender<J>,
+    stop: &Stop,
     scanned: &AtomicU64,
-) -> Result<()> {
-    let resume_at = options.progress.start_of(segment);
+) -> Result<()>
+where
+    J: From<(ScanTag, Item)> + Send + 'static,
+{
+    let resume_at = options.ledger.start_of(segment);
     if resume_at.done {
         return Ok(());
     }
@@ -117,7 +120,7 @@ async fn scan_segment(
         .transpose()
         .context("the checkpoint's start key")?;
     loop {
-        if stop.load(Ordering::Relaxed) {
+        if stop.is_requested() {
             return Ok(());
         }
         options.capacity.before_read().await;
@@ -155,13 +158,11 @@ async fn scan_segment(
             if !options.journaled.is_empty() && options.journaled.contains(&key_identity(&key)) {
                 continue;
             }
-            batch.push(Job {
-                tag: ScanTag {
-                    key: SourceKey(key),
-                    page: tag,
-                },
-                item,
-            });
+            let tag = ScanTag {
+                key: SourceKey(key),
+                page: tag,
+            };
+            batch.push(J::from((tag, item)));
         }
         let read = page.items().len() as u64;
         let count = batch.len() as u64;
@@ -170,14 +171,14 @@ async fn scan_segment(
             .as_ref()
             .map(|key| from_aws_item(key).map(|key| to_json_item(&key)))
             .transpose()?;
-        options.progress.page_read(tag, read, count, next_key);
+        options.ledger.page_read(tag, read, count, next_key);
         let (sender, stop_flag) = (jobs.clone(), stop.clone());
         // The pool's channel blocks when the guests are busy: wait for it off the async threads,
         // and look at the stop flag between items so that a cancel takes effect promptly.
         let sent = tokio::task::spawn_blocking(move || {
             let mut sent = 0u64;
             for job in batch {
-                if stop_flag.load(Ordering::Relaxed) || sender.send(job).is_err() {
+                if stop_flag.is_requested() || sender.send(job).is_err() {
                     break;
                 }
                 sent += 1;

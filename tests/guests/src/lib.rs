@@ -194,7 +194,7 @@ impl Guest for Hostile {
         match behaviour(&item).as_str() {
             "echo" => Ok(vec![put(item, None)]),
             "sdk-echo" => {
-                let tree = drift_sdk::arena::decode(item)?;
+                let tree = drift_sdk::arena::decode_item(item)?;
                 Ok(vec![put(drift_sdk::arena::encode_item(&tree), None)])
             }
             "copy" => Ok(vec![put(item, Some("hostile_copy"))]),

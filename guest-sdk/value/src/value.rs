@@ -1,22 +1,25 @@
-//! DynamoDB values and items as a plain tree: what a migration reads and builds.
-//!
-//! This module is pure Rust (no bindings), so migrations and the SDK itself unit-test it
-//! natively with `cargo test`.
+//! DynamoDB values and items as a plain tree: what a migration reads and builds, and what the
+//! host journals and writes.
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::ops::{Deref, DerefMut};
 
 use crate::path::{Path, Segment};
 
 /// One DynamoDB attribute value.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// With feature `serde`, the variant names (`S`, `N`, `B`, `Bool`, `Null`, `Ss`, `Ns`, `Bs`,
+/// `L`, `M`) and the byte strings' encoding are those of drift-host's journal: do not rename.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Value {
     /// String (`S`).
     S(String),
     /// Number (`N`) as decimal text; DynamoDB numbers have up to 38 significant digits.
     N(String),
     /// Binary (`B`).
-    B(Vec<u8>),
+    B(#[cfg_attr(feature = "serde", serde(with = "serde_bytes"))] Vec<u8>),
     /// Boolean (`BOOL`).
     Bool(bool),
     /// Null (`NULL`).
@@ -26,11 +29,14 @@ pub enum Value {
     /// Number set (`NS`), as decimal texts.
     Ns(Vec<String>),
     /// Binary set (`BS`).
-    Bs(Vec<Vec<u8>>),
+    Bs(
+        #[cfg_attr(feature = "serde", serde(with = "crate::serde_support::byte_strings"))]
+        Vec<Vec<u8>>,
+    ),
     /// List (`L`).
     L(Vec<Value>),
     /// Map (`M`).
-    M(BTreeMap<String, Value>),
+    M(Item),
 }
 
 impl Value {
@@ -95,7 +101,7 @@ impl Value {
     }
 
     /// The entries, if this is an `M`.
-    pub fn as_map(&self) -> Option<&BTreeMap<String, Value>> {
+    pub fn as_map(&self) -> Option<&Item> {
         match self {
             Value::M(m) => Some(m),
             _ => None,
@@ -152,6 +158,33 @@ impl Value {
                 _ => None,
             })
     }
+
+    /// The size DynamoDB counts for this value, by its documented sizing rules: what the
+    /// 400 KB item limit ([`crate::limits::MAX_ITEM_BYTES`]) is measured in.
+    pub fn size(&self) -> usize {
+        match self {
+            Value::S(s) => s.len(),
+            Value::N(n) => number_size(n),
+            Value::B(b) => b.len(),
+            Value::Bool(_) | Value::Null => 1,
+            Value::Ss(set) => set.iter().map(String::len).sum(),
+            Value::Ns(set) => set.iter().map(|n| number_size(n)).sum(),
+            Value::Bs(set) => set.iter().map(Vec::len).sum(),
+            Value::L(list) => 3 + list.iter().map(|v| 1 + v.size()).sum::<usize>(),
+            Value::M(map) => {
+                3 + map
+                    .iter()
+                    .map(|(k, v)| k.len() + 1 + v.size())
+                    .sum::<usize>()
+            }
+        }
+    }
+}
+
+/// A number's size: about one byte per two significant digits, plus one.
+fn number_size(n: &str) -> usize {
+    let digits = n.bytes().filter(u8::is_ascii_digit).count();
+    digits.div_ceil(2) + 1
 }
 
 macro_rules! number_from {
@@ -197,12 +230,21 @@ impl From<Vec<Value>> for Value {
 
 impl From<Item> for Value {
     fn from(item: Item) -> Value {
-        Value::M(item.0)
+        Value::M(item)
     }
 }
 
-/// A DynamoDB item: attribute names mapped to values (also used for keys).
-#[derive(Debug, Clone, PartialEq, Default)]
+/// A DynamoDB item: attribute names mapped to values, in name order (also used for keys and
+/// for the values of expression placeholders).
+///
+/// It dereferences to its `BTreeMap`, so every map method is available; the methods below
+/// add typed access and DynamoDB's rules.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(transparent)
+)]
 pub struct Item(BTreeMap<String, Value>);
 
 impl Item {
@@ -276,7 +318,7 @@ impl Item {
     }
 
     /// The attributes in name order.
-    pub fn iter(&self) -> impl Iterator<Item = (&String, &Value)> {
+    pub fn iter(&self) -> std::collections::btree_map::Iter<'_, String, Value> {
         self.0.iter()
     }
 
@@ -294,11 +336,57 @@ impl Item {
     pub fn into_map(self) -> BTreeMap<String, Value> {
         self.0
     }
+
+    /// The size DynamoDB counts for the item: attribute names plus values.
+    pub fn size(&self) -> usize {
+        self.0
+            .iter()
+            .map(|(name, value)| name.len() + value.size())
+            .sum()
+    }
+}
+
+impl Deref for Item {
+    type Target = BTreeMap<String, Value>;
+
+    fn deref(&self) -> &BTreeMap<String, Value> {
+        &self.0
+    }
+}
+
+impl DerefMut for Item {
+    fn deref_mut(&mut self) -> &mut BTreeMap<String, Value> {
+        &mut self.0
+    }
 }
 
 impl From<BTreeMap<String, Value>> for Item {
     fn from(map: BTreeMap<String, Value>) -> Item {
         Item(map)
+    }
+}
+
+impl From<Item> for BTreeMap<String, Value> {
+    fn from(item: Item) -> BTreeMap<String, Value> {
+        item.0
+    }
+}
+
+impl IntoIterator for Item {
+    type Item = (String, Value);
+    type IntoIter = std::collections::btree_map::IntoIter<String, Value>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a Item {
+    type Item = (&'a String, &'a Value);
+    type IntoIter = std::collections::btree_map::Iter<'a, String, Value>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
     }
 }
 
@@ -380,5 +468,32 @@ mod tests {
         let big = "12345678901234567890123456789012345678";
         assert_eq!(Value::number(big).as_number(), Some(big));
         assert_eq!(Value::number(big).as_i64(), None);
+    }
+
+    #[test]
+    fn sizes_follow_dynamodb_rules() {
+        let item: Item = [("id", Value::from("abc")), ("n", Value::number("1234"))]
+            .into_iter()
+            .collect();
+        assert_eq!(item.size(), 2 + 3 + 1 + 3);
+        assert_eq!(Value::number("-1.5E+10").size(), 2 + 1);
+        let nested = Value::L(vec![Value::Null, Value::from(item.clone())]);
+        assert_eq!(
+            nested.size(),
+            3 + (1 + 1) + (1 + 3 + (2 + 1 + 3) + (1 + 1 + 3))
+        );
+    }
+
+    #[test]
+    fn an_item_is_a_map() {
+        let mut item = Item::new();
+        item.insert("b".into(), Value::Null);
+        item.set("a", 1);
+        assert_eq!(item.keys().collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(item["b"], Value::Null);
+        let names: Vec<String> = item.clone().into_iter().map(|(name, _)| name).collect();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!((&item).into_iter().count(), 2);
+        assert_eq!(Value::from(item.clone()).as_map(), Some(&item));
     }
 }

@@ -20,17 +20,15 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use serde::Serialize;
 
-use crate::dynamo::{error_code, is_conditional_check_failed, RetryPolicy};
-use crate::item::{from_aws_item, AttrValue, Item};
-use crate::run::Refused;
+use crate::aws::convert::from_aws_item;
+use crate::aws::retry::{error_code, is_conditional_check_failed, RetryPolicy};
+use crate::model::error::refused;
+use crate::model::item::{Item, Value};
+use crate::model::now;
+use crate::model::stop::{Stop, StopReason};
 
 /// The lock item's key in the metadata table.
 pub const LOCK_ID: &str = "lock";
-
-/// This run's lease was taken over: it must stop, and it can no longer write its record.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct LostLease(pub String);
 
 /// Who holds a lock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -69,7 +67,7 @@ impl LockHolder {
 
     fn from_item(item: &Item) -> Option<LockHolder> {
         let s = |name: &str| match item.get(name) {
-            Some(AttrValue::S(v)) => Some(v.clone()),
+            Some(Value::S(v)) => Some(v.clone()),
             _ => None,
         };
         Some(LockHolder {
@@ -78,7 +76,7 @@ impl LockHolder {
             host: s("host")?,
             acquired_at: s("acquired_at")?,
             expires_at: match item.get("expires_at") {
-                Some(AttrValue::N(n)) => n.parse().ok()?,
+                Some(Value::N(n)) => n.parse().ok()?,
                 _ => return None,
             },
         })
@@ -170,7 +168,7 @@ impl Lease {
             ("owner", s(owner)),
             ("purpose", s(purpose)),
             ("host", s(&host)),
-            ("acquired_at", s(&crate::metadata::now())),
+            ("acquired_at", s(&now())),
             (
                 "expires_at",
                 AttributeValue::N((unix_now() + duration.as_secs()).to_string()),
@@ -208,9 +206,9 @@ impl Lease {
                     return Ok(lease); // a retry of our own write, which had been applied
                 }
                 let who = holder.map_or_else(|| "another run".to_owned(), |h| h.describe());
-                Err(anyhow::Error::new(Refused(format!(
+                Err(refused(format!(
                     "metadata table `{table}` is locked by {who}; wait for it, or run `drift-host unlock` if that run is dead"
-                ))))
+                )))
             }
             Err(e) => bail!("cannot take the lock of `{table}`: {}", error_code(&e)),
         }
@@ -221,8 +219,8 @@ impl Lease {
         self.lost.load(Ordering::Relaxed)
     }
 
-    /// Renews the lease every third of its duration until it is lost; sets `stop` if it is.
-    pub async fn heartbeat(self, stop: Arc<AtomicBool>) {
+    /// Renews the lease every third of its duration until it is lost; requests `stop` if it is.
+    pub async fn heartbeat(self, stop: Stop) {
         let mut ticker = tokio::time::interval(self.duration / 3);
         ticker.tick().await;
         loop {
@@ -253,7 +251,7 @@ impl Lease {
                         self.table
                     );
                     self.lost.store(true, Ordering::Relaxed);
-                    stop.store(true, Ordering::Relaxed);
+                    stop.request(StopReason::LeaseLost);
                     return;
                 }
                 // A failed renewal is retried at the next tick; the lease outlives two misses.
@@ -328,10 +326,10 @@ pub async fn unlock(
         return Ok(None);
     };
     if !holder.expired() && !force {
-        return Err(anyhow::Error::new(Refused(format!(
+        return Err(refused(format!(
             "metadata table `{table}` is locked by {}; that run looks alive: use --force only if you know it is dead",
             holder.describe()
-        ))));
+        )));
     }
     match delete_if_held_by(client, policy, table, &holder.owner).await {
         Ok(_) => Ok(Some(holder)),

@@ -1,7 +1,8 @@
-//! The on-disk journal of actions: where the scan's output waits until the apply.
+//! The third stage: the on-disk journal of actions, where the scan's output waits until the
+//! apply, and its [`checkpoint`] (how far the scan and the apply got, for a resume).
 //!
 //! Actions are spooled here instead of memory, so a run's memory does not grow with the
-//! number of actions. The file is a header (`DRIFTJ01`) followed by records, each framed as
+//! number of actions. The file is a header (`DRIFTJ02`) followed by records, each framed as
 //! `[payload length: u32 LE][CRC-32 of payload: u32 LE][payload: MessagePack]`. A record's
 //! position is its byte offset: the apply (and a later resume) can continue from a position,
 //! and a torn or corrupt record is detected and reported with its offset, never applied.
@@ -13,21 +14,15 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::action::Action;
-use crate::item::Item;
+pub mod checkpoint;
+
+use crate::model::action::Action;
+use crate::model::item::Item;
+use crate::model::source::PageTag;
 
 const MAGIC: &[u8; 8] = b"DRIFTJ02";
 /// No record is larger: a length beyond this means the file is corrupt.
 const MAX_RECORD: u32 = 64 << 20;
-
-/// Which scan page an item came from: segment, and the page's number within the segment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct PageTag {
-    /// Parallel scan segment.
-    pub segment: u32,
-    /// Page number within the segment, from 0.
-    pub page: u64,
-}
 
 /// What a record holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -248,13 +243,13 @@ fn read_fully(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::action::ActionKind;
-    use crate::item::tests::arb_item;
-    use crate::item::AttrValue;
+    use crate::model::action::ActionKind;
+    use crate::model::item::Value;
+    use drift_value::testing::arb_item;
     use proptest::prelude::*;
 
     fn record(n: u64, item: Item) -> Record {
-        let key: Item = [("id".to_string(), AttrValue::N(n.to_string()))]
+        let key: Item = [("id".to_string(), Value::N(n.to_string()))]
             .into_iter()
             .collect();
         Record {
@@ -310,7 +305,7 @@ mod tests {
         let mut reader = JournalReader::open(&path).unwrap();
         reader.seek(positions[2]).unwrap();
         let (third, _) = reader.next_record().unwrap().unwrap();
-        assert_eq!(third.source["id"], AttrValue::N("3".into()));
+        assert_eq!(third.source["id"], Value::N("3".into()));
     }
 
     #[test]
@@ -333,15 +328,12 @@ mod tests {
         writer.append(&record(9, Item::new())).unwrap();
         assert_eq!(writer.records(), 3);
         writer.finish().unwrap();
-        let ids: Vec<AttrValue> = read_all(&path)
+        let ids: Vec<Value> = read_all(&path)
             .unwrap()
             .into_iter()
             .map(|r| r.source["id"].clone())
             .collect();
-        assert_eq!(
-            ids,
-            ["0", "1", "9"].map(|n| AttrValue::N(n.into())).to_vec()
-        );
+        assert_eq!(ids, ["0", "1", "9"].map(|n| Value::N(n.into())).to_vec());
         assert!(JournalWriter::resume(&path, bytes.len() as u64 * 2, 3).is_err());
     }
 

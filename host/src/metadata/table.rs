@@ -1,235 +1,23 @@
-//! The metadata table: one record per migration (number, name, checksum, status, times,
-//! counts, last error), created on first use.
-//!
-//! Every status change is a conditional write on the record's previous `status` and
-//! `run_id`, so two runs can never both believe they own a migration, and a record is only
-//! marked `applied` by the run that applied it.
+//! The metadata table: reading, listing and writing records (every status change conditional,
+//! fenced by the lease), creating the table on first use, cleaning up marker items.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use anyhow::{anyhow, bail, Context, Result};
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ScalarAttributeType, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
-use serde::{Deserialize, Serialize};
 
-pub use crate::dynamo::Billing;
-use crate::dynamo::{
-    cancellation_reasons, create_table, error_code, is_conditional_check_failed, RetryPolicy,
-    CONDITION_FAILED,
-};
-use crate::item::{from_aws_item, to_aws_item, AttrValue, Item};
-use crate::lock::{Lease, LostLease};
-
-/// Default name of the metadata table.
-pub const DEFAULT_TABLE: &str = "drift_migrations";
-/// The metadata table's partition key.
-const KEY: &str = "id";
-
-/// Where a migration stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// A run or undo is in progress (or died: see `run_id` and `started_at`).
-    Running,
-    /// Every action of `migrate` was applied.
-    Applied,
-    /// The last run or undo failed; `last_error` says why.
-    Failed,
-    /// `undo` applied every action of `rollback`.
-    RolledBack,
-}
-
-impl Status {
-    /// The stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Running => "running",
-            Status::Applied => "applied",
-            Status::Failed => "failed",
-            Status::RolledBack => "rolled_back",
-        }
-    }
-
-    fn parse(text: &str) -> Option<Status> {
-        [
-            Status::Running,
-            Status::Applied,
-            Status::Failed,
-            Status::RolledBack,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == text)
-    }
-}
-
-/// Which operation a record's last run performed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Operation {
-    /// `run`: `migrate` over the table.
-    Migrate,
-    /// `undo`: `rollback` over the table.
-    Undo,
-}
-
-impl Operation {
-    /// The stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Operation::Migrate => "migrate",
-            Operation::Undo => "undo",
-        }
-    }
-}
-
-/// Counts of one run.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Counts {
-    /// Items read by the scan.
-    pub items_scanned: u64,
-    /// Puts applied.
-    pub puts: u64,
-    /// Updates applied.
-    pub updates: u64,
-    /// Deletes applied.
-    pub deletes: u64,
-    /// Items that failed in the guest.
-    pub errors: u64,
-    /// Writes whose condition failed.
-    pub conflicts: u64,
-}
-
-/// One migration's record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MigrationRecord {
-    /// Migration number (the record's identity).
-    pub number: u64,
-    /// Name from `info()`.
-    pub name: String,
-    /// Description from `info()`.
-    pub description: String,
-    /// The scanned table.
-    pub table: String,
-    /// Hex SHA-256 of the wasm file.
-    pub checksum: String,
-    /// Where it stands.
-    pub status: Status,
-    /// The last operation.
-    pub operation: Operation,
-    /// Identifies the run that wrote the record last.
-    pub run_id: String,
-    /// When that run started (RFC 3339).
-    pub started_at: String,
-    /// When it ended (RFC 3339), if it did.
-    pub finished_at: Option<String>,
-    /// drift-host version of that run.
-    pub host_version: String,
-    /// Its counts.
-    pub counts: Counts,
-    /// Why it failed, if it did.
-    pub last_error: Option<String>,
-    /// The run's journal (its checkpoint is beside it), from the start of its apply for as
-    /// long as a resume needs it.
-    pub journal: Option<String>,
-    /// How far the run got, as of its last checkpoint written here.
-    pub progress: Option<String>,
-}
-
-impl MigrationRecord {
-    fn id(number: u64) -> String {
-        // Zero-padded so ids sort like numbers.
-        format!("migration#{number:020}")
-    }
-
-    fn to_item(&self) -> Item {
-        let s = |v: &str| AttrValue::S(v.to_owned());
-        let n = |v: u64| AttrValue::N(v.to_string());
-        let mut item: Item = [
-            (KEY, s(&Self::id(self.number))),
-            ("number", n(self.number)),
-            ("name", s(&self.name)),
-            ("description", s(&self.description)),
-            ("table", s(&self.table)),
-            ("checksum", s(&self.checksum)),
-            ("status", s(self.status.as_str())),
-            ("operation", s(self.operation.as_str())),
-            ("run_id", s(&self.run_id)),
-            ("started_at", s(&self.started_at)),
-            ("host_version", s(&self.host_version)),
-            ("items_scanned", n(self.counts.items_scanned)),
-            ("puts", n(self.counts.puts)),
-            ("updates", n(self.counts.updates)),
-            ("deletes", n(self.counts.deletes)),
-            ("errors", n(self.counts.errors)),
-            ("conflicts", n(self.counts.conflicts)),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
-        if let Some(finished) = &self.finished_at {
-            item.insert("finished_at".into(), s(finished));
-        }
-        for (name, value) in [
-            ("last_error", &self.last_error),
-            ("journal", &self.journal),
-            ("progress", &self.progress),
-        ] {
-            if let Some(value) = value {
-                item.insert(name.into(), s(value));
-            }
-        }
-        item
-    }
-
-    fn from_item(item: &Item) -> Result<MigrationRecord> {
-        let id = match item.get(KEY) {
-            Some(AttrValue::S(id)) => id.clone(),
-            _ => bail!("a record without a string `{KEY}`"),
-        };
-        let s = |name: &str| match item.get(name) {
-            Some(AttrValue::S(v)) => Ok(v.clone()),
-            _ => Err(anyhow!("record `{id}` has no string `{name}`")),
-        };
-        let n = |name: &str| match item.get(name) {
-            Some(AttrValue::N(v)) => v
-                .parse::<u64>()
-                .with_context(|| format!("record `{id}`: `{name}`")),
-            _ => Err(anyhow!("record `{id}` has no number `{name}`")),
-        };
-        let status = s("status")?;
-        let operation = s("operation")?;
-        Ok(MigrationRecord {
-            number: n("number")?,
-            name: s("name")?,
-            description: s("description")?,
-            table: s("table")?,
-            checksum: s("checksum")?,
-            status: Status::parse(&status)
-                .with_context(|| format!("record `{id}` has unknown status `{status}`"))?,
-            operation: match operation.as_str() {
-                "migrate" => Operation::Migrate,
-                "undo" => Operation::Undo,
-                other => bail!("record `{id}` has unknown operation `{other}`"),
-            },
-            run_id: s("run_id")?,
-            started_at: s("started_at")?,
-            finished_at: s("finished_at").ok(),
-            host_version: s("host_version")?,
-            counts: Counts {
-                items_scanned: n("items_scanned")?,
-                puts: n("puts")?,
-                updates: n("updates")?,
-                deletes: n("deletes")?,
-                errors: n("errors")?,
-                conflicts: n("conflicts")?,
-            },
-            last_error: s("last_error").ok(),
-            journal: s("journal").ok(),
-            progress: s("progress").ok(),
-        })
-    }
-}
+use super::lock::Lease;
+use super::record::MigrationRecord;
+use super::KEY;
+use crate::aws::capacity::Capacity;
+use crate::aws::convert::{from_aws_item, to_aws_item};
+use crate::aws::retry::{error_code, is_conditional_check_failed, RetryPolicy};
+use crate::aws::table::{create_table, Billing};
+use crate::aws::write::{batch_write, cancellation_reasons, CONDITION_FAILED};
+use crate::model::error::RunError;
+use crate::model::item::{Item, Value};
 
 /// The metadata table.
 pub struct MetadataTable {
@@ -290,7 +78,7 @@ impl MetadataTable {
 
     /// The record of migration `number`, if any.
     pub async fn get(&self, number: u64) -> Result<Option<MigrationRecord>> {
-        let key: Item = [(KEY.to_owned(), AttrValue::S(MigrationRecord::id(number)))]
+        let key: Item = [(KEY.to_owned(), Value::S(MigrationRecord::id(number)))]
             .into_iter()
             .collect();
         let output = self
@@ -340,11 +128,7 @@ impl MetadataTable {
 
     /// Deletes every item whose id starts with `prefix` (the markers of exactly-once writes);
     /// returns how many there were. The deletes count against `capacity`.
-    pub async fn delete_with_prefix(
-        &self,
-        prefix: &str,
-        capacity: &crate::capacity::Capacity,
-    ) -> Result<u64> {
+    pub async fn delete_with_prefix(&self, prefix: &str, capacity: &Capacity) -> Result<u64> {
         use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
         let mut deleted = 0;
         let mut pages = self.pages_with_prefix(prefix);
@@ -362,7 +146,7 @@ impl MetadataTable {
                     .collect::<Result<Vec<_>, _>>()?;
                 deleted += requests.len() as u64;
                 let requests = [(self.name.clone(), requests)].into_iter().collect();
-                crate::apply::batch_write(&self.client, &self.policy, capacity, requests)
+                batch_write(&self.client, &self.policy, capacity, requests)
                     .await
                     .with_context(|| format!("cannot clean metadata table `{}`", self.name))?;
             }
@@ -465,7 +249,7 @@ impl MetadataTable {
                     let failed =
                         |i: usize| reasons.get(i).map(String::as_str) == Some(CONDITION_FAILED);
                     if failed(0) {
-                        Err(anyhow::Error::new(LostLease(format!(
+                        Err(anyhow::Error::new(RunError::LostLease(format!(
                             "this run lost the lock of metadata table `{}` (another run took it over); its record was not updated",
                             self.name
                         ))))
@@ -496,15 +280,13 @@ impl MetadataTable {
 struct PrefixPages<'a> {
     table: &'a MetadataTable,
     prefix: String,
-    start: Option<std::collections::HashMap<String, AttributeValue>>,
+    start: Option<HashMap<String, AttributeValue>>,
     done: bool,
 }
 
 impl PrefixPages<'_> {
     /// The next page, or `None` after the last.
-    async fn next(
-        &mut self,
-    ) -> Result<Option<Vec<std::collections::HashMap<String, AttributeValue>>>> {
+    async fn next(&mut self) -> Result<Option<Vec<HashMap<String, AttributeValue>>>> {
         if self.done {
             return Ok(None);
         }
@@ -528,55 +310,5 @@ impl PrefixPages<'_> {
         self.start = page.last_evaluated_key;
         self.done = self.start.is_none();
         Ok(Some(page.items.unwrap_or_default()))
-    }
-}
-
-/// Now, as RFC 3339 with seconds.
-pub fn now() -> String {
-    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn records_round_trip_through_items() {
-        let record = MigrationRecord {
-            number: 2,
-            name: "users_v2".into(),
-            description: "d".into(),
-            table: "users".into(),
-            checksum: "ab".repeat(32),
-            status: Status::RolledBack,
-            operation: Operation::Undo,
-            run_id: "r".into(),
-            started_at: now(),
-            finished_at: Some(now()),
-            host_version: "0.1.0".into(),
-            counts: Counts {
-                items_scanned: 5,
-                puts: 1,
-                updates: 2,
-                deletes: 3,
-                errors: 0,
-                conflicts: 4,
-            },
-            last_error: Some("x".into()),
-            journal: Some("/w/j".into()),
-            progress: None,
-        };
-        let item = record.to_item();
-        assert_eq!(
-            item[KEY],
-            AttrValue::S("migration#00000000000000000002".into())
-        );
-        assert_eq!(MigrationRecord::from_item(&item).unwrap(), record);
-        let mut foreign = item.clone();
-        foreign.insert("status".into(), AttrValue::S("weird".into()));
-        assert!(MigrationRecord::from_item(&foreign)
-            .unwrap_err()
-            .to_string()
-            .contains("unknown status `weird`"));
     }
 }

@@ -1,0 +1,444 @@
+//! The fourth stage: applies a journal to DynamoDB, after the scan.
+//!
+//! Records are routed to lanes by `(table, key)`: actions on the same item stay in journal
+//! order, lanes run concurrently. Within a lane, unconditional puts and deletes are gathered
+//! into `BatchWriteItem` requests (at most 25, never the same key twice in one request, the
+//! `UnprocessedItems` retried with backoff and jitter); updates and conditional writes go one
+//! by one. An update carries `attribute_exists(<partition key>)` unless the guest asked for an
+//! upsert, so an item deleted during the run is not recreated. A failed condition is a
+//! conflict: counted and reported with the key, not an error.
+//!
+//! Exactly once: a write that would not leave the same item if sent twice (an update with
+//! `ADD`, arithmetic or `list_append`, or any conditional write) goes in a transaction with a
+//! marker item in the metadata table, named after the run and the record's journal position.
+//! A retry whose first attempt landed, or a resumed run repeating a record its dead
+//! predecessor applied, finds the marker and does not write again. Every other write leaves
+//! the same item when repeated in journal order, which is how a resume repeats them.
+//!
+//! The [`Watermark`] follows the lanes: the journal position up to which every record is
+//! settled, which the run checkpoints so that a resume starts there.
+
+pub mod markers;
+pub mod watermark;
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use anyhow::{anyhow, Context, Result};
+use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::Client;
+use serde::Serialize;
+use serde_json::Value as Json;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+pub use markers::Markers;
+pub use watermark::{Settled, Watermark};
+
+use crate::aws::capacity::Capacity;
+use crate::aws::convert::to_aws_item;
+use crate::aws::retry::RetryPolicy;
+use crate::aws::table::KeySchema;
+use crate::aws::write::{batch_write, write_once, Expression, SingleWrite, WriteError, Written};
+use crate::journal::{Entry, JournalReader, Record};
+use crate::model::action::{Action, ActionKind};
+use crate::model::counts::LiveCounts;
+use crate::model::item::{to_json_item, Item};
+use crate::model::source::key_identity;
+use crate::model::stop::{Stop, StopReason};
+
+/// Most writes in one `BatchWriteItem`.
+const BATCH_LIMIT: usize = 25;
+/// Records queued per lane: one batch ahead is enough to keep a lane busy, and the queues are
+/// what the apply holds in memory (lanes × this × record size), whatever the journal's length.
+const LANE_QUEUE: usize = 2 * BATCH_LIMIT;
+/// Conflicts kept for the report (all are counted).
+const CONFLICTS_REPORTED: usize = 100;
+/// Placeholder for the partition key in the existence check added to updates.
+const KEY_PLACEHOLDER: &str = "#drifthostkey";
+
+/// How to apply.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// Lanes working concurrently (each has at most one request in flight).
+    pub lanes: usize,
+    /// Retries for throttling and transient failures.
+    pub policy: RetryPolicy,
+    /// Write capacity budget, and the count of what was consumed.
+    pub capacity: Capacity,
+    /// Journal position to start from (a resume's watermark; the header's end otherwise).
+    pub start: u64,
+    /// Where exactly-once writes leave their markers.
+    pub markers: Markers,
+}
+
+/// A write whose condition did not hold.
+#[derive(Debug, Clone, Serialize)]
+pub struct Conflict {
+    /// The table written to.
+    pub table: String,
+    /// `put`, `update` or `delete`.
+    pub kind: &'static str,
+    /// The written item's key, DynamoDB JSON.
+    pub key: Json,
+    /// The key of the scanned item that produced the action.
+    pub source: Json,
+    /// What failed.
+    pub reason: String,
+}
+
+/// What an apply works with besides its options: the client, the tables' key schemas, and
+/// what it shares with the run while it works.
+#[derive(Clone)]
+pub struct ApplyContext {
+    /// The DynamoDB client.
+    pub client: Client,
+    /// Key schema of every table actions may target.
+    pub schemas: HashMap<String, KeySchema>,
+    /// Live counts, bumped as actions are applied.
+    pub counts: Arc<LiveCounts>,
+    /// Follows what is settled; the run checkpoints it.
+    pub watermark: Arc<Watermark>,
+    /// Ends the apply early, between requests.
+    pub stop: Stop,
+}
+
+/// How an apply ended without an error.
+#[derive(Debug)]
+pub struct Applied {
+    /// The first [`CONFLICTS_REPORTED`] conflicts (all are counted).
+    pub conflicts: Vec<Conflict>,
+    /// Whether every record was settled; false when a stop was requested first.
+    pub complete: bool,
+}
+
+/// What the lanes share.
+struct Shared {
+    context: ApplyContext,
+    policy: RetryPolicy,
+    capacity: Capacity,
+    conflicts: Mutex<Vec<Conflict>>,
+    markers: Markers,
+}
+
+/// A record with its action and target key worked out.
+struct Prepared {
+    /// The key of the scanned item the action came from.
+    source: Item,
+    action: Action,
+    key: Item,
+    /// The key's identity within its table, for duplicate detection.
+    identity: Vec<u8>,
+    /// The record's sequence number in this apply, for the watermark.
+    sequence: u64,
+    /// Journal position of the record (names its marker).
+    position: u64,
+    /// Journal position just after it.
+    end: u64,
+}
+
+/// Applies every record of `journal` from `options.start`. Counts go to `context.counts`,
+/// and `context.watermark` follows what is settled; a stop ends it early, between requests.
+pub async fn apply(
+    journal: &Path,
+    options: &ApplyOptions,
+    context: ApplyContext,
+) -> Result<Applied> {
+    let lanes = options.lanes.max(1);
+    let stop = context.stop.clone();
+    let shared = Arc::new(Shared {
+        context,
+        policy: options.policy.clone(),
+        capacity: options.capacity.clone(),
+        conflicts: Mutex::new(Vec::new()),
+        markers: options.markers.clone(),
+    });
+    let mut senders = Vec::with_capacity(lanes);
+    let mut tasks = JoinSet::new();
+    for _ in 0..lanes {
+        let (tx, rx) = mpsc::channel::<Prepared>(LANE_QUEUE);
+        senders.push(tx);
+        let shared = shared.clone();
+        tasks.spawn(async move { run_lane(rx, &shared).await });
+    }
+    let reader = {
+        let (journal, shared, start) = (journal.to_owned(), shared.clone(), options.start);
+        tokio::task::spawn_blocking(move || route(&journal, start, &shared, senders))
+    };
+    let mut first_error = None;
+    while let Some(joined) = tasks.join_next().await {
+        if let Err(error) = joined
+            .map_err(|e| anyhow!("apply task failed: {e}"))
+            .and_then(|r| r)
+        {
+            stop.request(StopReason::StageFailed);
+            first_error.get_or_insert(error);
+        }
+    }
+    let routed = reader
+        .await
+        .map_err(|e| anyhow!("journal reader failed: {e}"))
+        .and_then(|r| r);
+    if let Some(error) = first_error {
+        return Err(error);
+    }
+    routed?;
+    let conflicts = std::mem::take(&mut *shared.conflicts.lock().expect("conflicts lock"));
+    Ok(Applied {
+        conflicts,
+        complete: !stop.is_requested(),
+    })
+}
+
+/// Reads the journal from `start` and sends each record to its lane.
+fn route(
+    journal: &Path,
+    start: u64,
+    shared: &Shared,
+    lanes: Vec<mpsc::Sender<Prepared>>,
+) -> Result<()> {
+    let mut reader = JournalReader::open(journal)?;
+    reader.seek(start)?;
+    let mut position = start;
+    let mut sequence = 0;
+    while let Some((record, end)) = reader.next_record()? {
+        if shared.context.stop.is_requested() {
+            return Ok(());
+        }
+        let (this_sequence, this_position) = (sequence, position);
+        sequence += 1;
+        position = end;
+        let Record { source, entry, .. } = record;
+        let action = match entry {
+            Entry::Action(action) => action,
+            Entry::Failed(_) => {
+                shared
+                    .context
+                    .watermark
+                    .settle(this_sequence, end, Settled::Nothing);
+                continue;
+            }
+        };
+        let schema = shared
+            .context
+            .schemas
+            .get(&action.table)
+            .with_context(|| format!("no key schema for table `{}`", action.table))?;
+        let key = match &action.kind {
+            ActionKind::Put { item } => schema.key_of(item),
+            ActionKind::Update { key, .. } | ActionKind::Delete { key } => Some(key.clone()),
+        }
+        .with_context(|| format!("an action on `{}` lacks the table's key", action.table))?;
+        let identity = [action.table.as_bytes(), &[0], &key_identity(&key)].concat();
+        let mut hasher = DefaultHasher::new();
+        identity.hash(&mut hasher);
+        let lane = (hasher.finish() % lanes.len() as u64) as usize;
+        let prepared = Prepared {
+            source,
+            action,
+            key,
+            identity,
+            sequence: this_sequence,
+            position: this_position,
+            end,
+        };
+        if lanes[lane].blocking_send(prepared).is_err() {
+            return Ok(()); // the lane stopped on an error, which apply() reports
+        }
+    }
+    Ok(())
+}
+
+async fn run_lane(mut records: mpsc::Receiver<Prepared>, shared: &Shared) -> Result<()> {
+    let mut batch: Vec<Prepared> = Vec::with_capacity(BATCH_LIMIT);
+    while let Some(prepared) = records.recv().await {
+        if shared.context.stop.is_requested() {
+            return Ok(());
+        }
+        let action = &prepared.action;
+        let batchable =
+            action.condition.is_none() && !matches!(action.kind, ActionKind::Update { .. });
+        if !batchable {
+            flush(&mut batch, shared).await?;
+            apply_one(prepared, shared).await?;
+            continue;
+        }
+        if batch.iter().any(|p| p.identity == prepared.identity) {
+            flush(&mut batch, shared).await?;
+        }
+        batch.push(prepared);
+        if batch.len() == BATCH_LIMIT {
+            flush(&mut batch, shared).await?;
+        }
+    }
+    if shared.context.stop.is_requested() {
+        return Ok(());
+    }
+    flush(&mut batch, shared).await
+}
+
+/// Writes `batch` with `BatchWriteItem`, retrying what DynamoDB leaves unprocessed.
+async fn flush(batch: &mut Vec<Prepared>, shared: &Shared) -> Result<()> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let mut requests: HashMap<String, Vec<WriteRequest>> = HashMap::new();
+    for prepared in batch.iter() {
+        let action = &prepared.action;
+        let request = match &action.kind {
+            ActionKind::Put { item } => WriteRequest::builder()
+                .put_request(
+                    PutRequest::builder()
+                        .set_item(Some(to_aws_item(item)))
+                        .build()?,
+                )
+                .build(),
+            ActionKind::Delete { .. } => WriteRequest::builder()
+                .delete_request(
+                    DeleteRequest::builder()
+                        .set_key(Some(to_aws_item(&prepared.key)))
+                        .build()?,
+                )
+                .build(),
+            ActionKind::Update { .. } => unreachable!("updates are never batched"),
+        };
+        requests
+            .entry(action.table.clone())
+            .or_default()
+            .push(request);
+    }
+    batch_write(
+        &shared.context.client,
+        &shared.policy,
+        &shared.capacity,
+        requests,
+    )
+    .await?;
+    crate::crash::point("batch-written");
+    for prepared in batch.drain(..) {
+        let kind = &prepared.action.kind;
+        shared.context.counts.count_applied(kind.applied_kind());
+        shared
+            .context
+            .watermark
+            .settle(prepared.sequence, prepared.end, Settled::applied(kind));
+    }
+    Ok(())
+}
+
+/// Applies one update or conditional write, exactly once when it is not [`repeatable`].
+async fn apply_one(prepared: Prepared, shared: &Shared) -> Result<()> {
+    let Prepared {
+        source,
+        action,
+        key,
+        sequence,
+        position,
+        end,
+        ..
+    } = prepared;
+    let once = !action.is_repeatable();
+    let Action {
+        table,
+        kind,
+        condition,
+        names,
+        values,
+    } = &action;
+    let mut names: HashMap<String, String> = names.clone().into_iter().collect();
+    let mut condition_sent = condition.clone();
+    let write = match kind {
+        ActionKind::Put { item } => SingleWrite::Put(to_aws_item(item)),
+        ActionKind::Delete { .. } => SingleWrite::Delete(to_aws_item(&key)),
+        ActionKind::Update {
+            expression, upsert, ..
+        } => {
+            if !upsert {
+                // Never resurrect an item deleted during the run.
+                let schema = &shared.context.schemas[table];
+                names.insert(KEY_PLACEHOLDER.to_owned(), schema.hash.clone());
+                let exists = format!("attribute_exists({KEY_PLACEHOLDER})");
+                condition_sent = Some(match condition {
+                    Some(condition) => format!("({condition}) AND {exists}"),
+                    None => exists,
+                });
+            }
+            SingleWrite::Update(to_aws_item(&key), expression.clone())
+        }
+    };
+    let expression = Expression {
+        condition: condition_sent,
+        names: (!names.is_empty()).then_some(names),
+        values: (!values.is_empty()).then(|| to_aws_item(values)),
+    };
+    let marker = once.then(|| (shared.markers.table.as_str(), shared.markers.item(position)));
+    let result = write_once(
+        &shared.context.client,
+        &shared.policy,
+        &shared.capacity,
+        table,
+        &write,
+        &expression,
+        marker,
+    )
+    .await;
+    match result {
+        Ok(written) => {
+            if written == Written::Applied {
+                crate::crash::point("single-written");
+            }
+            shared.context.counts.count_applied(kind.applied_kind());
+            shared
+                .context
+                .watermark
+                .settle(sequence, end, Settled::applied(kind));
+            Ok(())
+        }
+        Err(WriteError::ConditionFailed) => {
+            shared
+                .context
+                .counts
+                .conflicts
+                .fetch_add(1, Ordering::Relaxed);
+            shared
+                .context
+                .watermark
+                .settle(sequence, end, Settled::Conflict);
+            let reason = match (kind, condition) {
+                (ActionKind::Update { upsert: false, .. }, None) => {
+                    "the item no longer exists (deleted during the run); it was not recreated"
+                        .to_owned()
+                }
+                (ActionKind::Update { upsert: false, .. }, Some(condition)) => {
+                    format!(
+                        "the item no longer exists, or its condition `{condition}` did not hold"
+                    )
+                }
+                (_, Some(condition)) => format!("condition `{condition}` did not hold"),
+                (_, None) => "condition did not hold".to_owned(),
+            };
+            let conflict = Conflict {
+                table: table.clone(),
+                kind: kind.name(),
+                key: to_json_item(&key),
+                source: to_json_item(&source),
+                reason,
+            };
+            tracing::warn!(table = %conflict.table, key = %conflict.key, "conflict: {}", conflict.reason);
+            let mut conflicts = shared.conflicts.lock().expect("conflicts lock");
+            if conflicts.len() < CONFLICTS_REPORTED {
+                conflicts.push(conflict);
+            }
+            Ok(())
+        }
+        Err(WriteError::Failed(error)) => Err(anyhow!(
+            "{} on `{table}` key {} failed: {error}",
+            kind.name(),
+            to_json_item(&key),
+        )),
+    }
+}

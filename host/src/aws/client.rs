@@ -1,0 +1,59 @@
+//! Connecting to DynamoDB: the standard AWS configuration chain plus our options, with the
+//! SDK's own retries switched off (see [`super::retry`]).
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::BehaviorVersion;
+use aws_sdk_dynamodb::config::Region;
+use aws_sdk_dynamodb::Client;
+
+/// Where and how to reach DynamoDB.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    /// Endpoint, e.g. `http://127.0.0.1:8000` for DynamoDB Local.
+    pub endpoint_url: Option<String>,
+    /// Region; otherwise the standard AWS chain decides.
+    pub region: Option<String>,
+    /// Profile from the AWS config files.
+    pub profile: Option<String>,
+}
+
+/// Builds a client from the standard AWS configuration chain plus `options`.
+pub async fn connect(options: &ConnectOptions) -> Client {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(profile) = &options.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(region) = &options.region {
+        loader = loader.region(Region::new(region.clone()));
+    } else if options.endpoint_url.is_some() {
+        // A local endpoint (DynamoDB Local) works in any region: do not fail for want of one,
+        // and do not wait for the instance metadata service either.
+        let chain = aws_config::meta::region::RegionProviderChain::first_try(
+            aws_config::environment::EnvironmentVariableRegionProvider::new(),
+        )
+        .or_else(
+            aws_config::profile::ProfileFileRegionProvider::builder()
+                .profile_name(options.profile.as_deref().unwrap_or("default"))
+                .build(),
+        )
+        .or_else("us-east-1");
+        loader = loader.region(chain);
+    }
+    if let Some(endpoint) = &options.endpoint_url {
+        loader = loader.endpoint_url(endpoint);
+    }
+    let config = loader
+        .retry_config(RetryConfig::disabled())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .operation_attempt_timeout(Duration::from_secs(30))
+                .build(),
+        )
+        .load()
+        .await;
+    Client::new(&config)
+}

@@ -1,0 +1,18 @@
+//! The AWS layer under every stage: the client, the retry policy, table key schemas and
+//! creation, single, exactly-once and batched writes, capacity budgets, and conversions between
+//! our items and the SDK's `AttributeValue`.
+//!
+//! The SDK's own retries are switched off so that one policy, ours ([`retry::RetryPolicy`]),
+//! decides.
+
+pub mod capacity;
+pub mod client;
+pub mod convert;
+pub mod retry;
+pub mod table;
+pub mod write;
+
+pub use capacity::Capacity;
+pub use client::{connect, ConnectOptions};
+pub use retry::{error_code, RetryPolicy};
+pub use table::{create_table, key_schema, Billing, KeySchema};

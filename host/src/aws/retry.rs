@@ -1,0 +1,142 @@
+//! The retry policy every DynamoDB request goes through, and the reading of its errors.
+//!
+//! Throttling, 5xx, timeouts and broken connections are retried with exponential backoff and
+//! full jitter; anything else is returned at once.
+
+use std::future::Future;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+
+/// How often and how patiently to retry a request.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub max_attempts: u32,
+    /// Backoff before the second attempt (doubles each time, before jitter).
+    pub base: Duration,
+    /// Longest backoff.
+    pub cap: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: 12,
+            base: Duration::from_millis(50),
+            cap: Duration::from_secs(5),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Full jitter: a random wait between zero and the exponential bound.
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let bound = self
+            .base
+            .saturating_mul(1u32 << attempt.min(20))
+            .min(self.cap);
+        bound.mul_f64(fastrand::f64())
+    }
+
+    /// Runs `request` until it succeeds, fails for good, or runs out of attempts.
+    pub async fn run<T, E, R, F, Fut>(&self, mut request: F) -> Result<T, SdkError<E, R>>
+    where
+        E: ProvideErrorMetadata,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, R>>>,
+    {
+        let mut attempt = 0;
+        loop {
+            match request().await {
+                Ok(value) => return Ok(value),
+                Err(error) if attempt + 1 < self.max_attempts && is_transient(&error) => {
+                    tracing::debug!("retrying a DynamoDB request (attempt {})", attempt + 2);
+                    tokio::time::sleep(self.backoff(attempt)).await;
+                    attempt += 1;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+}
+
+/// Throttling, server errors, timeouts and connection failures: worth another try.
+pub fn is_transient<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
+    match error {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ServiceError(service) => {
+            let code = service.err().code().unwrap_or_default();
+            matches!(
+                code,
+                "ProvisionedThroughputExceededException"
+                    | "ThrottlingException"
+                    | "RequestLimitExceeded"
+                    | "InternalServerError"
+                    | "ServiceUnavailable"
+                    | "InternalFailure"
+                    | "LimitExceededException"
+                    | "TransactionInProgressException"
+                    // DynamoDB Local sometimes reports a fresh transaction as a mismatched replay
+                    // of its idempotency token. Every transaction drift-host sends is conditional,
+                    // and a retry is a new request with a new token, so retrying cannot apply twice.
+                    | "IdempotentParameterMismatchException"
+            ) || code.is_empty()
+        }
+        _ => false,
+    }
+}
+
+/// The error's code, for messages and classification.
+pub fn error_code<E, R>(error: &SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    match error {
+        SdkError::ServiceError(service) => {
+            let err = service.err();
+            match (err.code(), err.message()) {
+                (Some(code), Some(message)) => format!("{code}: {message}"),
+                (Some(code), None) => code.to_owned(),
+                _ => "unknown service error".to_owned(),
+            }
+        }
+        SdkError::TimeoutError(_) => "request timed out".to_owned(),
+        SdkError::DispatchFailure(failure) => {
+            if failure.is_io() || failure.is_timeout() {
+                "cannot reach DynamoDB (connection failed)".to_owned()
+            } else {
+                format!("request could not be sent: {}", innermost(error))
+            }
+        }
+        SdkError::ResponseError(_) => "malformed or interrupted response".to_owned(),
+        SdkError::ConstructionFailure(_) => {
+            format!("request could not be built: {}", innermost(error))
+        }
+        _ => "unknown error".to_owned(),
+    }
+}
+
+/// The useful message under the SDK's layers: missing credentials said plainly, otherwise the
+/// deepest cause.
+fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = error;
+    loop {
+        if cause.to_string().contains("loading credentials") {
+            return "no usable AWS credentials (environment variables, profile or instance role)"
+                .to_owned();
+        }
+        match cause.source() {
+            Some(next) => cause = next,
+            None => return cause.to_string(),
+        }
+    }
+}
+
+/// Whether the error is a failed condition (`ConditionalCheckFailedException`).
+pub fn is_conditional_check_failed<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
+    matches!(error, SdkError::ServiceError(service) if service.err().code() == Some("ConditionalCheckFailedException"))
+}

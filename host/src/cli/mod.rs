@@ -1,0 +1,9 @@
+//! The command line on top of the library: [`args`] (what clap parses, converted into the
+//! stages' options), [`commands`] (one function per command), [`output`] (tables and
+//! reports), [`signals`] and [`progress`].
+
+pub mod args;
+pub mod commands;
+pub mod output;
+pub mod progress;
+pub mod signals;

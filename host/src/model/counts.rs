@@ -1,0 +1,125 @@
+//! One set of counts for a run: what the metadata record stores, what a checkpoint keeps of
+//! the apply, what the report prints; and [`LiveCounts`], its atomic form that the stages
+//! bump while they work and the progress display reads.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+use super::action::AppliedKind;
+
+/// Counts of one run. Fields a stage does not know stay zero (a checkpoint keeps only the
+/// apply's); `#[serde(default)]` lets an older checkpoint without some of them load.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Counts {
+    /// Items read by the scan.
+    pub items_scanned: u64,
+    /// Puts applied.
+    pub puts: u64,
+    /// Updates applied.
+    pub updates: u64,
+    /// Deletes applied.
+    pub deletes: u64,
+    /// Items that failed in the guest.
+    pub errors: u64,
+    /// Writes whose condition failed.
+    pub conflicts: u64,
+}
+
+impl Counts {
+    /// Actions applied, all kinds.
+    pub fn applied(&self) -> u64 {
+        self.puts + self.updates + self.deletes
+    }
+
+    /// Actions settled: applied, or found in conflict.
+    pub fn settled(&self) -> u64 {
+        self.applied() + self.conflicts
+    }
+
+    /// Counts one applied action of `kind`.
+    pub fn count_applied(&mut self, kind: AppliedKind) {
+        match kind {
+            AppliedKind::Put => self.puts += 1,
+            AppliedKind::Update => self.updates += 1,
+            AppliedKind::Delete => self.deletes += 1,
+        }
+    }
+
+    /// The apply's part: puts, updates, deletes and conflicts.
+    pub fn apply_part(&self) -> Counts {
+        Counts {
+            puts: self.puts,
+            updates: self.updates,
+            deletes: self.deletes,
+            conflicts: self.conflicts,
+            ..Counts::default()
+        }
+    }
+}
+
+/// Counters that the scan, the journal writer and the apply bump as they go.
+#[derive(Debug, Default)]
+pub struct LiveCounts {
+    /// Items through the guest.
+    pub processed: AtomicU64,
+    /// Actions journaled.
+    pub journaled: AtomicU64,
+    /// Items failed in the guest.
+    pub errors: AtomicU64,
+    /// Puts applied.
+    pub puts: AtomicU64,
+    /// Updates applied.
+    pub updates: AtomicU64,
+    /// Deletes applied.
+    pub deletes: AtomicU64,
+    /// Writes whose condition failed.
+    pub conflicts: AtomicU64,
+    /// Whether the apply has started.
+    pub applying: AtomicBool,
+}
+
+impl LiveCounts {
+    /// Counts one applied action of `kind`.
+    pub fn count_applied(&self, kind: AppliedKind) {
+        let counter = match kind {
+            AppliedKind::Put => &self.puts,
+            AppliedKind::Update => &self.updates,
+            AppliedKind::Delete => &self.deletes,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The current values.
+    pub fn snapshot(&self) -> Counts {
+        let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        Counts {
+            items_scanned: get(&self.processed),
+            puts: get(&self.puts),
+            updates: get(&self.updates),
+            deletes: get(&self.deletes),
+            errors: get(&self.errors),
+            conflicts: get(&self.conflicts),
+        }
+    }
+
+    /// The current state in one line, for the progress display.
+    pub fn line(&self) -> String {
+        let counts = self.snapshot();
+        if self.applying.load(Ordering::Relaxed) {
+            format!(
+                "apply: {} actions applied, {} conflicts",
+                counts.applied(),
+                counts.conflicts
+            )
+        } else {
+            format!(
+                "scan: {} items through the guest, {} actions journaled, {} failed",
+                counts.items_scanned,
+                self.journaled.load(Ordering::Relaxed),
+                counts.errors
+            )
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! The bottom layer: plain vocabulary every stage shares, with no I/O.
+//!
+//! - [`item`]: items and values (the shared `drift-value` model) and DynamoDB JSON;
+//! - [`action`]: a checked deferred write, and the tables a migration may write to;
+//! - [`operation`]: migrate or undo, and where a migration stands;
+//! - [`counts`]: one set of counts, and its live (atomic) form;
+//! - [`source`]: how a scanned item is named (its key, its scan page);
+//! - [`error`]: the typed failures that decide the exit code;
+//! - [`stop`]: the shared request to stop, with its reason.
+
+pub mod action;
+pub mod counts;
+pub mod error;
+pub mod item;
+pub mod operation;
+pub mod source;
+pub mod stop;
+
+/// Now, as RFC 3339 with seconds.
+pub fn now() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}

@@ -1,0 +1,76 @@
+//! Which operation a run performs, and where a migration stands.
+
+use serde::{Deserialize, Serialize};
+
+/// What a run does: `run` calls the guest's `migrate`, `undo` its `rollback`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Operation {
+    /// `run`: `migrate` over the table.
+    Migrate,
+    /// `undo`: `rollback` over the table.
+    Undo,
+}
+
+impl Operation {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Migrate => "migrate",
+            Operation::Undo => "undo",
+        }
+    }
+
+    /// The spelling read back from the metadata table.
+    pub fn parse(text: &str) -> Option<Operation> {
+        [Operation::Migrate, Operation::Undo]
+            .into_iter()
+            .find(|o| o.as_str() == text)
+    }
+
+    /// The guest export this operation calls.
+    pub fn export(self) -> &'static str {
+        match self {
+            Operation::Migrate => "migrate",
+            Operation::Undo => "rollback",
+        }
+    }
+}
+
+/// Where a migration stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// A run or undo is in progress (or died: see `run_id` and `started_at`).
+    Running,
+    /// Every action of `migrate` was applied.
+    Applied,
+    /// The last run or undo failed; `last_error` says why.
+    Failed,
+    /// `undo` applied every action of `rollback`.
+    RolledBack,
+}
+
+impl Status {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Running => "running",
+            Status::Applied => "applied",
+            Status::Failed => "failed",
+            Status::RolledBack => "rolled_back",
+        }
+    }
+
+    /// The spelling read back from the metadata table.
+    pub fn parse(text: &str) -> Option<Status> {
+        [
+            Status::Running,
+            Status::Applied,
+            Status::Failed,
+            Status::RolledBack,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+}

@@ -1,0 +1,84 @@
+//! The apply phase: applies the journal from the checkpoint's watermark, saving the
+//! watermark as it rises, then removes the exactly-once markers.
+
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use anyhow::Result;
+
+use super::RunContext;
+use crate::apply::{apply, Applied, ApplyContext, ApplyOptions, Markers, Watermark};
+use crate::journal::checkpoint::Checkpoint;
+
+/// Applies `journal` from `checkpoint`'s watermark; `checkpoint` ends at the watermark
+/// reached (saved), whatever happened.
+pub async fn apply_phase(
+    run: &RunContext<'_>,
+    journal: &Path,
+    checkpoint: &mut Checkpoint,
+) -> Result<Applied> {
+    run.counts.applying.store(true, Ordering::Relaxed);
+    let options = run.options;
+    let number = run.migration.info.number;
+    let checkpoint_path = &Checkpoint::path_for(journal);
+    let watermark = Arc::new(Watermark::new(
+        checkpoint.applied_position,
+        checkpoint.applied,
+    ));
+    let apply_options = ApplyOptions {
+        lanes: options.apply_lanes,
+        policy: options.policy.clone(),
+        capacity: options.capacity.clone(),
+        start: checkpoint.applied_position,
+        markers: Markers::new(run.meta.name(), number, &checkpoint.run_id),
+    };
+    let saver = {
+        let (watermark, mut checkpoint, path, every) = (
+            watermark.clone(),
+            checkpoint.clone(),
+            checkpoint_path.to_owned(),
+            options.checkpoint_every,
+        );
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(every);
+            loop {
+                ticker.tick().await;
+                let (position, counts) = watermark.get();
+                if position != checkpoint.applied_position {
+                    checkpoint.applied_position = position;
+                    checkpoint.applied = counts;
+                    if let Err(error) = checkpoint.save(&path) {
+                        tracing::warn!("{error:#}");
+                    }
+                    crate::crash::point("apply-checkpoint");
+                }
+            }
+        })
+    };
+    let context = ApplyContext {
+        client: run.client.clone(),
+        schemas: run.schemas.clone(),
+        counts: run.counts.clone(),
+        watermark: watermark.clone(),
+        stop: run.stop.clone(),
+    };
+    let applied = apply(journal, &apply_options, context).await;
+    saver.abort();
+    let _ = saver.await;
+    (checkpoint.applied_position, checkpoint.applied) = watermark.get();
+    checkpoint.save(checkpoint_path)?;
+    let applied = applied?;
+    if !applied.complete {
+        return Ok(applied);
+    }
+    crate::crash::point("apply-complete");
+    // Every marker of the migration, a restarted run's included.
+    let markers = run
+        .meta
+        .delete_with_prefix(&Markers::migration_prefix(number), &options.capacity)
+        .await?;
+    tracing::debug!("removed {markers} exactly-once markers");
+    crate::crash::point("markers-removed");
+    Ok(applied)
+}

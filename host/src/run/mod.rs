@@ -1,0 +1,524 @@
+//! `run` and `undo`: the whole data path for one migration, composed of its phases.
+//!
+//! [`plan`] (may it start, resume, or must it be refused) → record `running` → [`scan_phase`]
+//! (source → engine → journal) → [`apply_phase`] (journal → apply) → [`finish`] (the record's
+//! status, the report). The journal is applied only when the scan finished and every item went
+//! through the guest; the record becomes `applied` (or `rolled_back`) only when every action
+//! was applied. A cancelled or failed run is recorded as such, with why, and still reports.
+
+pub mod apply_phase;
+pub mod finish;
+pub mod plan;
+pub mod publish;
+pub mod report;
+pub mod resume;
+pub mod scan_phase;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use aws_sdk_dynamodb::Client;
+
+use crate::apply::Conflict;
+use crate::aws::capacity::Capacity;
+use crate::aws::retry::RetryPolicy;
+use crate::aws::table::{key_schema, Billing, KeySchema};
+use crate::engine::LoadedMigration;
+use crate::journal::checkpoint::{Checkpoint, Phase};
+use crate::journal::JournalReader;
+use crate::metadata::{Lease, MetadataTable, MigrationRecord};
+use crate::model::counts::{Counts, LiveCounts};
+use crate::model::error::{refused, RunError, EXIT_FAILED, EXIT_OK};
+use crate::model::now;
+use crate::model::operation::{Operation, Status};
+use crate::model::stop::{Stop, StopReason};
+use plan::{plan, Asking, Plan};
+use publish::{describe, while_publishing, Published};
+use report::{peak_rss_bytes, ItemFailure, RunReport};
+use resume::{journal_path, prepare_resume, ResumeOf, Start};
+
+/// Item failures kept for the report and the metadata record (all are counted).
+const FAILURES_REPORTED: usize = 20;
+/// The metadata record's progress is rewritten once every this many checkpoints.
+const PUBLISH_EVERY_CHECKPOINTS: u32 = 20;
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// `migrate` (run) or `rollback` (undo).
+    pub operation: Operation,
+    /// Scan this table instead of the one `info()` names.
+    pub table: Option<String>,
+    /// Guest instances working in parallel.
+    pub concurrency: usize,
+    /// Parallel scan segments (a resume keeps those of its checkpoint).
+    pub segments: u32,
+    /// Items per Scan request.
+    pub page_size: i32,
+    /// Checkpoints are saved about this often while there is progress (and at each phase's
+    /// end): a resume repeats at most about this much work.
+    pub checkpoint_every: Duration,
+    /// Metadata table name.
+    pub meta_table: String,
+    /// Billing of the metadata table if it is created.
+    pub billing: Billing,
+    /// Stop the scan at the first failed item.
+    pub fail_fast: bool,
+    /// Where journals are written.
+    pub work_dir: PathBuf,
+    /// Concurrent apply lanes.
+    pub apply_lanes: usize,
+    /// Keep the journal after a successful apply.
+    pub keep_journal: bool,
+    /// Retry policy of every DynamoDB request.
+    pub policy: RetryPolicy,
+    /// Lease of the metadata table's lock; renewed every third of it while running.
+    pub lease: Duration,
+    /// Run again from the start a migration that a dead or stopped run left unfinished,
+    /// instead of resuming it.
+    pub restart: bool,
+    /// Read and write capacity budgets (`--max-rcu`, `--max-wcu`) and what was consumed.
+    pub capacity: Capacity,
+}
+
+/// What every phase of one run works with.
+pub struct RunContext<'a> {
+    /// The migration.
+    pub migration: &'a Arc<LoadedMigration>,
+    /// The DynamoDB client.
+    pub client: &'a Client,
+    /// How to run.
+    pub options: &'a RunOptions,
+    /// Live counts, for the progress display.
+    pub counts: &'a Arc<LiveCounts>,
+    /// The run's stop request.
+    pub stop: &'a Stop,
+    /// The metadata table.
+    pub meta: &'a MetadataTable,
+    /// The lease held for the whole run.
+    pub lease: &'a Lease,
+    /// Key schema of every table the migration may write to.
+    pub schemas: HashMap<String, KeySchema>,
+    /// The scanned table.
+    pub table: String,
+}
+
+/// Runs `migration` (or its rollback) over its table; a stop request ends it cleanly. Once the
+/// record is `running`, whatever happens ends in a report (`Ok`): its `error` and `exit_code`
+/// say how it went; errors before that (refused, missing table, locked) are `Err`.
+pub async fn run(
+    migration: Arc<LoadedMigration>,
+    client: &Client,
+    options: &RunOptions,
+    counts: Arc<LiveCounts>,
+    stop: Stop,
+) -> Result<RunReport> {
+    let started = Instant::now();
+    let tables = migration.tables(options.table.as_deref());
+    let table = tables.own().to_owned();
+    // Read-only checks first: a missing table or an unreadable metadata record writes nothing.
+    let mut schemas = HashMap::new();
+    for name in tables.all() {
+        let schema = key_schema(client, &options.policy, &name).await?;
+        schemas.insert(name, schema);
+    }
+    let meta = MetadataTable::new(client.clone(), &options.meta_table, options.policy.clone());
+    meta.ensure(options.billing).await?;
+    // One run at a time per metadata table: take the lease, renew it while running, give it
+    // back at the end whatever happens. The lease's owner id is this run's id, unless it
+    // resumes another's.
+    let owner = uuid::Uuid::new_v4().to_string();
+    let purpose = format!(
+        "{} {} on `{table}`",
+        options.operation.as_str(),
+        migration.label
+    );
+    let lease = Lease::acquire(
+        client,
+        &options.policy,
+        &options.meta_table,
+        &owner,
+        &purpose,
+        options.lease,
+    )
+    .await?;
+    let heartbeat = tokio::spawn(lease.clone().heartbeat(stop.clone()));
+    let run = RunContext {
+        migration: &migration,
+        client,
+        options,
+        counts: &counts,
+        stop: &stop,
+        meta: &meta,
+        lease: &lease,
+        schemas,
+        table,
+    };
+    let result = run_locked(&run, started).await;
+    heartbeat.abort();
+    if let Err(error) = lease.release().await {
+        tracing::warn!("{error:#}");
+    }
+    result
+}
+
+/// What a run gathers for its report besides the record's counts.
+#[derive(Default)]
+struct Tally {
+    actions_journaled: u64,
+    failures: Vec<ItemFailure>,
+    conflicts: Vec<Conflict>,
+}
+
+/// The record as stored (the condition of the next write) and as it is being changed.
+struct Recording {
+    stored: MigrationRecord,
+    next: MigrationRecord,
+}
+
+impl Recording {
+    /// Writes `next`, fenced by the lease, conditional on `stored`.
+    async fn write(&mut self, run: &RunContext<'_>) -> Result<()> {
+        run.meta
+            .write(&self.next, Some(&self.stored), Some(run.lease))
+            .await?;
+        self.stored = self.next.clone();
+        Ok(())
+    }
+}
+
+async fn run_locked(run: &RunContext<'_>, started: Instant) -> Result<RunReport> {
+    let info = &run.migration.info;
+    let options = run.options;
+    let previous = run.meta.get(info.number).await?;
+    let asking = Asking {
+        operation: options.operation,
+        number: info.number,
+        name: &info.name,
+        checksum: &run.migration.checksum,
+        restart: options.restart,
+    };
+    std::fs::create_dir_all(&options.work_dir).with_context(|| {
+        format!(
+            "cannot create work directory {}",
+            options.work_dir.display()
+        )
+    })?;
+    let work_dir = options.work_dir.canonicalize()?;
+    let start = match (plan(asking, previous.as_ref()), &previous) {
+        (Plan::Refuse(why), _) => return Err(refused(why)),
+        (Plan::Resume, Some(record)) => {
+            let of = ResumeOf {
+                info,
+                checksum: &run.migration.checksum,
+                operation: options.operation,
+                table: &run.table,
+            };
+            prepare_resume(&work_dir, of, record)?
+        }
+        _ => Start::Fresh,
+    };
+    let (mut recording, mut checkpoint) = begin(run, &start, previous.as_ref(), &work_dir).await?;
+    let journal = journal_path(&work_dir, info, options.operation, &recording.next.run_id);
+    let mut tally = Tally::default();
+    let outcome = work(
+        run,
+        start,
+        &journal,
+        &mut checkpoint,
+        &mut recording,
+        &mut tally,
+    )
+    .await;
+    finish(
+        run,
+        outcome,
+        recording,
+        &checkpoint,
+        &journal,
+        tally,
+        started,
+    )
+    .await
+}
+
+/// Writes the record `running` (a fresh run's, or the resumed run's again) and returns it
+/// with the checkpoint to start from.
+async fn begin(
+    run: &RunContext<'_>,
+    start: &Start,
+    previous: Option<&MigrationRecord>,
+    work_dir: &Path,
+) -> Result<(Recording, Checkpoint)> {
+    let info = &run.migration.info;
+    let options = run.options;
+    let (run_id, started_at) = match (start, previous) {
+        (Start::Resume(resumed), Some(record)) => {
+            (resumed.checkpoint.run_id.clone(), record.started_at.clone())
+        }
+        _ => (run.lease.owner.clone(), now()),
+    };
+    let checkpoint = match start {
+        Start::Resume(resumed) => resumed.checkpoint.clone(),
+        Start::Fresh => Checkpoint {
+            run_id: run_id.clone(),
+            operation: options.operation,
+            checksum: run.migration.checksum.clone(),
+            table: run.table.clone(),
+            segments: vec![Default::default(); options.segments.max(1) as usize],
+            journal_position: 0,
+            records: 0,
+            phase: Phase::Scan,
+            applied_position: 0,
+            applied: Counts::default(),
+        },
+    };
+    let journal = journal_path(work_dir, info, options.operation, &run_id);
+    let record = MigrationRecord {
+        number: info.number,
+        name: info.name.clone(),
+        description: info.description.clone(),
+        table: run.table.clone(),
+        checksum: run.migration.checksum.clone(),
+        status: Status::Running,
+        operation: options.operation,
+        run_id,
+        started_at,
+        finished_at: None,
+        host_version: env!("CARGO_PKG_VERSION").to_owned(),
+        counts: Counts::default(),
+        last_error: None,
+        // Named once the apply starts: before that, a resume that cannot find the checkpoint
+        // may start over, as nothing was written.
+        journal: (checkpoint.phase == Phase::Apply).then(|| journal.display().to_string()),
+        progress: Some(match start {
+            Start::Fresh => "scan: starting".to_owned(),
+            Start::Resume(_) => format!("resumed: {}", describe(&checkpoint)),
+        }),
+    };
+    run.meta.write(&record, previous, Some(run.lease)).await?;
+    crate::crash::point("record-running");
+    let verb = match start {
+        Start::Fresh => "",
+        Start::Resume(_) => "resuming ",
+    };
+    tracing::info!(
+        "{verb}{} {} on `{}` (run {}): {}",
+        options.operation.as_str(),
+        run.migration.label,
+        run.table,
+        record.run_id,
+        record.progress.as_deref().unwrap_or_default()
+    );
+    let recording = Recording {
+        stored: record.clone(),
+        next: record,
+    };
+    Ok((recording, checkpoint))
+}
+
+/// The scan (unless a resume is past it) and the apply. `Err` says why the run cannot be
+/// marked applied; the record's counts and the tally say how far it got.
+async fn work(
+    run: &RunContext<'_>,
+    start: Start,
+    journal: &Path,
+    checkpoint: &mut Checkpoint,
+    recording: &mut Recording,
+    tally: &mut Tally,
+) -> Result<(), RunError> {
+    let checkpoint_path = Checkpoint::path_for(journal);
+    let published = Published {
+        meta: run.meta,
+        lease: run.lease,
+        checkpoint: &checkpoint_path,
+        every: run.options.checkpoint_every * PUBLISH_EVERY_CHECKPOINTS,
+    };
+    if checkpoint.phase == Phase::Scan {
+        let resumed = match start {
+            Start::Resume(resumed) => Some(*resumed),
+            Start::Fresh => None,
+        };
+        scan(
+            run, resumed, published, journal, checkpoint, recording, tally,
+        )
+        .await?;
+    } else {
+        recording.next.counts.items_scanned = checkpoint.items_scanned();
+        tally.actions_journaled = checkpoint.records;
+    }
+    let applying = apply_phase::apply_phase(run, journal, checkpoint);
+    let applied = while_publishing(applying, published, &recording.stored).await;
+    let counts = &mut recording.next.counts;
+    let scanned = counts.items_scanned;
+    *counts = Counts {
+        items_scanned: scanned,
+        ..checkpoint.applied.apply_part()
+    };
+    match applied {
+        Ok(applied) if applied.complete => {
+            tally.conflicts = applied.conflicts;
+            Ok(())
+        }
+        Ok(_) => Err(failure(run.stop, "apply", None)),
+        Err(error) => match failure(run.stop, "apply", Some(error)) {
+            RunError::ScanFailed(cause) => Err(RunError::ApplyFailed {
+                cause,
+                settled: checkpoint.applied,
+                journaled: tally.actions_journaled,
+            }),
+            other => Err(other),
+        },
+    }
+}
+
+/// The scan phase, then the switch to the apply phase: the checkpoint says so, and the record
+/// names the journal (from now on a resume needs it).
+async fn scan(
+    run: &RunContext<'_>,
+    resumed: Option<resume::Resumed>,
+    published: Published<'_>,
+    journal: &Path,
+    checkpoint: &mut Checkpoint,
+    recording: &mut Recording,
+    tally: &mut Tally,
+) -> Result<(), RunError> {
+    let scanning = scan_phase::scan_phase(run, journal.to_owned(), checkpoint.clone(), resumed);
+    let scanned = while_publishing(scanning, published, &recording.stored)
+        .await
+        .map_err(|e| failure(run.stop, "scan", Some(e)))?;
+    let counts = &mut recording.next.counts;
+    counts.items_scanned = scanned.items;
+    counts.errors = scanned.errors;
+    tally.actions_journaled = scanned.checkpoint.records;
+    tally.failures = scanned.failures;
+    if scanned.errors > 0 {
+        return Err(RunError::ItemsFailed {
+            failed: scanned.errors,
+            first: tally
+                .failures
+                .first()
+                .map(|f| format!("{}: {}", f.key, f.error)),
+        });
+    }
+    if run.stop.is_requested() {
+        return Err(failure(run.stop, "scan", None));
+    }
+    *checkpoint = scanned.checkpoint;
+    checkpoint.phase = Phase::Apply;
+    checkpoint.applied_position = JournalReader::start_position();
+    let started_apply = async {
+        checkpoint.save(published.checkpoint)?;
+        recording.next.journal = Some(journal.display().to_string());
+        recording.next.progress = Some(describe(checkpoint));
+        recording.write(run).await
+    };
+    started_apply
+        .await
+        .map_err(|e| failure(run.stop, "scan", Some(e)))?;
+    crate::crash::point("scan-complete");
+    Ok(())
+}
+
+/// Why a phase ended early: a lost lease or a cancel first (they explain whatever error
+/// followed), then a typed failure in `error`'s chain, then `error` itself (as `ScanFailed`,
+/// which the apply phase turns into `ApplyFailed`).
+fn failure(stop: &Stop, phase: &'static str, error: Option<anyhow::Error>) -> RunError {
+    match stop.reason() {
+        Some(StopReason::LeaseLost) => {
+            return RunError::LostLease(
+                "this run lost the lock of the metadata table (another run took it over);                  it stopped and wrote nothing more"
+                    .to_owned(),
+            )
+        }
+        Some(StopReason::Cancelled) => return RunError::Cancelled { phase },
+        _ => {}
+    }
+    let Some(error) = error else {
+        return RunError::Cancelled { phase };
+    };
+    match error.chain().find_map(|e| e.downcast_ref::<RunError>()) {
+        Some(typed) => typed.clone(),
+        None => RunError::ScanFailed(format!("{error:#}")),
+    }
+}
+
+/// Records how the run ended, cleans up what no resume needs, and reports.
+async fn finish(
+    run: &RunContext<'_>,
+    outcome: Result<(), RunError>,
+    mut recording: Recording,
+    checkpoint: &Checkpoint,
+    journal: &Path,
+    tally: Tally,
+    started: Instant,
+) -> Result<RunReport> {
+    let options = run.options;
+    let record = &mut recording.next;
+    let ending = finish::ending(
+        options.operation,
+        outcome.as_ref().map(|_| ()),
+        record.counts.applied() > 0,
+    );
+    record.finished_at = Some(now());
+    record.status = ending.status;
+    record.last_error = ending.last_error.clone();
+    if !ending.resumable {
+        record.journal = None;
+    }
+    record.progress = Some(describe(checkpoint));
+    crate::crash::point("before-final-write");
+    let written = recording.write(run).await;
+    crate::crash::point("final-written");
+    let record = &recording.next;
+    let mut error = ending.last_error;
+    if let Err(failed) = &written {
+        let failed = format!("{failed:#}");
+        error = Some(match error {
+            Some(error) => format!("{error}; {failed}"),
+            None => failed,
+        });
+    }
+    let keep_journal = options.keep_journal || outcome.is_err();
+    if !ending.resumable && written.is_ok() {
+        remove_if_present(&Checkpoint::path_for(journal));
+        if !keep_journal {
+            remove_if_present(journal);
+        }
+    }
+    let succeeded = outcome.is_ok() && written.is_ok();
+    let (consumed_rcu, consumed_wcu) = options.capacity.total();
+    Ok(RunReport {
+        migration: run.migration.info.clone(),
+        table: run.table.clone(),
+        checksum: run.migration.checksum.clone(),
+        operation: options.operation,
+        status: recording.stored.status,
+        succeeded,
+        run_id: record.run_id.clone(),
+        started_at: record.started_at.clone(),
+        finished_at: record.finished_at.clone().unwrap_or_default(),
+        duration_seconds: started.elapsed().as_secs_f64(),
+        counts: record.counts,
+        actions_journaled: tally.actions_journaled,
+        failures: tally.failures,
+        conflicts: tally.conflicts,
+        error,
+        exit_code: if succeeded { EXIT_OK } else { EXIT_FAILED },
+        journal: (keep_journal && journal.exists()).then(|| journal.to_owned()),
+        peak_rss_bytes: peak_rss_bytes(),
+        consumed_rcu,
+        consumed_wcu,
+    })
+}
+
+fn remove_if_present(path: &Path) {
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => tracing::warn!("could not remove {}: {error}", path.display()),
+    }
+}

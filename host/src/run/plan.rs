@@ -1,0 +1,216 @@
+//! Whether a run may start: the pure decision from the metadata record, before anything is
+//! written.
+
+use crate::metadata::MigrationRecord;
+use crate::model::operation::{Operation, Status};
+
+/// The module asking to run: what the decision needs to know of it.
+#[derive(Debug, Clone, Copy)]
+pub struct Asking<'a> {
+    /// `migrate` or `undo`.
+    pub operation: Operation,
+    /// The migration's number.
+    pub number: u64,
+    /// Its name.
+    pub name: &'a str,
+    /// Hex SHA-256 of the module.
+    pub checksum: &'a str,
+    /// `--restart`: start over what a dead or stopped run left unfinished.
+    pub restart: bool,
+}
+
+/// What the run does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plan {
+    /// Start from nothing.
+    Fresh,
+    /// Go on from where a dead or stopped run of the same module and operation got.
+    Resume,
+    /// Do nothing, for this reason.
+    Refuse(String),
+}
+
+/// Decides from `previous` (the migration's record, if any) what a run of `asking` does.
+pub fn plan(asking: Asking<'_>, previous: Option<&MigrationRecord>) -> Plan {
+    let who = format!("migration {} ({})", asking.number, asking.name);
+    let short = |checksum: &str| checksum.chars().take(12).collect::<String>();
+    let Some(record) = previous else {
+        return match asking.operation {
+            Operation::Migrate => Plan::Fresh,
+            Operation::Undo => {
+                Plan::Refuse(format!("{who} was never run; there is nothing to undo"))
+            }
+        };
+    };
+    let same_module = record.checksum == asking.checksum;
+    let unfinished = matches!(record.status, Status::Running | Status::Failed);
+    if unfinished && !asking.restart && record.operation == asking.operation && same_module {
+        return Plan::Resume;
+    }
+    // The caller holds the lock, so the run that left the record `running` is dead.
+    if record.status == Status::Running && !asking.restart {
+        let why = if record.operation != asking.operation {
+            format!("an `{}`", record.operation.as_str())
+        } else {
+            format!("a different module (checksum {})", short(&record.checksum))
+        };
+        return Plan::Refuse(format!(
+            "{who} was left running by run {} (started {}) of {why}, which is no longer alive; \
+             resume it with that, or `--restart` to start over",
+            record.run_id, record.started_at
+        ));
+    }
+    match (asking.operation, record.status) {
+        (_, Status::Running) => Plan::Fresh,
+        (Operation::Migrate, Status::Applied) if same_module => Plan::Refuse(format!(
+            "{who} is already applied (since {}); nothing to do",
+            record.finished_at.as_deref().unwrap_or("?")
+        )),
+        (Operation::Migrate, Status::Applied) => Plan::Refuse(format!(
+            "{who} was applied from a different module (checksum {} applied, {} given); \
+             a changed migration needs a new number",
+            short(&record.checksum),
+            short(asking.checksum)
+        )),
+        (Operation::Migrate, _) => Plan::Fresh,
+        (Operation::Undo, Status::Applied) if same_module => Plan::Fresh,
+        (Operation::Undo, Status::Applied) => Plan::Refuse(format!(
+            "{who} was applied from a different module (checksum {} applied, {} given); \
+             undo needs the module that was applied",
+            short(&record.checksum),
+            short(asking.checksum)
+        )),
+        (Operation::Undo, status) => Plan::Refuse(format!(
+            "{who} is {}; only an applied migration can be undone",
+            status.as_str()
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::counts::Counts;
+
+    fn record(status: Status, operation: Operation, checksum: &str) -> MigrationRecord {
+        MigrationRecord {
+            number: 2,
+            name: "users_v2".into(),
+            description: String::new(),
+            table: "users".into(),
+            checksum: checksum.into(),
+            status,
+            operation,
+            run_id: "run-1".into(),
+            started_at: "2026-01-01T00:00:00Z".into(),
+            finished_at: None,
+            host_version: "0".into(),
+            counts: Counts::default(),
+            last_error: None,
+            journal: None,
+            progress: None,
+        }
+    }
+
+    fn asking(operation: Operation, checksum: &str, restart: bool) -> Asking<'_> {
+        Asking {
+            operation,
+            number: 2,
+            name: "users_v2",
+            checksum,
+            restart,
+        }
+    }
+
+    /// The stored record (status, operation, checksum), if any.
+    type Stored = Option<(Status, Operation, &'static str)>;
+    /// What is asked: operation, checksum, `--restart`.
+    type Asked = (Operation, &'static str, bool);
+
+    use Operation::{Migrate, Undo};
+    use Status::{Applied, Failed, RolledBack, Running};
+
+    /// Every (record, request) pair that matters, with the plan or a word of the refusal.
+    const CASES: &[(Stored, Asked, &str)] = &[
+        (None, (Migrate, "a", false), "fresh"),
+        (None, (Undo, "a", false), "never run"),
+        (
+            Some((Running, Migrate, "a")),
+            (Migrate, "a", false),
+            "resume",
+        ),
+        (
+            Some((Failed, Migrate, "a")),
+            (Migrate, "a", false),
+            "resume",
+        ),
+        (Some((Failed, Undo, "a")), (Undo, "a", false), "resume"),
+        (Some((Running, Migrate, "a")), (Migrate, "a", true), "fresh"),
+        (Some((Failed, Migrate, "a")), (Migrate, "a", true), "fresh"),
+        (
+            Some((Running, Migrate, "b")),
+            (Migrate, "a", false),
+            "different module",
+        ),
+        (
+            Some((Running, Undo, "a")),
+            (Migrate, "a", false),
+            "an `undo`",
+        ),
+        (Some((Running, Migrate, "b")), (Migrate, "a", true), "fresh"),
+        (Some((Failed, Migrate, "b")), (Migrate, "a", false), "fresh"),
+        (
+            Some((Applied, Migrate, "a")),
+            (Migrate, "a", false),
+            "already applied",
+        ),
+        (
+            Some((Applied, Migrate, "a")),
+            (Migrate, "a", true),
+            "already applied",
+        ),
+        (
+            Some((Applied, Migrate, "b")),
+            (Migrate, "a", false),
+            "needs a new number",
+        ),
+        (
+            Some((RolledBack, Undo, "a")),
+            (Migrate, "a", false),
+            "fresh",
+        ),
+        (Some((Applied, Migrate, "a")), (Undo, "a", false), "fresh"),
+        (
+            Some((Applied, Migrate, "b")),
+            (Undo, "a", false),
+            "undo needs the module",
+        ),
+        (
+            Some((RolledBack, Undo, "a")),
+            (Undo, "a", false),
+            "only an applied migration",
+        ),
+        (
+            Some((Failed, Migrate, "a")),
+            (Undo, "a", false),
+            "only an applied migration",
+        ),
+    ];
+
+    #[test]
+    fn the_record_decides_start_resume_or_refusal() {
+        for &(previous, (operation, checksum, restart), expected) in CASES {
+            let previous = previous.map(|(s, o, c)| record(s, o, c));
+            let got = plan(asking(operation, checksum, restart), previous.as_ref());
+            let ok = match (&got, expected) {
+                (Plan::Fresh, "fresh") | (Plan::Resume, "resume") => true,
+                (Plan::Refuse(why), word) => why.contains(word),
+                _ => false,
+            };
+            assert!(
+                ok,
+                "{previous:?} + {operation:?}/{checksum}/{restart}: {got:?}, expected {expected}"
+            );
+        }
+    }
+}

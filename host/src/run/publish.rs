@@ -1,0 +1,76 @@
+//! Publishing how far a run got: the latest checkpoint's summary copied into the metadata
+//! record while a phase works, so that `status` shows it.
+
+use std::future::Future;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::journal::checkpoint::{Checkpoint, Phase};
+use crate::metadata::{Lease, MetadataTable, MigrationRecord};
+
+/// Where and how often to publish a phase's progress.
+#[derive(Clone, Copy)]
+pub struct Published<'a> {
+    /// The metadata table.
+    pub meta: &'a MetadataTable,
+    /// The lease that fences every write.
+    pub lease: &'a Lease,
+    /// The checkpoint file to summarise.
+    pub checkpoint: &'a Path,
+    /// How often.
+    pub every: Duration,
+}
+
+/// Runs `work`, meanwhile copying the latest checkpoint's summary into the metadata record,
+/// `stored` as it is. A write in flight finishes before this returns, so it never lands
+/// after the record's next change; it is conditional on the record being `running` anyway.
+pub async fn while_publishing<T>(
+    work: impl Future<Output = T>,
+    published: Published<'_>,
+    stored: &MigrationRecord,
+) -> T {
+    let done = tokio::sync::Notify::new();
+    let work = async {
+        let result = work.await;
+        done.notify_one();
+        result
+    };
+    let publish = async {
+        let mut record = stored.clone();
+        loop {
+            tokio::select! {
+                _ = done.notified() => return,
+                _ = tokio::time::sleep(published.every) => {}
+            }
+            let Ok(checkpoint) = Checkpoint::load(published.checkpoint) else {
+                continue;
+            };
+            record.progress = Some(describe(&checkpoint));
+            // The record written before stays the condition: only status and run id count.
+            if let Err(error) = published
+                .meta
+                .write(&record, Some(stored), Some(published.lease))
+                .await
+            {
+                tracing::warn!("could not publish progress: {error:#}");
+            }
+        }
+    };
+    tokio::join!(work, publish).0
+}
+
+/// A checkpoint in a few words, for the metadata record and the log.
+pub fn describe(checkpoint: &Checkpoint) -> String {
+    match checkpoint.phase {
+        Phase::Scan => format!(
+            "scan: {} items in {} pages journaled",
+            checkpoint.items_scanned(),
+            checkpoint.segments.iter().map(|s| s.pages).sum::<u64>()
+        ),
+        Phase::Apply => format!(
+            "apply: {} of {} actions settled",
+            checkpoint.applied.settled(),
+            checkpoint.records
+        ),
+    }
+}

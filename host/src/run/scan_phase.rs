@@ -1,0 +1,269 @@
+//! The scan phase: the scan feeding the pool of guests, and a consumer spooling the pool's
+//! output to the journal and checkpointing it.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Result};
+
+use super::report::ItemFailure;
+use super::resume::Resumed;
+use super::{RunContext, FAILURES_REPORTED};
+use crate::aws::table::KeySchema;
+use crate::engine::{GuestContext, ImmediateDb, Job, Outcome, Pool};
+use crate::journal::checkpoint::Checkpoint;
+use crate::journal::{Entry, JournalWriter, Record};
+use crate::model::action::{Action, ActionKind};
+use crate::model::counts::LiveCounts;
+use crate::model::item::to_json_item;
+use crate::model::source::ScanTag;
+use crate::model::stop::{Stop, StopReason};
+use crate::source::pages::PageLedger;
+use crate::source::scan::{scan, ScanOptions};
+
+/// What the scan phase produced.
+pub struct Scanned {
+    /// Items read by the scan.
+    pub items: u64,
+    /// Items the guest failed on.
+    pub errors: u64,
+    /// The first of them.
+    pub failures: Vec<ItemFailure>,
+    /// The checkpoint saved last, at the end of the scan.
+    pub checkpoint: Checkpoint,
+}
+
+/// Scans the table into the journal at `journal`, from `checkpoint` (and what a resume found).
+pub async fn scan_phase(
+    run: &RunContext<'_>,
+    journal: PathBuf,
+    mut checkpoint: Checkpoint,
+    resumed: Option<Resumed>,
+) -> Result<Scanned> {
+    let checkpoint_path = Checkpoint::path_for(&journal);
+    let (writer, journaled, errors, failures) = match resumed {
+        None => {
+            let mut writer = JournalWriter::create(&journal)?;
+            checkpoint.journal_position = writer.sync()?;
+            checkpoint.save(&checkpoint_path)?;
+            (writer, HashSet::new(), 0, Vec::new())
+        }
+        Some(resumed) => (
+            JournalWriter::resume(&journal, checkpoint.journal_position, checkpoint.records)?,
+            resumed.journaled,
+            resumed.errors,
+            resumed.failures,
+        ),
+    };
+    run.counts.errors.store(errors, Ordering::Relaxed);
+    let ledger = Arc::new(PageLedger::new(checkpoint.segments.clone()));
+    let segments = checkpoint.segments.len() as u32;
+    let options = run.options;
+    let mut pool = start_pool(run);
+    let jobs = pool.sender();
+    pool.close();
+    let consumer = {
+        let spool = Spool {
+            writer,
+            checkpoint,
+            checkpoint_path,
+            ledger: ledger.clone(),
+            every: options.checkpoint_every,
+            errors,
+            failures,
+            fail_fast: options.fail_fast,
+        };
+        let outcomes = pool.outcomes().clone();
+        let (schemas, counts, stop) = (run.schemas.clone(), run.counts.clone(), run.stop.clone());
+        tokio::task::spawn_blocking(move || {
+            let spooled = spool.run(outcomes.clone(), &schemas, &counts, &stop);
+            if spooled.is_err() {
+                // A journal that cannot be written (a full disk, say) ends the scan: stop it,
+                // and keep taking the guests' outcomes so that no worker, and so no feeder,
+                // stays blocked on a full channel.
+                stop.request(StopReason::StageFailed);
+                outcomes.iter().for_each(drop);
+            }
+            spooled
+        })
+    };
+    let scan_options = ScanOptions {
+        table: run.table.clone(),
+        schema: run.schemas[&run.table].clone(),
+        segments,
+        capacity: options.capacity.clone(),
+        page_size: options.page_size,
+        ledger,
+        journaled: Arc::new(journaled),
+    };
+    let items =
+        scan::<Job<ScanTag>>(run.client, &options.policy, &scan_options, jobs, run.stop).await;
+    let spooled = consumer
+        .await
+        .map_err(|e| anyhow!("journal writer failed: {e}"))?;
+    drop(pool);
+    let items = items?;
+    let (checkpoint, errors, failures) = spooled?;
+    Ok(Scanned {
+        items,
+        errors,
+        failures,
+        checkpoint,
+    })
+}
+
+/// The guests of the scan, reaching the migration's declared tables through DynamoDB.
+fn start_pool(run: &RunContext<'_>) -> Pool<ScanTag> {
+    let options = run.options;
+    let context = GuestContext {
+        tables: run.migration.tables(options.table.as_deref()),
+        db: Some(Arc::new(ImmediateDb {
+            client: run.client.clone(),
+            handle: tokio::runtime::Handle::current(),
+            policy: options.policy.clone(),
+        })),
+    };
+    Pool::start(
+        run.migration.clone(),
+        options.operation,
+        options.concurrency,
+        context,
+    )
+}
+
+/// The journal writer's state: the journal, its checkpoint, and the failures so far.
+struct Spool {
+    writer: JournalWriter,
+    checkpoint: Checkpoint,
+    checkpoint_path: PathBuf,
+    ledger: Arc<PageLedger>,
+    every: Duration,
+    errors: u64,
+    failures: Vec<ItemFailure>,
+    fail_fast: bool,
+}
+
+impl Spool {
+    /// Syncs the journal, then records which pages it wholly holds. Only this thread reports
+    /// journaled items, so every page counted here has its records before the synced position.
+    fn checkpoint(&mut self) -> Result<()> {
+        self.checkpoint.journal_position = self.writer.sync()?;
+        self.checkpoint.records = self.writer.records();
+        self.checkpoint.segments = self.ledger.snapshot();
+        self.checkpoint.save(&self.checkpoint_path)?;
+        crate::crash::point("scan-checkpoint");
+        Ok(())
+    }
+
+    /// Appends every outcome (its actions, or its failure) to the journal, checkpointing as
+    /// often as configured and at the end. Returns the last checkpoint and the failures.
+    fn run(
+        mut self,
+        outcomes: crossbeam_channel::Receiver<Outcome<ScanTag>>,
+        schemas: &HashMap<String, KeySchema>,
+        counts: &LiveCounts,
+        stop: &Stop,
+    ) -> Result<(Checkpoint, u64, Vec<ItemFailure>)> {
+        let mut saved = Instant::now();
+        loop {
+            let outcome = match outcomes.recv_timeout(self.every) {
+                Ok(outcome) => outcome,
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                    self.checkpoint()?;
+                    saved = Instant::now();
+                    continue;
+                }
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+            };
+            counts.processed.fetch_add(1, Ordering::Relaxed);
+            self.journal(outcome, schemas, counts, stop)?;
+            if saved.elapsed() >= self.every {
+                self.checkpoint()?;
+                saved = Instant::now();
+            }
+        }
+        self.checkpoint()?;
+        Ok((self.checkpoint, self.errors, self.failures))
+    }
+
+    /// Journals one outcome: its checked actions, or its failure.
+    fn journal(
+        &mut self,
+        outcome: Outcome<ScanTag>,
+        schemas: &HashMap<String, KeySchema>,
+        counts: &LiveCounts,
+        stop: &Stop,
+    ) -> Result<()> {
+        let checked = outcome
+            .result
+            .map_err(|e| e.to_string())
+            .and_then(|actions| {
+                actions.iter().enumerate().try_for_each(|(n, a)| {
+                    check_key(a, schemas).map_err(|e| format!("invalid action: action {n}: {e}"))
+                })?;
+                Ok(actions)
+            });
+        let source = outcome.tag.key.0.clone();
+        let page = Some(outcome.tag.page);
+        match checked {
+            Ok(actions) => {
+                for action in actions {
+                    self.writer.append(&Record {
+                        source: source.clone(),
+                        page,
+                        entry: Entry::Action(action),
+                    })?;
+                    counts.journaled.fetch_add(1, Ordering::Relaxed);
+                    crate::crash::point("journal-append");
+                }
+            }
+            Err(error) => {
+                self.errors += 1;
+                counts.errors.fetch_add(1, Ordering::Relaxed);
+                tracing::error!("{}: {error}", outcome.tag);
+                self.writer.append(&Record {
+                    source: source.clone(),
+                    page,
+                    entry: Entry::Failed(error.clone()),
+                })?;
+                if self.failures.len() < FAILURES_REPORTED {
+                    self.failures.push(ItemFailure {
+                        key: to_json_item(&source),
+                        error,
+                    });
+                }
+                if self.fail_fast {
+                    stop.request(StopReason::ItemFailed);
+                }
+            }
+        }
+        self.ledger.item_journaled(outcome.tag.page);
+        Ok(())
+    }
+}
+
+/// An action's key must be exactly its table's key (puts: contain it).
+fn check_key(action: &Action, schemas: &HashMap<String, KeySchema>) -> Result<(), String> {
+    let schema = &schemas[&action.table];
+    let describe = || match &schema.range {
+        Some(range) => format!("`{}`, `{range}`", schema.hash),
+        None => format!("`{}`", schema.hash),
+    };
+    let ok = match &action.kind {
+        ActionKind::Put { item } => schema.key_of(item).is_some(),
+        ActionKind::Update { key, .. } | ActionKind::Delete { key } => schema.matches(key),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} on `{}` lacks the table's key {}",
+            action.kind.name(),
+            action.table,
+            describe()
+        ))
+    }
+}
