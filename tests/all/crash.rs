@@ -31,7 +31,7 @@ const RUN_OPTIONS: [&str; 10] = [
     "--checkpoint-interval-ms",
     "20",
     "--lease-seconds",
-    "3",
+    "10",
     "--concurrency",
     "2",
 ];
@@ -216,8 +216,9 @@ fn a_run_killed_twice_resumes_twice() {
     let (table, meta) = (mixed_table(), unique("meta"));
     for point in ["scan-page:4", "single-written:50"] {
         killed_run(&table, &meta, point, &[]);
-        // This time the lease runs out by itself (its expiry is in whole seconds).
-        std::thread::sleep(Duration::from_millis(4500));
+        // This time the lease (10 s, see RUN_OPTIONS) runs out by itself (its expiry is in
+        // whole seconds).
+        std::thread::sleep(Duration::from_millis(11_500));
     }
     let (code, report, err) = run(&table, &meta, &[]);
     assert_eq!(code, 0, "{err}");

@@ -463,6 +463,35 @@ fn an_item_deleted_during_the_run_is_a_conflict_not_a_resurrection() {
         .all(|item| item.get("touched") == Some(&AttrValue::Bool(true))));
 }
 
+/// Immediate reads count against `--max-rcu`, and the time a guest waits for them (here, for
+/// the budget) is not charged to its CPU deadline.
+#[test]
+fn immediate_operations_share_the_budget_and_waiting_is_not_the_guests_cpu() {
+    let client = client();
+    let (table, meta) = (unique("hostile"), unique("meta"));
+    hostile_copy_table(&client);
+    block_on(fill(&client, &table, &hostile_items(6, "lookup")));
+    let wasm = guest("drift_test_guests");
+    let options = [
+        "--max-rcu",
+        "2",
+        "--deadline-ms",
+        "150",
+        "--concurrency",
+        "1",
+    ];
+    let (code, report, err) = drift("run", wasm.to_str().unwrap(), &table, &meta, &options);
+    assert_eq!(code, 0, "{err}");
+    let report = report.unwrap();
+    assert_eq!(report["counts"]["updates"], 6, "{report}");
+    // Six strongly consistent reads of one unit each, besides the scan's.
+    assert!(report["consumed_rcu"].as_f64().unwrap() >= 6.0, "{report}");
+    assert!(
+        report["duration_seconds"].as_f64().unwrap() >= 1.0,
+        "{report}"
+    );
+}
+
 #[test]
 fn immediate_operations_reach_declared_tables_only() {
     let client = client();

@@ -4,9 +4,12 @@ mod support;
 
 mod architecture;
 mod assemblyscript;
+#[cfg(feature = "crash-points")]
 mod crash;
 mod dynamodb;
 mod engine;
 mod exec;
 mod fault_proxy;
+#[cfg(feature = "crash-points")]
+mod model;
 mod reliability;

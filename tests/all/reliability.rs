@@ -617,3 +617,247 @@ fn consumed_capacity_is_reported_and_capped() {
         "{report}"
     );
 }
+
+/// Items of `table` the `touch` behaviour has written.
+fn touched(client: &Client, table: &str) -> usize {
+    block_on(scan_all(client, table))
+        .values()
+        .filter(|item| item.contains_key("touched"))
+        .count()
+}
+
+/// A run paused (SIGSTOP) past its lease while it applies, whose lock another run takes over,
+/// writes nothing once it is woken (SIGCONT): its requests are fenced by the lease, not only
+/// its metadata writes.
+#[test]
+fn a_run_paused_past_its_lease_writes_nothing_after_waking() {
+    let client = client();
+    let (table, meta) = (unique("hostile"), unique("meta"));
+    hostile_copy_table(&client);
+    block_on(fill(&client, &table, &hostile_items(4000, "touch")));
+    let wasm = guest("drift_test_guests");
+    let args = [
+        "run",
+        wasm.to_str().unwrap(),
+        "--table",
+        &table,
+        "--meta-table",
+        &meta,
+        "--lease-seconds",
+        "3",
+        "--apply-concurrency",
+        "1",
+    ];
+    let child = spawn_drift_host(&args);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while touched(&client, &table) < 200 {
+        assert!(Instant::now() < deadline, "the apply never started");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    signal(&child, "-STOP");
+    // Requests already sent land now; after that, nothing may change.
+    std::thread::sleep(Duration::from_secs(1));
+    let before = touched(&client, &table);
+    assert!(before < 4000, "the apply finished before the pause");
+    // Past the lease: another run takes the lock over and runs to the end.
+    std::thread::sleep(Duration::from_secs(4));
+    let other = unique("users");
+    block_on(fill(&client, &other, &users(5)));
+    let (code, _, err) = drift(
+        "run",
+        guest("users_v2").to_str().unwrap(),
+        &other,
+        &meta,
+        &[],
+    );
+    assert_eq!(code, 0, "the other run takes the expired lock: {err}");
+    signal(&child, "-CONT");
+    let output = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(err.contains("lost the lock"), "{err}");
+    // No request starts after the lease ran out. One write lane has at most one request in
+    // flight, and one handed to the network just before the process froze may still land
+    // when it wakes: no client can take back bytes already on their way.
+    let after = touched(&client, &table);
+    assert!(
+        after <= before + 1,
+        "the woken run wrote {} items after losing its lease",
+        after - before
+    );
+    assert_eq!(
+        record_status(&client, &meta, 900).as_deref(),
+        Some("running")
+    );
+}
+
+/// A tmpfs of a given size at a fresh folder, for a work dir that fills up; unmounted on drop.
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    /// Mounts one (the tests run as root, as CI does).
+    fn mount(size: &str) -> Tmpfs {
+        let dir = std::env::temp_dir().join(unique("tmpfs"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let tmpfs = Tmpfs(dir);
+        tmpfs.mount_with(&format!("size={size}"));
+        tmpfs
+    }
+
+    fn mount_with(&self, options: &str) {
+        let remount = options.starts_with("remount");
+        let mut mount = std::process::Command::new("mount");
+        if remount {
+            mount.args(["-o", options]).arg(&self.0);
+        } else {
+            mount
+                .args(["-t", "tmpfs", "-o", options, "tmpfs"])
+                .arg(&self.0);
+        }
+        let status = mount.status().expect("run mount");
+        assert!(
+            status.success(),
+            "mount {options} failed (the tests need root)"
+        );
+    }
+
+    /// Gives it a new size, keeping its files.
+    fn resize(&self, size: &str) {
+        self.mount_with(&format!("remount,size={size}"));
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
+/// Waits for `child` at most `limit`; a run that hangs is killed and fails the test.
+fn wait_at_most(mut child: Child, limit: Duration) -> std::process::Output {
+    let deadline = Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the run did not end by itself within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// What a run that hit a full work dir must leave: one clear line, exit 1, the lock free, the
+/// record failed and resumable; then, with room again, a resume that applies every item once.
+fn after_a_full_disk(
+    output: std::process::Output,
+    table: &str,
+    meta: &str,
+    work: &Tmpfs,
+    items: usize,
+) {
+    let client = client();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(err.contains("No space left on device"), "{err}");
+    let unlock = drift_host(&["unlock", "--meta-table", meta], None);
+    assert!(
+        stderr(&unlock).contains("is not locked"),
+        "{}",
+        stderr(&unlock)
+    );
+    let record = &status_json(meta)[0];
+    assert_eq!(record["status"], "failed", "{record}");
+    assert!(
+        record["last_error"].as_str().unwrap().contains("resume"),
+        "{record}"
+    );
+    work.resize("64m");
+    let wasm = guest("drift_test_guests");
+    let (code, report, err) = drift(
+        "run",
+        wasm.to_str().unwrap(),
+        table,
+        meta,
+        &["--work-dir", work.path()],
+    );
+    assert_eq!(code, 0, "{err}");
+    let report = report.unwrap();
+    assert_eq!(report["counts"]["updates"], items as u64, "{report}");
+    assert_eq!(touched(&client, table), items);
+}
+
+/// The work dir fills up while the scan journals: the run ends by itself, frees the lock,
+/// and a later run (with room) resumes.
+#[test]
+fn a_full_work_dir_mid_scan_ends_the_run_which_resumes_later() {
+    let client = client();
+    let (table, meta) = (unique("hostile"), unique("meta"));
+    hostile_copy_table(&client);
+    block_on(fill(&client, &table, &hostile_items(3000, "touch")));
+    let work = Tmpfs::mount("96k");
+    let wasm = guest("drift_test_guests");
+    let child = spawn_drift_host(&[
+        "run",
+        wasm.to_str().unwrap(),
+        "--table",
+        &table,
+        "--meta-table",
+        &meta,
+        "--work-dir",
+        work.path(),
+    ]);
+    let output = wait_at_most(child, Duration::from_secs(60));
+    assert_eq!(
+        touched(&client, &table),
+        0,
+        "nothing is written by a failed scan"
+    );
+    after_a_full_disk(output, &table, &meta, &work, 3000);
+}
+
+/// The work dir fills up while the apply runs (its checkpoint can no longer be saved): the
+/// run ends by itself, frees the lock, and a later run resumes exactly.
+#[test]
+fn a_full_work_dir_mid_apply_ends_the_run_which_resumes_exactly() {
+    let client = client();
+    let (table, meta) = (unique("hostile"), unique("meta"));
+    hostile_copy_table(&client);
+    block_on(fill(&client, &table, &hostile_items(4000, "touch")));
+    let work = Tmpfs::mount("8m");
+    let wasm = guest("drift_test_guests");
+    let child = spawn_drift_host(&[
+        "run",
+        wasm.to_str().unwrap(),
+        "--table",
+        &table,
+        "--meta-table",
+        &meta,
+        "--work-dir",
+        work.path(),
+        "--apply-concurrency",
+        "1",
+    ]);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while touched(&client, &table) < 100 {
+        assert!(Instant::now() < deadline, "the apply never started");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Fill what is left of the work dir.
+    let filler = work.0.join("filler");
+    let _ = std::process::Command::new("dd")
+        .args(["if=/dev/zero", "bs=64k", "status=none"])
+        .arg(format!("of={}", filler.display()))
+        .status();
+    let output = wait_at_most(child, Duration::from_secs(60));
+    assert!(
+        touched(&client, &table) < 4000,
+        "the apply ended before the disk was full"
+    );
+    std::fs::remove_file(&filler).unwrap();
+    after_a_full_disk(output, &table, &meta, &work, 4000);
+}

@@ -28,7 +28,14 @@ fn guest_dir() -> &'static Path {
                 "--profile",
                 "guest",
             ])
-            .args(["-p", "users_v2", "-p", "drift-test-guests"])
+            .args([
+                "-p",
+                "users_v2",
+                "-p",
+                "drift-test-guests",
+                "-p",
+                "drift-model-guest",
+            ])
             .arg("--target-dir")
             .arg(&target)
             .status()

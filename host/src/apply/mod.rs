@@ -18,6 +18,7 @@
 //! The [`Watermark`] follows the lanes: the journal position up to which every record is
 //! settled, which the run checkpoints so that a resume starts there.
 
+pub mod exactly_once;
 pub mod markers;
 pub mod watermark;
 
@@ -36,6 +37,7 @@ use serde_json::Value as Json;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
+use exactly_once::{already_applied, AppliedBefore, OnceRule};
 pub use markers::Markers;
 pub use watermark::{Settled, Watermark};
 
@@ -72,6 +74,9 @@ pub struct ApplyOptions {
     pub capacity: Capacity,
     /// Journal position to start from (a resume's watermark; the header's end otherwise).
     pub start: u64,
+    /// Whether an earlier attempt may have applied records from `start` on (a resumed apply):
+    /// the apply then first finds which, by their markers (see [`already_applied`]).
+    pub resumed: bool,
     /// Where exactly-once writes leave their markers.
     pub markers: Markers,
 }
@@ -118,6 +123,10 @@ pub struct Applied {
 
 /// What the lanes share.
 struct Shared {
+    /// Which records go exactly once.
+    rule: Arc<OnceRule>,
+    /// What an earlier attempt of this apply settled (see [`exactly_once`]).
+    applied_before: AppliedBefore,
     context: ApplyContext,
     policy: RetryPolicy,
     capacity: Capacity,
@@ -139,6 +148,8 @@ struct Prepared {
     position: u64,
     /// Journal position just after it.
     end: u64,
+    /// Whether it goes exactly once (with a marker).
+    once: bool,
 }
 
 /// Applies every record of `journal` from `options.start`. Counts go to `context.counts`,
@@ -150,7 +161,22 @@ pub async fn apply(
 ) -> Result<Applied> {
     let lanes = options.lanes.max(1);
     let stop = context.stop.clone();
+    let rule = {
+        let (journal, start, schemas) =
+            (journal.to_owned(), options.start, context.schemas.clone());
+        tokio::task::spawn_blocking(move || OnceRule::read(&journal, start, &schemas))
+            .await
+            .map_err(|e| anyhow!("journal reader failed: {e}"))??
+    };
+    let rule = Arc::new(rule);
+    let applied_before = if options.resumed {
+        already_applied(journal, options, &context, &rule).await?
+    } else {
+        AppliedBefore::default()
+    };
     let shared = Arc::new(Shared {
+        rule,
+        applied_before,
         context,
         policy: options.policy.clone(),
         capacity: options.capacity.clone(),
@@ -194,6 +220,19 @@ pub async fn apply(
     })
 }
 
+/// Which item an action writes: its table and its key ([`key_identity`]).
+pub(crate) fn identity(table: &str, key: &Item) -> Vec<u8> {
+    [table.as_bytes(), &[0], &key_identity(key)].concat()
+}
+
+/// The key of the item `action` writes, in a table with `schema`.
+pub(crate) fn target_key(action: &Action, schema: &KeySchema) -> Option<Item> {
+    match &action.kind {
+        ActionKind::Put { item } => schema.key_of(item),
+        ActionKind::Update { key, .. } | ActionKind::Delete { key } => Some(key.clone()),
+    }
+}
+
 /// Reads the journal from `start` and sends each record to its lane.
 fn route(
     journal: &Path,
@@ -228,19 +267,35 @@ fn route(
             .schemas
             .get(&action.table)
             .with_context(|| format!("no key schema for table `{}`", action.table))?;
-        let key = match &action.kind {
-            ActionKind::Put { item } => schema.key_of(item),
-            ActionKind::Update { key, .. } | ActionKind::Delete { key } => Some(key.clone()),
+        let key = target_key(&action, schema)
+            .with_context(|| format!("an action on `{}` lacks the table's key", action.table))?;
+        let identity = identity(&action.table, &key);
+        let earlier = shared
+            .applied_before
+            .settled(&identity, this_position, &action);
+        if let Some(settled) = earlier {
+            match settled {
+                Settled::Applied(kind) => shared.context.counts.count_applied(kind),
+                _ => {
+                    shared
+                        .context
+                        .counts
+                        .conflicts
+                        .fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            shared.context.watermark.settle(this_sequence, end, settled);
+            continue;
         }
-        .with_context(|| format!("an action on `{}` lacks the table's key", action.table))?;
-        let identity = [action.table.as_bytes(), &[0], &key_identity(&key)].concat();
         let mut hasher = DefaultHasher::new();
         identity.hash(&mut hasher);
         let lane = (hasher.finish() % lanes.len() as u64) as usize;
+        let once = shared.rule.once(this_position, &action, &identity);
         let prepared = Prepared {
             source,
             action,
             key,
+            once,
             identity,
             sequence: this_sequence,
             position: this_position,
@@ -339,9 +394,9 @@ async fn apply_one(prepared: Prepared, shared: &Shared) -> Result<()> {
         sequence,
         position,
         end,
+        once,
         ..
     } = prepared;
-    let once = !action.is_repeatable();
     let Action {
         table,
         kind,
@@ -399,6 +454,17 @@ async fn apply_one(prepared: Prepared, shared: &Shared) -> Result<()> {
             Ok(())
         }
         Err(WriteError::ConditionFailed) => {
+            if once {
+                shared
+                    .markers
+                    .put_conflict(
+                        &shared.context.client,
+                        &shared.policy,
+                        &shared.capacity,
+                        position,
+                    )
+                    .await?;
+            }
             shared
                 .context
                 .counts

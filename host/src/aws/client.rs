@@ -6,8 +6,11 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
-use aws_sdk_dynamodb::config::Region;
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, Region, RuntimeComponents};
 use aws_sdk_dynamodb::Client;
+
+use crate::model::fence::Fence;
 
 /// Where and how to reach DynamoDB.
 #[derive(Debug, Clone, Default)]
@@ -56,4 +59,34 @@ pub async fn connect(options: &ConnectOptions) -> Client {
         .load()
         .await;
     Client::new(&config)
+}
+
+/// A client whose every request is checked against `fence` just before it is sent: the last
+/// moment a run that was paused past its lease can be stopped from writing.
+pub fn fenced(client: &Client, fence: Fence) -> Client {
+    let config = client
+        .config()
+        .to_builder()
+        .interceptor(FenceInterceptor(fence))
+        .build();
+    Client::from_conf(config)
+}
+
+/// Turns a request away, right before it goes out, once the fence is closed.
+#[derive(Debug)]
+struct FenceInterceptor(Fence);
+
+impl Intercept for FenceInterceptor {
+    fn name(&self) -> &'static str {
+        "drift-host lease fence"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _config: &mut ConfigBag,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        Ok(self.0.check()?)
+    }
 }

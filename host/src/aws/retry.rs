@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
+use crate::model::fence::{Fence, LeaseExpired};
+
 /// How often and how patiently to retry a request.
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
@@ -17,6 +19,13 @@ pub struct RetryPolicy {
     pub base: Duration,
     /// Longest backoff.
     pub cap: Duration,
+    /// Whether to retry a request whose outcome is unknown (it timed out, its connection
+    /// dropped, DynamoDB answered 5xx): right for reads and for writes that leave the same
+    /// item when repeated; for any other write only a request DynamoDB rejected (throttled)
+    /// is sent again.
+    pub retry_unknown_outcomes: bool,
+    /// Checked before every attempt: nothing is sent once the run's lease ran out.
+    pub fence: Fence,
 }
 
 impl Default for RetryPolicy {
@@ -25,11 +34,22 @@ impl Default for RetryPolicy {
             max_attempts: 12,
             base: Duration::from_millis(50),
             cap: Duration::from_secs(5),
+            retry_unknown_outcomes: true,
+            fence: Fence::open(),
         }
     }
 }
 
 impl RetryPolicy {
+    /// This policy for a write that must not apply twice: it retries only what DynamoDB
+    /// rejected without applying it.
+    pub fn rejections_only(&self) -> RetryPolicy {
+        RetryPolicy {
+            retry_unknown_outcomes: false,
+            ..self.clone()
+        }
+    }
+
     /// Full jitter: a random wait between zero and the exponential bound.
     pub fn backoff(&self, attempt: u32) -> Duration {
         let bound = self
@@ -42,15 +62,21 @@ impl RetryPolicy {
     /// Runs `request` until it succeeds, fails for good, or runs out of attempts.
     pub async fn run<T, E, R, F, Fut>(&self, mut request: F) -> Result<T, SdkError<E, R>>
     where
-        E: ProvideErrorMetadata,
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug + 'static,
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, SdkError<E, R>>>,
     {
         let mut attempt = 0;
         loop {
+            self.fence.check().map_err(SdkError::construction_failure)?;
             match request().await {
                 Ok(value) => return Ok(value),
-                Err(error) if attempt + 1 < self.max_attempts && is_transient(&error) => {
+                Err(error)
+                    if attempt + 1 < self.max_attempts
+                        && is_transient(&error)
+                        && (self.retry_unknown_outcomes || is_rejection(&error)) =>
+                {
                     tracing::debug!("retrying a DynamoDB request (attempt {})", attempt + 2);
                     tokio::time::sleep(self.backoff(attempt)).await;
                     attempt += 1;
@@ -61,8 +87,16 @@ impl RetryPolicy {
     }
 }
 
-/// Throttling, server errors, timeouts and connection failures: worth another try.
-pub fn is_transient<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
+/// Throttling, server errors, timeouts and connection failures: worth another try (but not
+/// a request the lease fence turned away).
+pub fn is_transient<E, R>(error: &SdkError<E, R>) -> bool
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    if lease_expired(error) {
+        return false;
+    }
     match error {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
             true
@@ -89,12 +123,23 @@ pub fn is_transient<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool 
     }
 }
 
+/// Throttling: DynamoDB refused the request without applying it.
+pub fn is_rejection<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
+    matches!(error, SdkError::ServiceError(service) if matches!(
+        service.err().code().unwrap_or_default(),
+        "ProvisionedThroughputExceededException" | "ThrottlingException" | "RequestLimitExceeded"
+    ))
+}
+
 /// The error's code, for messages and classification.
 pub fn error_code<E, R>(error: &SdkError<E, R>) -> String
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug + 'static,
 {
+    if lease_expired(error) {
+        return LeaseExpired.to_string();
+    }
     match error {
         SdkError::ServiceError(service) => {
             let err = service.err();
@@ -118,6 +163,18 @@ where
         }
         _ => "unknown error".to_owned(),
     }
+}
+
+/// Whether the fence turned the request away ([`LeaseExpired`] in its causes).
+fn lease_expired(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(error) = cause {
+        if error.is::<LeaseExpired>() {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
 }
 
 /// The useful message under the SDK's layers: missing credentials said plainly, otherwise the

@@ -25,6 +25,8 @@ use crate::aws::retry::RetryPolicy;
 use crate::aws::write::{write_one, Expression, SingleWrite, WriteError};
 use crate::model::action::Tables;
 use crate::model::item::Item;
+use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
+use drift_value::expression::is_repeatable;
 
 /// Most items one `query` call returns.
 const MAX_QUERY_PAGE: u32 = 1000;
@@ -37,6 +39,8 @@ pub struct ImmediateDb {
     pub handle: Handle,
     /// Retries for throttling and transient failures.
     pub policy: RetryPolicy,
+    /// The run's read and write budgets (`--max-rcu`, `--max-wcu`): guests share them.
+    pub capacity: Capacity,
 }
 
 /// What a guest may reach: the tables it declared, and DynamoDB if the run is online.
@@ -52,8 +56,12 @@ type DbResult<T> = Result<T, DbError>;
 
 impl HostState {
     /// One immediate put/update/delete, through the same code as the apply.
+    /// One immediate put/update/delete, through the same code as the apply. A write that
+    /// would not leave the same item when repeated (a condition, `ADD`, arithmetic, ...) is
+    /// sent again only when DynamoDB rejected it (throttling): after a timeout its outcome is
+    /// unknown, and the guest gets that error rather than a write that may land twice.
     fn write(
-        &self,
+        &mut self,
         table: &str,
         write: SingleWrite,
         condition: Option<String>,
@@ -61,25 +69,34 @@ impl HostState {
     ) -> DbResult<()> {
         let (db, table) = self.db(table)?;
         let (names, values) = expression_parts(attributes)?;
+        let repeatable = condition.is_none()
+            && match &write {
+                SingleWrite::Update(_, expression) => is_repeatable(expression),
+                SingleWrite::Put(_) | SingleWrite::Delete(_) => true,
+            };
+        let policy = if repeatable {
+            db.policy.clone()
+        } else {
+            db.policy.rejections_only()
+        };
         let expression = Expression {
             condition,
             names,
             values,
         };
-        db.handle
-            .block_on(write_one(
-                &db.client,
-                &db.policy,
-                &Capacity::default(),
-                &table,
-                &write,
-                &expression,
-            ))
-            .map_err(db_error)
+        let writing = write_one(
+            &db.client,
+            &policy,
+            &db.capacity,
+            &table,
+            &write,
+            &expression,
+        );
+        self.wait(&db.handle, writing).map_err(db_error)
     }
 
-    fn db(&self, table: &str) -> DbResult<(&ImmediateDb, String)> {
-        let db = self.context.db.as_deref().ok_or_else(|| {
+    fn db(&self, table: &str) -> DbResult<(Arc<ImmediateDb>, String)> {
+        let db = self.context.db.clone().ok_or_else(|| {
             DbError::Refused(
                 "immediate DynamoDB operations are not available offline (exec)".into(),
             )
@@ -131,17 +148,25 @@ impl wit_db::Host for HostState {
     fn get_item(&mut self, table: String, key: wit::Item) -> DbResult<Option<wit::Item>> {
         let (db, table) = self.db(&table)?;
         let key = to_aws_item(&decode(key, "key")?);
-        let output = db
-            .handle
-            .block_on(db.policy.run(|| {
-                db.client
-                    .get_item()
-                    .table_name(&table)
-                    .set_key(Some(key.clone()))
-                    .consistent_read(true)
-                    .send()
-            }))
-            .map_err(failure)?;
+        let reading = async {
+            db.capacity.before_read().await;
+            let output = db
+                .policy
+                .run(|| {
+                    db.client
+                        .get_item()
+                        .table_name(&table)
+                        .set_key(Some(key.clone()))
+                        .consistent_read(true)
+                        .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                        .send()
+                })
+                .await?;
+            let units = output.consumed_capacity().and_then(|c| c.capacity_units());
+            db.capacity.read(units.unwrap_or(0.0));
+            Ok(output)
+        };
+        let output = self.wait(&db.handle, reading).map_err(failure)?;
         output
             .item
             .map(|item| from_aws_item(&item).map(|item| arena::encode(&item)))
@@ -199,23 +224,31 @@ impl wit_db::Host for HostState {
             .limit
             .unwrap_or(MAX_QUERY_PAGE)
             .clamp(1, MAX_QUERY_PAGE) as i32;
-        let output = db
-            .handle
-            .block_on(db.policy.run(|| {
-                db.client
-                    .query()
-                    .table_name(&table)
-                    .set_index_name(input.index.clone())
-                    .key_condition_expression(&input.key_condition)
-                    .set_filter_expression(input.filter.clone())
-                    .set_expression_attribute_names(names.clone())
-                    .set_expression_attribute_values(values.clone())
-                    .set_exclusive_start_key(start.clone())
-                    .scan_index_forward(!input.descending)
-                    .limit(limit)
-                    .send()
-            }))
-            .map_err(failure)?;
+        let querying = async {
+            db.capacity.before_read().await;
+            let output = db
+                .policy
+                .run(|| {
+                    db.client
+                        .query()
+                        .table_name(&table)
+                        .set_index_name(input.index.clone())
+                        .key_condition_expression(&input.key_condition)
+                        .set_filter_expression(input.filter.clone())
+                        .set_expression_attribute_names(names.clone())
+                        .set_expression_attribute_values(values.clone())
+                        .set_exclusive_start_key(start.clone())
+                        .scan_index_forward(!input.descending)
+                        .limit(limit)
+                        .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                        .send()
+                })
+                .await?;
+            let units = output.consumed_capacity().and_then(|c| c.capacity_units());
+            db.capacity.read(units.unwrap_or(0.0));
+            Ok(output)
+        };
+        let output = self.wait(&db.handle, querying).map_err(failure)?;
         let convert =
             |item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>| {
                 from_aws_item(item)

@@ -34,6 +34,38 @@ pub struct MigrationInfo {
     pub other_tables: Vec<String>,
 }
 
+impl MigrationInfo {
+    /// Checks what a guest chose against the rules the host relies on: names are shown in
+    /// messages and records (never used as paths), tables follow DynamoDB's naming rules.
+    pub fn check(&self) -> Result<(), String> {
+        let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
+        if self.name.is_empty() || self.name.len() > 128 || !self.name.chars().all(plain) {
+            return Err(format!(
+                "name `{}` must be 1 to 128 ASCII letters, digits, `_`, `-` or `.`",
+                self.name.escape_debug()
+            ));
+        }
+        for table in std::iter::once(&self.table).chain(&self.other_tables) {
+            if table.len() < 3 || table.len() > 255 || !table.chars().all(plain) {
+                return Err(format!(
+                    "table `{}` is not a DynamoDB table name: 3 to 255 ASCII letters, digits, \
+                     `_`, `-` or `.`",
+                    table.escape_debug()
+                ));
+            }
+        }
+        if self.description.len() > 4096
+            || self
+                .description
+                .chars()
+                .any(|c| c.is_control() && c != '\n')
+        {
+            return Err("description must be at most 4096 bytes of text (no control characters but newlines)".into());
+        }
+        Ok(())
+    }
+}
+
 /// What the file held.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -154,9 +186,7 @@ pub fn load_bytes(
         table: info.table,
         other_tables: info.other_tables,
     };
-    if info.name.trim().is_empty() || info.table.trim().is_empty() {
-        bail!("info() must give a name and a table");
-    }
+    info.check().map_err(|rule| anyhow!("info() {rule}"))?;
     Ok(LoadedMigration {
         label: Arc::from(format!("{} #{}", info.name, info.number)),
         info,
@@ -251,4 +281,38 @@ pub fn default_cache_dir() -> Option<PathBuf> {
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
         .map(|dir| dir.join("drift-host").join("components"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(name: &str, table: &str) -> MigrationInfo {
+        MigrationInfo {
+            number: 1,
+            name: name.into(),
+            description: "d".into(),
+            table: table.into(),
+            other_tables: vec![],
+        }
+    }
+
+    #[test]
+    fn info_fields_follow_the_rules_and_errors_name_them() {
+        assert_eq!(info("users_v2", "users").check(), Ok(()));
+        for bad in ["", "../../x/y", "a b", "é", &"x".repeat(129)] {
+            let error = info(bad, "users").check().unwrap_err();
+            assert!(error.starts_with("name `"), "{error}");
+        }
+        for bad in ["ab", "a/b", "t!", &"t".repeat(256)] {
+            let error = info("ok", bad).check().unwrap_err();
+            assert!(error.contains("is not a DynamoDB table name"), "{error}");
+        }
+        let mut other = info("ok", "users");
+        other.other_tables.push("../etc".into());
+        assert!(other.check().is_err());
+        other.other_tables.clear();
+        other.description = "line\u{0}".into();
+        assert!(other.check().unwrap_err().starts_with("description"));
+    }
 }

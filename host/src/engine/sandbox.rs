@@ -10,16 +10,18 @@ use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use tokio::io::AsyncWrite;
+use tokio::runtime::Handle;
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
-use wasmtime::{Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime::{Store, StoreLimits, StoreLimitsBuilder, Trap, UpdateDeadline};
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::bindings::{self, wit};
 use super::immediate::GuestContext;
-use super::Runtime;
+use super::{Runtime, EPOCH_TICK};
 
 /// Bytes of guest output kept for error messages.
 const OUTPUT_TAIL: usize = 2048;
@@ -43,6 +45,10 @@ pub struct HostState {
     /// The last message the guest logged during the current call: an AssemblyScript `abort`
     /// says why there before it traps.
     last_log: Option<String>,
+    /// Time the current call spent blocked in immediate DynamoDB operations, and how much of
+    /// it the deadline was extended by already: waiting on DynamoDB is not the guest's CPU.
+    blocked: Duration,
+    credited: Duration,
 }
 
 impl HostState {
@@ -56,6 +62,29 @@ impl HostState {
         self.item = item;
         self.log_lines = 0;
         self.last_log = None;
+        self.blocked = Duration::ZERO;
+        self.credited = Duration::ZERO;
+    }
+
+    /// Waits for `work` (an immediate DynamoDB operation) on `handle`; the time it takes is
+    /// added to the call's deadline.
+    pub(crate) fn wait<F: std::future::Future>(&mut self, handle: &Handle, work: F) -> F::Output {
+        let started = Instant::now();
+        let output = handle.block_on(work);
+        self.blocked += started.elapsed();
+        output
+    }
+
+    /// At the deadline: extends it by the time spent blocked that was not credited yet, or
+    /// ends the call.
+    fn at_deadline(&mut self) -> wasmtime::Result<UpdateDeadline> {
+        let owed = self.blocked.saturating_sub(self.credited);
+        if owed.is_zero() {
+            return Err(Trap::Interrupt.into());
+        }
+        self.credited = self.blocked;
+        let ticks = (owed.as_millis() / EPOCH_TICK.as_millis()) as u64 + 1;
+        Ok(UpdateDeadline::Continue(ticks))
     }
 
     /// The last message logged during the current call.
@@ -153,10 +182,12 @@ pub(crate) fn store(
         item: String::new(),
         log_lines: 0,
         last_log: None,
+        blocked: Duration::ZERO,
+        credited: Duration::ZERO,
     };
     let mut store = Store::new(runtime.engine(), state);
     store.limiter(|state| &mut state.limits);
-    store.epoch_deadline_trap();
+    store.epoch_deadline_callback(|mut store| store.data_mut().at_deadline());
     store
 }
 

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, bail, Result};
 use aws_sdk_dynamodb::config::http::HttpResponse;
@@ -177,6 +177,7 @@ impl Lease {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
+        let sent = Instant::now();
         let result = policy
             .run(|| {
                 client
@@ -199,11 +200,16 @@ impl Lease {
             lost: Arc::new(AtomicBool::new(false)),
         };
         match result {
-            Ok(_) => Ok(lease),
+            Ok(_) => {
+                lease.policy.fence.extend_to(lease.held_until(sent));
+                Ok(lease)
+            }
             Err(e) if is_conditional_check_failed(&e) => {
                 let holder = read(client, policy, table).await?;
                 if holder.as_ref().is_some_and(|h| h.owner == owner) {
-                    return Ok(lease); // a retry of our own write, which had been applied
+                    // A retry of our own write, which had been applied.
+                    lease.policy.fence.extend_to(lease.held_until(sent));
+                    return Ok(lease);
                 }
                 let who = holder.map_or_else(|| "another run".to_owned(), |h| h.describe());
                 Err(refused(format!(
@@ -214,12 +220,21 @@ impl Lease {
         }
     }
 
+    /// Until when requests may be sent on a lease (re)taken by a request sent at `sent`: a
+    /// quarter lease before it ends, for the clocks of the hosts that judge its expiry.
+    fn held_until(&self, sent: Instant) -> Instant {
+        sent + self.duration - self.duration / 4
+    }
+
     /// Whether the lease was lost (another run took over after it expired).
     pub fn is_lost(&self) -> bool {
         self.lost.load(Ordering::Relaxed)
     }
 
-    /// Renews the lease every third of its duration until it is lost; requests `stop` if it is.
+    /// Renews the lease every third of its duration until it is lost; requests `stop` if it
+    /// is. Each renewal that succeeds extends the fence of the run's requests; one that takes
+    /// longer than a third of the lease is given up (the next tick tries again), so the fence
+    /// runs out rather than a write going out on a lease that may have ended.
     pub async fn heartbeat(self, stop: Stop) {
         let mut ticker = tokio::time::interval(self.duration / 3);
         ticker.tick().await;
@@ -229,23 +244,26 @@ impl Lease {
             names.insert("#expires".to_owned(), "expires_at".to_owned());
             let expires = (unix_now() + self.duration.as_secs()).to_string();
             values.insert(":expires".to_owned(), AttributeValue::N(expires));
-            let renewed = self
-                .policy
-                .run(|| {
-                    self.client
-                        .update_item()
-                        .table_name(&self.table)
-                        .set_key(Some(lock_key()))
-                        .update_expression("SET #expires = :expires")
-                        .condition_expression(HELD_BY_OWNER)
-                        .set_expression_attribute_names(Some(names.clone()))
-                        .set_expression_attribute_values(Some(values.clone()))
-                        .send()
-                })
-                .await;
+            let sent = Instant::now();
+            let renewing = self.policy.run(|| {
+                self.client
+                    .update_item()
+                    .table_name(&self.table)
+                    .set_key(Some(lock_key()))
+                    .update_expression("SET #expires = :expires")
+                    .condition_expression(HELD_BY_OWNER)
+                    .set_expression_attribute_names(Some(names.clone()))
+                    .set_expression_attribute_values(Some(values.clone()))
+                    .send()
+            });
+            let Ok(renewed) = tokio::time::timeout(self.duration / 3, renewing).await else {
+                tracing::warn!("renewing the lock of `{}` timed out", self.table);
+                continue;
+            };
             match renewed {
-                Ok(_) => {}
+                Ok(_) => self.policy.fence.extend_to(self.held_until(sent)),
                 Err(e) if is_conditional_check_failed(&e) => {
+                    self.policy.fence.close();
                     tracing::error!(
                         "lost the lock of `{}`: another run took it over; stopping",
                         self.table

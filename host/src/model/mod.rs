@@ -6,11 +6,13 @@
 //! - [`counts`]: one set of counts, and its live (atomic) form;
 //! - [`source`]: how a scanned item is named (its key, its scan page);
 //! - [`error`]: the typed failures that decide the exit code;
-//! - [`stop`]: the shared request to stop, with its reason.
+//! - [`stop`]: the shared request to stop, with its reason;
+//! - [`fence`]: the permission to send requests while the run holds its lease.
 
 pub mod action;
 pub mod counts;
 pub mod error;
+pub mod fence;
 pub mod item;
 pub mod operation;
 pub mod source;

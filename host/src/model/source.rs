@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::item::{to_json_item, Item};
+use super::item::{canonical_number, to_json_item, Item, Value};
 
 /// Which scan page an item came from: segment, and the page's number within the segment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -40,7 +40,35 @@ impl fmt::Display for ScanTag {
     }
 }
 
-/// How an item's key is compared with the keys already journaled (byte-equal encodings).
+/// A key's identity: equal for two keys exactly when DynamoDB takes them for the same item.
+/// Numbers are compared by value (`N "1"`, `N "1.0"` and `N "10E-1"` are one key), so that
+/// actions on one item share an apply lane, never meet in one batch, and a resumed scan
+/// recognises the items it journaled already.
 pub fn key_identity(key: &Item) -> Vec<u8> {
-    rmp_serde::to_vec(key).expect("an item encodes")
+    let canonical: Item = key
+        .iter()
+        .map(|(name, value)| {
+            let value = match value {
+                Value::N(n) => Value::N(canonical_number(n).unwrap_or_else(|_| n.clone())),
+                other => other.clone(),
+            };
+            (name.clone(), value)
+        })
+        .collect();
+    rmp_serde::to_vec(&canonical).expect("an item encodes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn number_keys_are_one_key_whatever_their_spelling() {
+        let key = |n: &str| Item::new().with("id", Value::N(n.into()));
+        assert_eq!(key_identity(&key("1")), key_identity(&key("1.0")));
+        assert_eq!(key_identity(&key("1")), key_identity(&key("10E-1")));
+        assert_ne!(key_identity(&key("1")), key_identity(&key("2")));
+        let text = Item::new().with("id", "1");
+        assert_ne!(key_identity(&key("1")), key_identity(&text));
+    }
 }

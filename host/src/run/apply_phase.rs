@@ -10,13 +10,16 @@ use anyhow::Result;
 use super::RunContext;
 use crate::apply::{apply, Applied, ApplyContext, ApplyOptions, Markers, Watermark};
 use crate::journal::checkpoint::Checkpoint;
+use crate::model::stop::StopReason;
 
 /// Applies `journal` from `checkpoint`'s watermark; `checkpoint` ends at the watermark
-/// reached (saved), whatever happened.
+/// reached (saved), whatever happened. `resumed`: an earlier attempt of this apply may have
+/// written records past the watermark.
 pub async fn apply_phase(
     run: &RunContext<'_>,
     journal: &Path,
     checkpoint: &mut Checkpoint,
+    resumed: bool,
 ) -> Result<Applied> {
     run.counts.applying.store(true, Ordering::Relaxed);
     let options = run.options;
@@ -31,14 +34,18 @@ pub async fn apply_phase(
         policy: options.policy.clone(),
         capacity: options.capacity.clone(),
         start: checkpoint.applied_position,
+        resumed,
         markers: Markers::new(run.meta.name(), number, &checkpoint.run_id),
     };
+    // Saves the watermark as it rises; a checkpoint that cannot be saved (a full disk) stops
+    // the apply: it could not be resumed from where it got.
     let saver = {
-        let (watermark, mut checkpoint, path, every) = (
+        let (watermark, mut checkpoint, path, every, stop) = (
             watermark.clone(),
             checkpoint.clone(),
             checkpoint_path.to_owned(),
             options.checkpoint_every,
+            run.stop.clone(),
         );
         tokio::spawn(async move {
             let mut ticker = tokio::time::interval(every);
@@ -49,7 +56,8 @@ pub async fn apply_phase(
                     checkpoint.applied_position = position;
                     checkpoint.applied = counts;
                     if let Err(error) = checkpoint.save(&path) {
-                        tracing::warn!("{error:#}");
+                        stop.request(StopReason::StageFailed);
+                        return Err::<(), _>(error);
                     }
                     crate::crash::point("apply-checkpoint");
                 }
@@ -65,7 +73,9 @@ pub async fn apply_phase(
     };
     let applied = apply(journal, &apply_options, context).await;
     saver.abort();
-    let _ = saver.await;
+    if let Ok(Err(error)) = saver.await {
+        return Err(error);
+    }
     (checkpoint.applied_position, checkpoint.applied) = watermark.get();
     checkpoint.save(checkpoint_path)?;
     let applied = applied?;

@@ -24,6 +24,7 @@ use aws_sdk_dynamodb::Client;
 
 use crate::apply::Conflict;
 use crate::aws::capacity::Capacity;
+use crate::aws::client::fenced;
 use crate::aws::retry::RetryPolicy;
 use crate::aws::table::{key_schema, Billing, KeySchema};
 use crate::engine::LoadedMigration;
@@ -32,6 +33,7 @@ use crate::journal::JournalReader;
 use crate::metadata::{Lease, MetadataTable, MigrationRecord};
 use crate::model::counts::{Counts, LiveCounts};
 use crate::model::error::{refused, RunError, EXIT_FAILED, EXIT_OK};
+use crate::model::fence::Fence;
 use crate::model::now;
 use crate::model::operation::{Operation, Status};
 use crate::model::stop::{Stop, StopReason};
@@ -117,6 +119,17 @@ pub async fn run(
     stop: Stop,
 ) -> Result<RunReport> {
     let started = Instant::now();
+    // Every request of the run goes through one fence, which the lease extends while it holds:
+    // checked by the retry policy before each attempt, and by the client before it transmits.
+    let fence = Fence::stopping(stop.clone());
+    let client = &fenced(client, fence.clone());
+    let options = &RunOptions {
+        policy: RetryPolicy {
+            fence,
+            ..options.policy.clone()
+        },
+        ..options.clone()
+    };
     let tables = migration.tables(options.table.as_deref());
     let table = tables.own().to_owned();
     // Read-only checks first: a missing table or an unreadable metadata record writes nothing.
@@ -337,6 +350,8 @@ async fn work(
         checkpoint: &checkpoint_path,
         every: run.options.checkpoint_every * PUBLISH_EVERY_CHECKPOINTS,
     };
+    // A resume in the apply phase follows an attempt that may have written past its watermark.
+    let apply_resumed = checkpoint.phase == Phase::Apply;
     if checkpoint.phase == Phase::Scan {
         let resumed = match start {
             Start::Resume(resumed) => Some(*resumed),
@@ -350,7 +365,7 @@ async fn work(
         recording.next.counts.items_scanned = checkpoint.items_scanned();
         tally.actions_journaled = checkpoint.records;
     }
-    let applying = apply_phase::apply_phase(run, journal, checkpoint);
+    let applying = apply_phase::apply_phase(run, journal, checkpoint, apply_resumed);
     let applied = while_publishing(applying, published, &recording.stored).await;
     let counts = &mut recording.next.counts;
     let scanned = counts.items_scanned;

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, bail, Result};
 
 use super::report::ItemFailure;
 use super::resume::Resumed;
@@ -21,7 +21,7 @@ use crate::model::counts::LiveCounts;
 use crate::model::item::to_json_item;
 use crate::model::source::ScanTag;
 use crate::model::stop::{Stop, StopReason};
-use crate::source::pages::PageLedger;
+use crate::source::pages::{PageLedger, SegmentPosition};
 use crate::source::scan::{scan, ScanOptions};
 
 /// What the scan phase produced.
@@ -107,12 +107,35 @@ pub async fn scan_phase(
     drop(pool);
     let items = items?;
     let (checkpoint, errors, failures) = spooled?;
+    if !run.stop.is_requested() {
+        every_item_journaled(items, &checkpoint.segments)?;
+    }
     Ok(Scanned {
         items,
         errors,
         failures,
         checkpoint,
     })
+}
+
+/// Checks that a scan that was not stopped read every segment to its end and that every item
+/// it read went through the guest into the journal: an item lost on the way (a worker that
+/// died, a channel closed early) must fail the run, never let it be marked applied.
+fn every_item_journaled(read: u64, segments: &[SegmentPosition]) -> Result<()> {
+    if let Some((n, _)) = segments.iter().enumerate().find(|(_, s)| !s.done) {
+        bail!(
+            "scan segment {n} ended before its last page was journaled: \
+             some items did not go through the guest; nothing was applied"
+        );
+    }
+    let journaled: u64 = segments.iter().map(|s| s.items).sum();
+    if journaled != read {
+        bail!(
+            "the scan read {read} items but {journaled} went through the guest into the \
+             journal; nothing was applied"
+        );
+    }
+    Ok(())
 }
 
 /// The guests of the scan, reaching the migration's declared tables through DynamoDB.
@@ -124,6 +147,7 @@ fn start_pool(run: &RunContext<'_>) -> Pool<ScanTag> {
             client: run.client.clone(),
             handle: tokio::runtime::Handle::current(),
             policy: options.policy.clone(),
+            capacity: options.capacity.clone(),
         })),
     };
     Pool::start(
@@ -265,5 +289,32 @@ fn check_key(action: &Action, schemas: &HashMap<String, KeySchema>) -> Result<()
             action.table,
             describe()
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn segment(items: u64, done: bool) -> SegmentPosition {
+        SegmentPosition {
+            pages: 1,
+            items,
+            start_key: None,
+            done,
+        }
+    }
+
+    #[test]
+    fn a_scan_is_complete_only_if_every_item_read_was_journaled() {
+        let whole = [segment(3, true), segment(4, true)];
+        assert!(every_item_journaled(7, &whole).is_ok());
+        let lost = every_item_journaled(8, &whole).unwrap_err().to_string();
+        assert!(lost.contains("read 8 items but 7"), "{lost}");
+        let unfinished = [segment(3, true), segment(4, false)];
+        let error = every_item_journaled(7, &unfinished)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("segment 1 ended"), "{error}");
     }
 }

@@ -101,6 +101,15 @@ pub enum Element {
     Index(usize),
 }
 
+impl DocumentPath {
+    /// Whether the path goes through a list index (`a[2]`, `a.b[0].c`).
+    pub fn has_index(&self) -> bool {
+        self.0
+            .iter()
+            .any(|element| matches!(element, Element::Index(_)))
+    }
+}
+
 impl UpdateExpression {
     /// Parses an update expression; fails with a message naming what was expected where.
     pub fn parse(text: &str) -> Result<UpdateExpression, String> {
@@ -115,7 +124,10 @@ impl UpdateExpression {
     pub fn is_repeatable(&self) -> bool {
         self.clauses.iter().all(|clause| match clause {
             Clause::Set(actions) => actions.iter().all(SetAction::is_repeatable),
-            Clause::Remove(_) | Clause::Delete(_) => true,
+            // Removing list element `[n]` again removes the one that moved into its place.
+            Clause::Remove(paths) => paths.iter().all(|path| !path.has_index()),
+            // Taking elements out of a set twice leaves the set it leaves once.
+            Clause::Delete(_) => true,
             Clause::Add(_) => false,
         })
     }
@@ -129,6 +141,10 @@ pub fn is_repeatable(text: &str) -> bool {
 
 impl SetAction {
     fn is_repeatable(&self) -> bool {
+        // `l[n] = ...` past the end of a list appends: twice, it appends twice.
+        if self.path.has_index() {
+            return false;
+        }
         match &self.value {
             Operand::Term(Term::Value(_)) => true,
             // `a = if_not_exists(a, :v)` sets `a` once, whatever comes after.

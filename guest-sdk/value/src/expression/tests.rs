@@ -26,8 +26,9 @@ fn only_updates_that_leave_the_same_item_twice_are_repeatable() {
         "SET a = :a, #add = :add REMOVE b",
         "SET #d0 = :d0, #d1 = :d1 REMOVE #d2",
         "SET a = if_not_exists(a, :zero)",
-        "set m.x[2] = IF_NOT_EXISTS( m.x[2] , :z ), b=:b",
+        "set m.x = IF_NOT_EXISTS( m.x , :z ), b=:b",
         "REMOVE a, b SET c = :c DELETE tags :old",
+        "DELETE a[0] :old",
     ] {
         assert!(is_repeatable(expression), "{expression}");
     }
@@ -41,6 +42,11 @@ fn only_updates_that_leave_the_same_item_twice_are_repeatable() {
         "SET b = if_not_exists(a, :z)",
         "SET a = :a, b = list_append(:x, :y)",
         "garbage",
+        // A list index shifts or appends: `REMOVE l[0]` twice removes two elements, and
+        // `SET l[9] = :v` past the end appends each time.
+        "REMOVE l[0]",
+        "SET l[9] = :v",
+        "set m.x[2] = IF_NOT_EXISTS( m.x[2] , :z ), b=:b",
         // Beyond the text-based analysis this replaces:
         "SET a = if_not_exists(a, b)",
         "SET a = :a SET b = :b",
