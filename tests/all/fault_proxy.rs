@@ -4,6 +4,8 @@
 //! `ProvisionedThroughputExceededException` / `ThrottlingException`) or server errors (500,
 //! 503), closes some connections mid-request, forwards some requests and then drops the answer
 //! (the write happened, the client cannot know), and delays others. The rest pass through.
+//! In a `BatchExecuteStatement`, it also throttles single statements: it forwards the request
+//! without them and answers `ThrottlingError` in their places, as DynamoDB does.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -21,6 +23,8 @@ pub struct FaultCounts {
     pub closed_before: AtomicU64,
     pub dropped_after: AtomicU64,
     pub delayed: AtomicU64,
+    /// Statements of `BatchExecuteStatement` requests answered `ThrottlingError`.
+    pub statements_throttled: AtomicU64,
 }
 
 impl FaultCounts {
@@ -31,6 +35,7 @@ impl FaultCounts {
             + self.closed_before.load(Ordering::Relaxed)
             + self.dropped_after.load(Ordering::Relaxed)
             + self.delayed.load(Ordering::Relaxed)
+            + self.statements_throttled.load(Ordering::Relaxed)
     }
 }
 
@@ -99,6 +104,75 @@ fn choose(rng: &Mutex<fastrand::Rng>, percent: u32) -> Fault {
     }
 }
 
+/// The head and the body of an HTTP message.
+fn split(message: &[u8]) -> (&[u8], &[u8]) {
+    let at = message
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(message.len(), |p| p + 4);
+    message.split_at(at)
+}
+
+/// The statements of a `BatchExecuteStatement` request (with a Content-Length body) to answer
+/// `ThrottlingError` this time: each with about `percent` % chance.
+fn statements_to_throttle(request: &[u8], rng: &Mutex<fastrand::Rng>, percent: u32) -> Vec<usize> {
+    let (head, body) = split(request);
+    let head = String::from_utf8_lossy(head).to_ascii_lowercase();
+    if !head.contains("batchexecutestatement") || !head.contains("content-length") {
+        return Vec::new();
+    }
+    let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return Vec::new();
+    };
+    let count = json["Statements"].as_array().map_or(0, Vec::len);
+    let mut rng = rng.lock().unwrap();
+    (0..count).filter(|_| rng.u32(0..100) < percent).collect()
+}
+
+/// The request's statements without those in `dropped`, and how many there were.
+fn without_statements(request: &[u8], dropped: &[usize]) -> (Vec<serde_json::Value>, usize) {
+    let json: serde_json::Value = serde_json::from_slice(split(request).1).unwrap();
+    let all = json["Statements"].as_array().cloned().unwrap_or_default();
+    let kept = all
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !dropped.contains(i))
+        .map(|(_, s)| s.clone())
+        .collect();
+    (kept, all.len())
+}
+
+/// The request again, with only `statements` (DynamoDB Local does not check signatures).
+fn forwarded_request(request: &[u8], statements: &[serde_json::Value]) -> Vec<u8> {
+    let (head, body) = split(request);
+    let mut json: serde_json::Value = serde_json::from_slice(body).unwrap();
+    json["Statements"] = serde_json::Value::Array(statements.to_vec());
+    let body = json.to_string();
+    let head: String = String::from_utf8_lossy(head)
+        .split("\r\n")
+        .filter(|line| !line.is_empty())
+        .map(|line| {
+            if line.to_ascii_lowercase().starts_with("content-length:") {
+                format!("Content-Length: {}", body.len())
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\r\n");
+    format!("{head}\r\n\r\n{body}").into_bytes()
+}
+
+/// The per-statement answers of a `BatchExecuteStatement` response, if it is one.
+fn statement_answers(response: &[u8]) -> Option<Vec<serde_json::Value>> {
+    let (head, body) = split(response);
+    if !String::from_utf8_lossy(head).starts_with("HTTP/1.1 200") {
+        return None;
+    }
+    let json: serde_json::Value = serde_json::from_slice(body).ok()?;
+    json["Responses"].as_array().cloned()
+}
+
 /// Reads one HTTP/1.1 message (head and body, Content-Length or chunked); `None` at EOF.
 async fn read_message(
     reader: &mut BufReader<impl tokio::io::AsyncRead + Unpin>,
@@ -158,6 +232,42 @@ async fn serve(
     let mut server_read = BufReader::new(server_read);
     while let Some(request) = read_message(&mut client_read).await? {
         counts.requests.fetch_add(1, Ordering::Relaxed);
+        let throttle = statements_to_throttle(&request, rng, percent);
+        if !throttle.is_empty() {
+            counts
+                .statements_throttled
+                .fetch_add(throttle.len() as u64, Ordering::Relaxed);
+            let (forwarded, all) = without_statements(&request, &throttle);
+            let answers = if forwarded.is_empty() {
+                Vec::new()
+            } else {
+                server_write
+                    .write_all(&forwarded_request(&request, &forwarded))
+                    .await?;
+                let Some(response) = read_message(&mut server_read).await? else {
+                    return Ok(());
+                };
+                let Some(answers) = statement_answers(&response) else {
+                    client_write.write_all(&response).await?;
+                    continue;
+                };
+                answers
+            };
+            let mut answers = answers.into_iter();
+            let merged: Vec<serde_json::Value> = (0..all)
+                .map(|i| match throttle.contains(&i) {
+                    true => serde_json::json!({"Error": {"Code": "ThrottlingError", "Message": "injected fault"}}),
+                    false => answers.next().unwrap_or(serde_json::json!({})),
+                })
+                .collect();
+            let body = serde_json::json!({ "Responses": merged }).to_string();
+            let response = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            client_write.write_all(response.as_bytes()).await?;
+            continue;
+        }
         match choose(rng, percent) {
             Fault::Answer(status, code) => {
                 let counter = if status == 400 {

@@ -12,4 +12,5 @@ mod exec;
 mod fault_proxy;
 #[cfg(feature = "crash-points")]
 mod model;
+mod partiql;
 mod reliability;

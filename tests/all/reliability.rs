@@ -394,8 +394,16 @@ fn a_migration_completes_exactly_through_throttling_errors_and_broken_connection
         counts.dropped_after.load(Ordering::Relaxed),
         counts.delayed.load(Ordering::Relaxed)
     );
+    eprintln!(
+        "statements throttled: {}",
+        counts.statements_throttled.load(Ordering::Relaxed)
+    );
     assert_eq!(code, 0, "{err}");
-    assert_eq!(report.unwrap()["status"], "applied");
+    let report = report.unwrap();
+    assert_eq!(report["status"], "applied");
+    // The updates went in batches of statements, some of them throttled one by one.
+    assert!(report["updates_batched"].as_u64().unwrap() > 0, "{report}");
+    assert!(counts.statements_throttled.load(Ordering::Relaxed) > 0);
     assert!(
         faulted * 10 >= requests,
         "at least 10 % of requests faulted ({faulted} of {requests})"

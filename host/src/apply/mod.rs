@@ -29,7 +29,7 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
 use aws_sdk_dynamodb::Client;
 use serde::Serialize;
@@ -43,9 +43,13 @@ pub use watermark::{Settled, Watermark};
 
 use crate::aws::capacity::Capacity;
 use crate::aws::convert::to_aws_item;
+use crate::aws::partiql::{update_statement, Statement};
 use crate::aws::retry::RetryPolicy;
 use crate::aws::table::KeySchema;
-use crate::aws::write::{batch_write, write_once, Expression, SingleWrite, WriteError, Written};
+use crate::aws::write::{
+    batch_statements, batch_write, write_once, Expression, SingleWrite, StatementOutcome,
+    WriteError, Written,
+};
 use crate::journal::{Entry, JournalReader, Record};
 use crate::model::action::{Action, ActionKind};
 use crate::model::counts::LiveCounts;
@@ -74,6 +78,9 @@ pub struct ApplyOptions {
     pub capacity: Capacity,
     /// Journal position to start from (a resume's watermark; the header's end otherwise).
     pub start: u64,
+    /// Whether plain updates go as PartiQL statements in batches (`BatchExecuteStatement`);
+    /// otherwise each is an `UpdateItem`.
+    pub batch_updates: bool,
     /// Whether an earlier attempt may have applied records from `start` on (a resumed apply):
     /// the apply then first finds which, by their markers (see [`already_applied`]).
     pub resumed: bool,
@@ -123,6 +130,8 @@ pub struct Applied {
 
 /// What the lanes share.
 struct Shared {
+    /// See [`ApplyOptions::batch_updates`].
+    batch_updates: bool,
     /// Which records go exactly once.
     rule: Arc<OnceRule>,
     /// What an earlier attempt of this apply settled (see [`exactly_once`]).
@@ -175,6 +184,7 @@ pub async fn apply(
         AppliedBefore::default()
     };
     let shared = Arc::new(Shared {
+        batch_updates: options.batch_updates,
         rule,
         applied_before,
         context,
@@ -308,32 +318,157 @@ fn route(
     Ok(())
 }
 
+/// How a record is written.
+enum Route {
+    /// In a `BatchWriteItem` (an unconditional put or delete).
+    Batch,
+    /// As a PartiQL statement in a `BatchExecuteStatement` (a plain update, see
+    /// [`crate::aws::partiql`]).
+    Statement(Statement),
+    /// On its own: `UpdateItem`, a conditional write, or an exactly-once transaction.
+    Single,
+}
+
+/// How `prepared` is written.
+fn route_of(prepared: &Prepared, shared: &Shared) -> Route {
+    let action = &prepared.action;
+    if prepared.once || action.condition.is_some() {
+        return Route::Single;
+    }
+    match &action.kind {
+        ActionKind::Put { .. } | ActionKind::Delete { .. } => Route::Batch,
+        ActionKind::Update { upsert: true, .. } => Route::Single,
+        ActionKind::Update { expression, .. } if shared.batch_updates => {
+            let schema = &shared.context.schemas[&action.table];
+            update_statement(
+                &action.table,
+                schema,
+                &prepared.key,
+                expression,
+                &action.names,
+                &action.values,
+            )
+            .map_or(Route::Single, Route::Statement)
+        }
+        ActionKind::Update { .. } => Route::Single,
+    }
+}
+
+/// Applies a lane's records: puts and deletes gathered into batches, plain updates into batches
+/// of statements, the rest one by one. A record whose item is in a batch not yet sent sends the
+/// batches first, so each item's records keep their journal order.
 async fn run_lane(mut records: mpsc::Receiver<Prepared>, shared: &Shared) -> Result<()> {
-    let mut batch: Vec<Prepared> = Vec::with_capacity(BATCH_LIMIT);
+    let mut writes: Vec<Prepared> = Vec::with_capacity(BATCH_LIMIT);
+    let mut updates: Vec<(Prepared, Statement)> = Vec::with_capacity(BATCH_LIMIT);
     while let Some(prepared) = records.recv().await {
         if shared.context.stop.is_requested() {
             return Ok(());
         }
-        let action = &prepared.action;
-        let batchable =
-            action.condition.is_none() && !matches!(action.kind, ActionKind::Update { .. });
-        if !batchable {
-            flush(&mut batch, shared).await?;
-            apply_one(prepared, shared).await?;
-            continue;
+        let pending = writes.iter().chain(updates.iter().map(|(p, _)| p));
+        if pending.into_iter().any(|p| p.identity == prepared.identity) {
+            flush(&mut writes, shared).await?;
+            flush_statements(&mut updates, shared).await?;
         }
-        if batch.iter().any(|p| p.identity == prepared.identity) {
-            flush(&mut batch, shared).await?;
-        }
-        batch.push(prepared);
-        if batch.len() == BATCH_LIMIT {
-            flush(&mut batch, shared).await?;
+        match route_of(&prepared, shared) {
+            Route::Batch => {
+                writes.push(prepared);
+                if writes.len() == BATCH_LIMIT {
+                    flush(&mut writes, shared).await?;
+                }
+            }
+            Route::Statement(statement) => {
+                updates.push((prepared, statement));
+                if updates.len() == BATCH_LIMIT {
+                    flush_statements(&mut updates, shared).await?;
+                }
+            }
+            Route::Single => apply_one(prepared, shared).await?,
         }
     }
     if shared.context.stop.is_requested() {
         return Ok(());
     }
-    flush(&mut batch, shared).await
+    flush(&mut writes, shared).await?;
+    flush_statements(&mut updates, shared).await
+}
+
+/// Applies `updates` with `BatchExecuteStatement`: each applied, or a conflict (its item is
+/// gone), or the apply fails.
+async fn flush_statements(updates: &mut Vec<(Prepared, Statement)>, shared: &Shared) -> Result<()> {
+    if updates.is_empty() {
+        return Ok(());
+    }
+    let statements: Vec<Statement> = updates.iter().map(|(_, s)| s.clone()).collect();
+    let outcomes = batch_statements(
+        &shared.context.client,
+        &shared.policy,
+        &shared.capacity,
+        &statements,
+    )
+    .await?;
+    crate::crash::point("batch-written");
+    for ((prepared, _), outcome) in updates.drain(..).zip(outcomes) {
+        match outcome {
+            StatementOutcome::Applied => {
+                let kind = &prepared.action.kind;
+                shared.context.counts.count_applied(kind.applied_kind());
+                shared
+                    .context
+                    .counts
+                    .updates_batched
+                    .fetch_add(1, Ordering::Relaxed);
+                shared.context.watermark.settle(
+                    prepared.sequence,
+                    prepared.end,
+                    Settled::applied(kind),
+                );
+            }
+            StatementOutcome::ConditionFailed => conflict(&prepared, shared),
+            StatementOutcome::Failed(error) => bail!(
+                "update on `{}` key {} failed: {error}",
+                prepared.action.table,
+                to_json_item(&prepared.key)
+            ),
+        }
+    }
+    Ok(())
+}
+
+/// Counts and reports `prepared` as a conflict: its condition (or its item's existence) did
+/// not hold, and nothing was written.
+fn conflict(prepared: &Prepared, shared: &Shared) {
+    let action = &prepared.action;
+    shared
+        .context
+        .counts
+        .conflicts
+        .fetch_add(1, Ordering::Relaxed);
+    shared
+        .context
+        .watermark
+        .settle(prepared.sequence, prepared.end, Settled::Conflict);
+    let reason = match (&action.kind, &action.condition) {
+        (ActionKind::Update { upsert: false, .. }, None) => {
+            "the item no longer exists (deleted during the run); it was not recreated".to_owned()
+        }
+        (ActionKind::Update { upsert: false, .. }, Some(condition)) => {
+            format!("the item no longer exists, or its condition `{condition}` did not hold")
+        }
+        (_, Some(condition)) => format!("condition `{condition}` did not hold"),
+        (_, None) => "condition did not hold".to_owned(),
+    };
+    let conflict = Conflict {
+        table: action.table.clone(),
+        kind: action.kind.name(),
+        key: to_json_item(&prepared.key),
+        source: to_json_item(&prepared.source),
+        reason,
+    };
+    tracing::warn!(table = %conflict.table, key = %conflict.key, "conflict: {}", conflict.reason);
+    let mut conflicts = shared.conflicts.lock().expect("conflicts lock");
+    if conflicts.len() < CONFLICTS_REPORTED {
+        conflicts.push(conflict);
+    }
 }
 
 /// Writes `batch` with `BatchWriteItem`, retrying what DynamoDB leaves unprocessed.
@@ -385,30 +520,21 @@ async fn flush(batch: &mut Vec<Prepared>, shared: &Shared) -> Result<()> {
     Ok(())
 }
 
-/// Applies one update or conditional write, exactly once when it is not [`repeatable`].
+/// Applies one update or conditional write, exactly once (with its marker) when it goes so.
 async fn apply_one(prepared: Prepared, shared: &Shared) -> Result<()> {
-    let Prepared {
-        source,
-        action,
-        key,
-        sequence,
-        position,
-        end,
-        once,
-        ..
-    } = prepared;
     let Action {
         table,
         kind,
         condition,
         names,
         values,
-    } = &action;
+    } = &prepared.action;
+    let key = &prepared.key;
     let mut names: HashMap<String, String> = names.clone().into_iter().collect();
     let mut condition_sent = condition.clone();
     let write = match kind {
         ActionKind::Put { item } => SingleWrite::Put(to_aws_item(item)),
-        ActionKind::Delete { .. } => SingleWrite::Delete(to_aws_item(&key)),
+        ActionKind::Delete { .. } => SingleWrite::Delete(to_aws_item(key)),
         ActionKind::Update {
             expression, upsert, ..
         } => {
@@ -422,7 +548,7 @@ async fn apply_one(prepared: Prepared, shared: &Shared) -> Result<()> {
                     None => exists,
                 });
             }
-            SingleWrite::Update(to_aws_item(&key), expression.clone())
+            SingleWrite::Update(to_aws_item(key), expression.clone())
         }
     };
     let expression = Expression {
@@ -430,7 +556,12 @@ async fn apply_one(prepared: Prepared, shared: &Shared) -> Result<()> {
         names: (!names.is_empty()).then_some(names),
         values: (!values.is_empty()).then(|| to_aws_item(values)),
     };
-    let marker = once.then(|| (shared.markers.table.as_str(), shared.markers.item(position)));
+    let marker = prepared.once.then(|| {
+        (
+            shared.markers.table.as_str(),
+            shared.markers.item(prepared.position),
+        )
+    });
     let result = write_once(
         &shared.context.client,
         &shared.policy,
@@ -447,64 +578,35 @@ async fn apply_one(prepared: Prepared, shared: &Shared) -> Result<()> {
                 crate::crash::point("single-written");
             }
             shared.context.counts.count_applied(kind.applied_kind());
-            shared
-                .context
-                .watermark
-                .settle(sequence, end, Settled::applied(kind));
+            if matches!(kind, ActionKind::Update { .. }) {
+                shared
+                    .context
+                    .counts
+                    .updates_single
+                    .fetch_add(1, Ordering::Relaxed);
+            }
+            shared.context.watermark.settle(
+                prepared.sequence,
+                prepared.end,
+                Settled::applied(kind),
+            );
             Ok(())
         }
         Err(WriteError::ConditionFailed) => {
-            if once {
+            if prepared.once {
+                let (client, policy) = (&shared.context.client, &shared.policy);
                 shared
                     .markers
-                    .put_conflict(
-                        &shared.context.client,
-                        &shared.policy,
-                        &shared.capacity,
-                        position,
-                    )
+                    .put_conflict(client, policy, &shared.capacity, prepared.position)
                     .await?;
             }
-            shared
-                .context
-                .counts
-                .conflicts
-                .fetch_add(1, Ordering::Relaxed);
-            shared
-                .context
-                .watermark
-                .settle(sequence, end, Settled::Conflict);
-            let reason = match (kind, condition) {
-                (ActionKind::Update { upsert: false, .. }, None) => {
-                    "the item no longer exists (deleted during the run); it was not recreated"
-                        .to_owned()
-                }
-                (ActionKind::Update { upsert: false, .. }, Some(condition)) => {
-                    format!(
-                        "the item no longer exists, or its condition `{condition}` did not hold"
-                    )
-                }
-                (_, Some(condition)) => format!("condition `{condition}` did not hold"),
-                (_, None) => "condition did not hold".to_owned(),
-            };
-            let conflict = Conflict {
-                table: table.clone(),
-                kind: kind.name(),
-                key: to_json_item(&key),
-                source: to_json_item(&source),
-                reason,
-            };
-            tracing::warn!(table = %conflict.table, key = %conflict.key, "conflict: {}", conflict.reason);
-            let mut conflicts = shared.conflicts.lock().expect("conflicts lock");
-            if conflicts.len() < CONFLICTS_REPORTED {
-                conflicts.push(conflict);
-            }
+            conflict(&prepared, shared);
             Ok(())
         }
         Err(WriteError::Failed(error)) => Err(anyhow!(
             "{} on `{table}` key {} failed: {error}",
             kind.name(),
-            to_json_item(&key),
+            to_json_item(key),
         )),
     }
 }

@@ -49,6 +49,24 @@ impl Throttle {
         }
     }
 
+    /// Waits until the budget is not overspent, then takes `units` of it at once: a request
+    /// of many writes reserves them, so that concurrent requests cannot all pass on the same
+    /// remaining budget.
+    pub async fn reserve(&self, units: f64) {
+        loop {
+            let wait = {
+                let mut state = self.state.lock().expect("throttle lock");
+                self.refill(&mut state);
+                if state.0 > 0.0 {
+                    state.0 -= units;
+                    return;
+                }
+                Duration::from_secs_f64(-state.0 / self.per_second + 0.001)
+            };
+            tokio::time::sleep(wait).await;
+        }
+    }
+
     /// Charges `units` that a request consumed.
     pub fn consume(&self, units: f64) {
         let mut state = self.state.lock().expect("throttle lock");
@@ -89,6 +107,21 @@ impl Capacity {
     pub async fn before_write(&self) {
         if let Some(throttle) = &self.write {
             throttle.ready().await;
+        }
+    }
+
+    /// Waits for write budget and reserves `units` of it (see [`Throttle::reserve`]).
+    pub async fn reserve_write(&self, units: f64) {
+        if let Some(throttle) = &self.write {
+            throttle.reserve(units).await;
+        }
+    }
+
+    /// Records the write units a request consumed, of which `reserved` were reserved.
+    pub fn wrote_reserved(&self, reserved: f64, units: f64) {
+        self.consumed.lock().expect("consumed lock").1 += units;
+        if let Some(throttle) = &self.write {
+            throttle.consume(units - reserved);
         }
     }
 

@@ -8,6 +8,7 @@
 pub mod capacity;
 pub mod client;
 pub mod convert;
+pub mod partiql;
 pub mod retry;
 pub mod table;
 pub mod write;

@@ -9,6 +9,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, WriteReque
 use aws_sdk_dynamodb::Client;
 
 use super::capacity::Capacity;
+use super::partiql::Statement;
 use super::retry::{error_code, is_conditional_check_failed, RetryPolicy};
 
 /// The optional parts of a single write: condition and placeholders.
@@ -264,7 +265,9 @@ pub async fn batch_write(
     let max_rounds = policy.max_attempts * 2;
     let mut round = 0;
     loop {
-        capacity.before_write().await;
+        // At least a unit per write: reserved before, so that lanes share the budget.
+        let reserved = requests.values().map(Vec::len).sum::<usize>() as f64;
+        capacity.reserve_write(reserved).await;
         let output = policy
             .run(|| {
                 client
@@ -275,7 +278,9 @@ pub async fn batch_write(
             })
             .await
             .map_err(|e| anyhow!("BatchWriteItem failed: {}", error_code(&e)))?;
-        capacity.wrote_all(output.consumed_capacity());
+        let consumed = output.consumed_capacity();
+        let units = consumed.iter().filter_map(|c| c.capacity_units()).sum();
+        capacity.wrote_reserved(reserved, units);
         requests = output
             .unprocessed_items
             .unwrap_or_default()
@@ -292,4 +297,103 @@ pub async fn batch_write(
         }
         tokio::time::sleep(policy.backoff(round)).await;
     }
+}
+
+/// How one statement of a batch ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatementOutcome {
+    /// It was applied.
+    Applied,
+    /// Its condition did not hold (for an `UPDATE`: the item does not exist); nothing was written.
+    ConditionFailed,
+    /// Anything else, after retries.
+    Failed(String),
+}
+
+/// Runs `statements` (at most 25, on distinct items, writes that leave the same item when
+/// repeated) in one `BatchExecuteStatement`. Errors come back per statement: a statement that
+/// was throttled or hit a transient failure is sent again, with the others that were, after a
+/// backoff with jitter; the outcomes are in the order of `statements`.
+pub async fn batch_statements(
+    client: &Client,
+    policy: &RetryPolicy,
+    capacity: &Capacity,
+    statements: &[Statement],
+) -> Result<Vec<StatementOutcome>> {
+    use aws_sdk_dynamodb::types::{BatchStatementErrorCodeEnum as Code, BatchStatementRequest};
+    let mut outcomes: Vec<Option<StatementOutcome>> = vec![None; statements.len()];
+    let mut pending: Vec<usize> = (0..statements.len()).collect();
+    // Throttled statements can take a while to drain: allow twice the usual attempts.
+    let max_rounds = policy.max_attempts * 2;
+    let mut round = 0;
+    while !pending.is_empty() {
+        let requests = pending
+            .iter()
+            .map(|&i| {
+                BatchStatementRequest::builder()
+                    .statement(&statements[i].text)
+                    .set_parameters(Some(statements[i].parameters.clone()))
+                    .build()
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        // At least a unit per statement: reserved before, so that lanes share the budget.
+        let reserved = pending.len() as f64;
+        capacity.reserve_write(reserved).await;
+        let output = policy
+            .run(|| {
+                client
+                    .batch_execute_statement()
+                    .set_statements(Some(requests.clone()))
+                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                    .send()
+            })
+            .await
+            .map_err(|e| anyhow!("BatchExecuteStatement failed: {}", error_code(&e)))?;
+        // Where the server does not say (DynamoDB Local), a unit per statement.
+        let consumed: f64 = match output.consumed_capacity() {
+            [] => reserved,
+            consumed => consumed.iter().filter_map(|c| c.capacity_units()).sum(),
+        };
+        capacity.wrote_reserved(reserved, consumed);
+        if output.responses().len() != pending.len() {
+            bail!(
+                "BatchExecuteStatement answered {} of {} statements",
+                output.responses().len(),
+                pending.len()
+            );
+        }
+        let mut again = Vec::new();
+        for (&i, response) in pending.iter().zip(output.responses()) {
+            outcomes[i] = match response.error() {
+                None => Some(StatementOutcome::Applied),
+                Some(error) => match error.code() {
+                    Some(Code::ConditionalCheckFailed) => Some(StatementOutcome::ConditionFailed),
+                    Some(
+                        Code::ThrottlingError
+                        | Code::ProvisionedThroughputExceeded
+                        | Code::RequestLimitExceeded
+                        | Code::InternalServerError
+                        | Code::TransactionConflict,
+                    ) if round + 1 < max_rounds => {
+                        again.push(i);
+                        None
+                    }
+                    code => Some(StatementOutcome::Failed(format!(
+                        "{}: {}",
+                        code.map_or("unknown error", |c| c.as_str()),
+                        error.message().unwrap_or_default()
+                    ))),
+                },
+            };
+        }
+        pending = again;
+        if !pending.is_empty() {
+            round += 1;
+            tokio::time::sleep(policy.backoff(round)).await;
+        }
+    }
+    Ok(outcomes
+        .into_iter()
+        .map(|outcome| outcome.expect("every statement settled"))
+        .collect())
 }

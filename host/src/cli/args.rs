@@ -113,6 +113,10 @@ pub struct RunArgs {
     /// Stop the scan at the first item that fails.
     #[arg(long)]
     pub fail_fast: bool,
+    /// Send every update as its own UpdateItem instead of batching plain updates as PartiQL
+    /// statements (BatchExecuteStatement).
+    #[arg(long)]
+    pub no_batch_updates: bool,
     /// Concurrent write lanes while applying.
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub apply_concurrency: u32,
@@ -173,6 +177,7 @@ impl RunArgs {
             fail_fast: self.fail_fast,
             work_dir: self.work_dir.clone().unwrap_or_else(default_work_dir),
             apply_lanes: self.apply_concurrency as usize,
+            batch_updates: !self.no_batch_updates,
             keep_journal: self.keep_journal,
             policy: RetryPolicy {
                 max_attempts: self.max_attempts,

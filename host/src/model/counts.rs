@@ -76,6 +76,10 @@ pub struct LiveCounts {
     pub deletes: AtomicU64,
     /// Writes whose condition failed.
     pub conflicts: AtomicU64,
+    /// Updates applied in batches of PartiQL statements.
+    pub updates_batched: AtomicU64,
+    /// Updates applied one by one (`UpdateItem`, or a transaction for exactly-once ones).
+    pub updates_single: AtomicU64,
     /// Whether the apply has started.
     pub applying: AtomicBool,
 }

@@ -35,6 +35,7 @@ pub async fn apply_phase(
         capacity: options.capacity.clone(),
         start: checkpoint.applied_position,
         resumed,
+        batch_updates: options.batch_updates,
         markers: Markers::new(run.meta.name(), number, &checkpoint.run_id),
     };
     // Saves the watermark as it rises; a checkpoint that cannot be saved (a full disk) stops

@@ -16,6 +16,7 @@ pub mod scan_phase;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -71,6 +72,8 @@ pub struct RunOptions {
     pub fail_fast: bool,
     /// Where journals are written.
     pub work_dir: PathBuf,
+    /// Plain updates go as PartiQL statements in batches (`--no-batch-updates`: `UpdateItem`).
+    pub batch_updates: bool,
     /// Concurrent apply lanes.
     pub apply_lanes: usize,
     /// Keep the journal after a successful apply.
@@ -519,6 +522,8 @@ async fn finish(
         duration_seconds: started.elapsed().as_secs_f64(),
         counts: record.counts,
         actions_journaled: tally.actions_journaled,
+        updates_batched: run.counts.updates_batched.load(Ordering::Relaxed),
+        updates_single: run.counts.updates_single.load(Ordering::Relaxed),
         failures: tally.failures,
         conflicts: tally.conflicts,
         error,

@@ -46,6 +46,12 @@ pub struct RunReport {
     pub counts: Counts,
     /// Actions written to the journal.
     pub actions_journaled: u64,
+    /// Updates this process applied in batches of PartiQL statements.
+    pub updates_batched: u64,
+    /// Updates this process applied one by one (`UpdateItem`, or a transaction for the
+    /// exactly-once ones): those that do not translate to PartiQL, or all with
+    /// `--no-batch-updates`.
+    pub updates_single: u64,
     /// The first failed items.
     pub failures: Vec<ItemFailure>,
     /// The first conflicts.

@@ -193,6 +193,12 @@ impl Guest for Hostile {
     fn migrate(item: Item) -> Result<Vec<Action>, String> {
         match behaviour(&item).as_str() {
             "echo" => Ok(vec![put(item, None)]),
+            "remove" => Ok(vec![Action::Delete(DeleteAction {
+                table: None,
+                key: key_of(&item),
+                condition: None,
+                attributes: placeholders(empty()),
+            })]),
             "sdk-echo" => {
                 let tree = drift_sdk::arena::decode_item(item)?;
                 Ok(vec![put(drift_sdk::arena::encode_item(&tree), None)])

@@ -1,0 +1,238 @@
+#!/usr/bin/env python3
+"""Runs drift-host's benchmark and writes BENCHMARKS.md and BENCHMARKS.json (see scripts/bench).
+
+Every measured run is a child process: items/s from its wall time, client CPU from its own
+rusage (user + system, os.wait4), peak RSS from the same, and the server's CPU from
+/proc/<java pid>/stat before and after. Runners go in rotation, after a warm-up round; the
+tables give medians, and ratios against the native baseline measured in the same rounds.
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu(pid):
+    """User + system CPU seconds of the server process so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def measure(cmd, server_pid=None, env=None):
+    """Runs cmd; returns wall seconds, client CPU seconds, peak RSS bytes, server CPU, stdout."""
+    before = server_cpu(server_pid) if server_pid else 0.0
+    started = time.monotonic()
+    child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    out, err = child.stdout.read(), child.stderr.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.monotonic() - started
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed ({child.returncode}): {err.decode()[-2000:]}")
+    after = server_cpu(server_pid) if server_pid else 0.0
+    return {
+        "seconds": wall,
+        "client_cpu": usage.ru_utime + usage.ru_stime,
+        "peak_rss": usage.ru_maxrss * 1024,
+        "server_cpu": after - before,
+        "stdout": out.decode(),
+    }
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.endpoint = args.endpoint
+        self.server_pid = args.server_pid
+        self.work_dir = tempfile.mkdtemp(prefix="drift-bench-")
+        self.serial = 0
+
+    def name(self, what):
+        self.serial += 1
+        return f"bench_{what}_{os.getpid()}_{self.serial}"
+
+    def tool(self, *args):
+        return [self.args.bench_bin, *args]
+
+    def seed(self, table, items, behave=None):
+        cmd = self.tool("seed", "--endpoint", self.endpoint, "--table", table, "--items", str(items))
+        if behave:
+            cmd += ["--behave", behave]
+        measure(cmd)
+
+    def verify(self, table, workload, items):
+        measure(self.tool("verify", "--endpoint", self.endpoint, "--table", table,
+                          "--workload", workload, "--items", str(items)))
+
+    def drift_run(self, workload, items):
+        """drift-host run over a fresh table: update (users_v2), put or delete (test guest)."""
+        table = self.name(workload)
+        behave = {"update": None, "put": "echo", "delete": "remove"}[workload]
+        wasm = self.args.users_v2 if workload == "update" else self.args.hostile
+        self.seed(table, items, behave)
+        if workload != "update":
+            self.ensure_table("hostile_copy")
+        cmd = [self.args.drift, "run", wasm, "--table", table, "--meta-table", self.name("meta"),
+               "--endpoint-url", self.endpoint, "--work-dir", self.work_dir, "--report", "-"]
+        env = dict(os.environ, DRIFT_LOG="warn")
+        result = measure(cmd, self.server_pid, env)
+        report = json.loads(result["stdout"])
+        assert report["status"] == "applied", report
+        result["report"] = {k: report[k] for k in ("counts", "updates_batched", "updates_single")}
+        self.verify(table, workload, items)
+        result["items"] = items
+        return result
+
+    def ensure_table(self, table):
+        # The test guest declares `hostile_copy`: it must exist (empty is fine).
+        if not getattr(self, "_copy", False):
+            self.seed(table, 0)
+            self._copy = True
+
+    def baseline(self, items):
+        table = self.name("baseline")
+        self.seed(table, items)
+        result = measure(self.tool("baseline", "--endpoint", self.endpoint, "--table", table),
+                         self.server_pid)
+        self.verify(table, "update", items)
+        result["items"] = items
+        return result
+
+    def engine(self, what, items):
+        cmd = self.tool("engine", "--items", str(items), "--workers", "2")
+        cmd += ["--native"] if what == "native" else ["--wasm", {"rust": self.args.users_v2,
+                                                               "assemblyscript": self.args.users_v2_as}[what]]
+        result = measure(cmd)
+        inner = json.loads(result["stdout"])
+        result["items"] = items
+        result["items_per_s_inner"] = inner["items_per_s"]
+        return result
+
+
+def per_item(result):
+    items = result["items"]
+    return {
+        "items_per_s": items / result["seconds"],
+        "client_cpu_ms": 1000 * result["client_cpu"] / items,
+        "server_cpu_ms": 1000 * result["server_cpu"] / items,
+        "peak_rss_mb": result["peak_rss"] / 2**20,
+    }
+
+
+def median(rows, key):
+    return statistics.median(row[key] for row in rows)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    for flag in ("--endpoint", "--drift", "--bench-bin", "--users-v2", "--users-v2-as", "--hostile",
+                 "--out", "--command"):
+        parser.add_argument(flag, required=flag not in ("--command",))
+    parser.add_argument("--server-pid", type=int, required=True)
+    parser.add_argument("--items", type=int, default=20000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--engine-items", type=int, default=200000)
+    parser.add_argument("--rss-only", type=int, help="only a users_v2 run of this many items")
+    args = parser.parse_args()
+    bench = Bench(args)
+
+    if args.rss_only:
+        result = bench.drift_run("update", args.rss_only)
+        print(json.dumps({"items": args.rss_only, **per_item(result)}))
+        return
+
+    runners = {
+        "drift-host run, update (users_v2)": lambda n: bench.drift_run("update", n),
+        "drift-host run, put (whole items)": lambda n: bench.drift_run("put", n),
+        "drift-host run, delete": lambda n: bench.drift_run("delete", n),
+        "native baseline, UpdateItem x32": lambda n: bench.baseline(n),
+    }
+    engines = {
+        "engine alone, Rust guest": lambda n: bench.engine("rust", n),
+        "engine alone, AssemblyScript guest": lambda n: bench.engine("assemblyscript", n),
+        "engine alone, native Rust": lambda n: bench.engine("native", n),
+    }
+    print("warm-up", file=sys.stderr)
+    for run in runners.values():
+        run(2000)
+    for run in engines.values():
+        run(20000)
+    raw = {name: [] for name in [*runners, *engines]}
+    for round_ in range(args.rounds):
+        print(f"round {round_ + 1}/{args.rounds}", file=sys.stderr)
+        for name, run in runners.items():
+            raw[name].append(run(args.items))
+        for name, run in engines.items():
+            raw[name].append(run(args.engine_items))
+    rows = {name: [per_item(r) for r in results] for name, results in raw.items()}
+    for name in engines:
+        for row, result in zip(rows[name], raw[name]):
+            row["items_per_s"] = result["items_per_s_inner"]
+    summary = {name: {key: median(r, key) for key in r[0]} for name, r in rows.items()}
+    base = summary["native baseline, UpdateItem x32"]["items_per_s"]
+    native_engine = summary["engine alone, native Rust"]["items_per_s"]
+    with open(args.out + ".json", "w") as f:
+        json.dump({"summary": summary, "raw": raw, "machine": platform.uname()._asdict()}, f, indent=1)
+    write_markdown(args, summary, base, native_engine)
+
+
+def write_markdown(args, summary, base, native_engine):
+    def fmt(value, digits=0):
+        return f"{value:,.{digits}f}".replace(",", " ")
+
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Produced by `{args.command or 'scripts/bench'}` on {time.strftime('%Y-%m-%d')}, "
+        f"{os.cpu_count()} cores ({platform.machine()}, {platform.platform()}), DynamoDB Local "
+        f"(in memory) on the same machine, {args.items} users of ~1 KB per run, {args.rounds} "
+        "rounds in rotation after a warm-up; medians. Client CPU is the process's user + system "
+        "time; server CPU is the JVM's. Every table is verified item by item after each run.",
+        "",
+        "| runner | items/s | x native UpdateItem | client CPU ms/item | server CPU ms/item | peak RSS MB |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, row in summary.items():
+        if name.startswith("engine"):
+            continue
+        lines.append(
+            f"| {name} | {fmt(row['items_per_s'])} | {row['items_per_s'] / base:.2f} | "
+            f"{row['client_cpu_ms']:.3f} | {row['server_cpu_ms']:.3f} | {row['peak_rss_mb']:.0f} |")
+    lines += ["", f"Engine alone ({args.engine_items} items in memory → 2 workers → actions dropped):", "",
+              "| runner | items/s | wasm / native time per item | client CPU ms/item |", "|---|---|---|---|"]
+    for name, row in summary.items():
+        if name.startswith("engine"):
+            lines.append(f"| {name} | {fmt(row['items_per_s'])} | {native_engine / row['items_per_s']:.2f} | "
+                         f"{row['client_cpu_ms']:.4f} |")
+    update = summary["drift-host run, update (users_v2)"]
+    put = summary["drift-host run, put (whole items)"]
+    rust = summary["engine alone, Rust guest"]
+    targets = [
+        ("update workload ≥ 1.25x native UpdateItem items/s", update["items_per_s"] / base, 1.25, True),
+        ("put workload ≥ 2.5x native UpdateItem items/s", put["items_per_s"] / base, 2.5, True),
+        ("client CPU ≤ 0.08 ms/item on updates", update["client_cpu_ms"], 0.08, False),
+        ("client CPU ≤ 0.04 ms/item on puts", put["client_cpu_ms"], 0.04, False),
+        ("peak RSS ≤ 64 MB (update, 20 000 items)", update["peak_rss_mb"], 64, False),
+        ("engine alone, Rust: wasm/native ≤ 1.3", native_engine / rust["items_per_s"], 1.3, False),
+        ("engine alone, Rust: ≥ 200 000 items/s on 2 workers", rust["items_per_s"], 200000, True),
+    ]
+    lines += ["", "| target | measured | met |", "|---|---|---|"]
+    for label, value, bound, at_least in targets:
+        met = value >= bound if at_least else value <= bound
+        lines.append(f"| {label} | {value:,.3f} | {'yes' if met else 'no'} |")
+    with open(args.out, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
