@@ -146,8 +146,9 @@ def main():
     bench = Bench(args)
 
     if args.rss_only:
-        result = bench.drift_run("update", args.rss_only)
-        print(json.dumps({"items": args.rss_only, **per_item(result)}))
+        row = per_item(bench.drift_run("update", args.rss_only))
+        print(f"| {args.rss_only:,} | {row['items_per_s']:,.0f} | {row['client_cpu_ms']:.3f} | "
+              f"{row['peak_rss_mb']:.0f} |".replace(",", " "))
         return
 
     runners = {

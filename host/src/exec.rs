@@ -10,7 +10,7 @@ use std::thread;
 use anyhow::{anyhow, Result};
 use serde_json::json;
 
-use crate::engine::{GuestContext, ItemError, Job, LoadedMigration, Pool};
+use crate::engine::{GuestContext, ItemError, Job, LoadedMigration, Pool, CHUNK};
 use crate::model::item::{to_json_item, Item};
 use crate::model::operation::Operation;
 use crate::source::json::read_items;
@@ -95,20 +95,32 @@ pub fn exec(
     let key = options.key.clone();
     let reader = thread::spawn(move || {
         let mut seq = 0;
-        read_items(input, |item| {
+        let mut chunk = Vec::with_capacity(CHUNK);
+        let send = |chunk: &mut Vec<Job<Tag>>| {
+            sender
+                .send(std::mem::take(chunk))
+                .map_err(|_| anyhow!("the guest pool stopped"))
+        };
+        let read = read_items(input, |item| {
             let tag = Tag::new(&item, &key, seq);
             seq += 1;
-            sender
-                .send(Job { tag, item })
-                .map_err(|_| anyhow!("the guest pool stopped"))
-        })
+            chunk.push(Job { tag, item });
+            if chunk.len() == CHUNK {
+                send(&mut chunk)?;
+            }
+            Ok(())
+        })?;
+        if !chunk.is_empty() {
+            send(&mut chunk)?;
+        }
+        Ok::<_, anyhow::Error>(read)
     });
 
     let mut summary = ExecSummary::default();
     // Outcomes arrive in completion order; print them in input order.
     let mut pending: BTreeMap<u64, (Tag, Result<_, ItemError>)> = BTreeMap::new();
     let mut next = 0;
-    for outcome in pool.outcomes() {
+    for outcome in pool.outcomes().iter().flatten() {
         pending.insert(outcome.tag.seq, (outcome.tag, outcome.result));
         while let Some((tag, result)) = pending.remove(&next) {
             next += 1;

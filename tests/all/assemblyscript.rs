@@ -117,16 +117,17 @@ fn run_many(count: usize, blob: usize, memory_mib: usize) -> Vec<Result<usize, I
     let feeder = std::thread::spawn(move || {
         for n in 0..count {
             sender
-                .send(Job {
+                .send(vec![Job {
                     tag: n,
                     item: user(n, blob),
-                })
+                }])
                 .unwrap();
         }
     });
     let results = pool
         .outcomes()
         .iter()
+        .flatten()
         .map(|o| o.result.map(|a| a.len()))
         .collect();
     feeder.join().unwrap();

@@ -111,6 +111,10 @@ fn baseline() -> &'static (Tables, Value) {
         let deleted = ITEMS / 10;
         assert_eq!(tables.copy.len(), 2 * ITEMS - deleted);
         assert_eq!(report["counts"]["conflicts"], 0, "{report}");
+        // The plain updates of the copies went in batches of PartiQL statements, the
+        // exactly-once ones (`ADD`, `list_append`) one by one: both paths are crashed in here.
+        assert_eq!(report["updates_batched"], ITEMS - ITEMS / 10, "{report}");
+        assert_eq!(report["updates_single"], ITEMS, "{report}");
         (tables, report["counts"].clone())
     })
 }

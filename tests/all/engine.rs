@@ -42,9 +42,11 @@ fn run_pool<T: std::fmt::Display + Send + 'static>(
     let mut pool = Pool::start(migration, Operation::Migrate, workers, context);
     let sender = pool.sender();
     pool.close();
-    let feeder =
-        std::thread::spawn(move || jobs.into_iter().for_each(|job| sender.send(job).unwrap()));
-    let outcomes = pool.outcomes().iter().collect();
+    let feeder = std::thread::spawn(move || {
+        jobs.into_iter()
+            .for_each(|job| sender.send(vec![job]).unwrap())
+    });
+    let outcomes = pool.outcomes().iter().flatten().collect();
     feeder.join().unwrap();
     outcomes
 }
@@ -288,10 +290,10 @@ fn dropping_a_pool_midway_stops_its_workers_and_feeder() {
         (0..10_000u32)
             .take_while(|&n| {
                 sender
-                    .send(Job {
+                    .send(vec![Job {
                         tag: n,
                         item: hostile_item("x", "echo"),
-                    })
+                    }])
                     .is_ok()
             })
             .count()

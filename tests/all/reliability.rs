@@ -655,6 +655,9 @@ fn a_run_paused_past_its_lease_writes_nothing_after_waking() {
         "3",
         "--apply-concurrency",
         "1",
+        // One item per request, so that "one request in flight" is one item below (batched
+        // statements go through the same fence).
+        "--no-batch-updates",
     ];
     let child = spawn_drift_host(&args);
     let deadline = Instant::now() + Duration::from_secs(120);

@@ -78,6 +78,9 @@ pub struct ApplyOptions {
     pub capacity: Capacity,
     /// Journal position to start from (a resume's watermark; the header's end otherwise).
     pub start: u64,
+    /// Whether the journal may hold a repeatable upsert update (the checkpoint says): if not,
+    /// the apply need not read the journal once more before it starts.
+    pub repeatable_upserts: bool,
     /// Whether plain updates go as PartiQL statements in batches (`BatchExecuteStatement`);
     /// otherwise each is an `UpdateItem`.
     pub batch_updates: bool,
@@ -170,12 +173,14 @@ pub async fn apply(
 ) -> Result<Applied> {
     let lanes = options.lanes.max(1);
     let stop = context.stop.clone();
-    let rule = {
+    let rule = if options.repeatable_upserts {
         let (journal, start, schemas) =
             (journal.to_owned(), options.start, context.schemas.clone());
         tokio::task::spawn_blocking(move || OnceRule::read(&journal, start, &schemas))
             .await
             .map_err(|e| anyhow!("journal reader failed: {e}"))??
+    } else {
+        OnceRule::default()
     };
     let rule = Arc::new(rule);
     let applied_before = if options.resumed {

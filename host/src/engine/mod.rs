@@ -19,7 +19,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 
 pub use immediate::{GuestContext, ImmediateDb};
 pub use loader::{load, load_bytes, CacheOutcome, LoadedMigration, MigrationInfo, ModuleKind};
-pub use pool::{ItemError, Job, Outcome, Pool};
+pub use pool::{ItemError, Job, Outcome, Pool, CHUNK};
 
 /// How often the epoch advances: the granularity of the CPU deadline.
 const EPOCH_TICK: Duration = Duration::from_millis(10);

@@ -1,7 +1,9 @@
 //! A pool of worker threads, each owning one store and one guest instance.
 //!
 //! Items go in through a bounded channel (backpressure on the scan), outcomes come out tagged
-//! with what the caller sent along (the item's key, a sequence number). A trap, a deadline or
+//! with what the caller sent along (the item's key, a sequence number). Both channels carry
+//! chunks of up to [`CHUNK`] items: a hand-off per item made the threads wake each other once
+//! per item, which cost more than the guest call itself. A trap, a deadline or
 //! a memory cap hit fails only that item: the worker drops the instance, which may be in any
 //! state, and instantiates a fresh one for the next item.
 
@@ -76,10 +78,13 @@ impl fmt::Display for ItemError {
     }
 }
 
+/// Items a producer should put in one message to the pool (it may send fewer).
+pub const CHUNK: usize = 32;
+
 /// Running workers for one migration.
 pub struct Pool<T> {
-    jobs: Option<Sender<Job<T>>>,
-    outcomes: Receiver<Outcome<T>>,
+    jobs: Option<Sender<Vec<Job<T>>>>,
+    outcomes: Receiver<Vec<Outcome<T>>>,
     workers: Vec<JoinHandle<()>>,
 }
 
@@ -93,8 +98,8 @@ impl<T: fmt::Display + Send + 'static> Pool<T> {
         context: GuestContext,
     ) -> Pool<T> {
         let workers = workers.max(1);
-        let (job_tx, job_rx) = bounded::<Job<T>>(workers * 4);
-        let (out_tx, out_rx) = bounded::<Outcome<T>>(workers * 4);
+        let (job_tx, job_rx) = bounded::<Vec<Job<T>>>(workers * 2);
+        let (out_tx, out_rx) = bounded::<Vec<Outcome<T>>>(workers * 2);
         let handles = (0..workers)
             .map(|n| {
                 let (migration, jobs, outcomes) =
@@ -113,8 +118,9 @@ impl<T: fmt::Display + Send + 'static> Pool<T> {
         }
     }
 
-    /// A handle to send items with; the pool ends when every handle and [`Pool::close`] are done.
-    pub fn sender(&self) -> Sender<Job<T>> {
+    /// A handle to send chunks of items with (see [`CHUNK`]); the pool ends when every handle
+    /// and [`Pool::close`] are done.
+    pub fn sender(&self) -> Sender<Vec<Job<T>>> {
         self.jobs.clone().expect("pool is open")
     }
 
@@ -123,8 +129,9 @@ impl<T: fmt::Display + Send + 'static> Pool<T> {
         self.jobs = None;
     }
 
-    /// The outcomes, in completion order; ends once the pool is closed and drained.
-    pub fn outcomes(&self) -> &Receiver<Outcome<T>> {
+    /// The outcomes, a chunk per chunk of items, in completion order; ends once the pool is
+    /// closed and drained.
+    pub fn outcomes(&self) -> &Receiver<Vec<Outcome<T>>> {
         &self.outcomes
     }
 }
@@ -162,16 +169,23 @@ impl Worker {
         }
     }
 
-    fn run<T: fmt::Display>(mut self, jobs: Receiver<Job<T>>, outcomes: Sender<Outcome<T>>) {
-        for job in jobs {
-            let result = self.process(&job);
-            if outcomes
-                .send(Outcome {
-                    tag: job.tag,
-                    result,
+    fn run<T: fmt::Display>(
+        mut self,
+        jobs: Receiver<Vec<Job<T>>>,
+        outcomes: Sender<Vec<Outcome<T>>>,
+    ) {
+        for chunk in jobs {
+            let done = chunk
+                .into_iter()
+                .map(|job| {
+                    let result = self.process(&job);
+                    Outcome {
+                        tag: job.tag,
+                        result,
+                    }
                 })
-                .is_err()
-            {
+                .collect();
+            if outcomes.send(done).is_err() {
                 break;
             }
         }

@@ -52,6 +52,15 @@ pub struct Checkpoint {
     pub applied_position: u64,
     /// Counts up to `applied_position` (puts, updates, deletes, conflicts).
     pub applied: Counts,
+    /// Whether the journal holds a repeatable upsert update, which the apply must look for
+    /// before it starts (see `apply::exactly_once`); a checkpoint that does not say is taken
+    /// to hold one.
+    #[serde(default = "yes")]
+    pub repeatable_upserts: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Checkpoint {
@@ -124,6 +133,7 @@ mod tests {
                 puts: 1,
                 ..Counts::default()
             },
+            repeatable_upserts: false,
         };
         checkpoint.save(&path).unwrap();
         assert_eq!(Checkpoint::load(&path).unwrap(), checkpoint);

@@ -36,6 +36,7 @@ pub async fn apply_phase(
         start: checkpoint.applied_position,
         resumed,
         batch_updates: options.batch_updates,
+        repeatable_upserts: checkpoint.repeatable_upserts,
         markers: Markers::new(run.meta.name(), number, &checkpoint.run_id),
     };
     // Saves the watermark as it rises; a checkpoint that cannot be saved (a full disk) stops

@@ -290,6 +290,7 @@ async fn begin(
             phase: Phase::Scan,
             applied_position: 0,
             applied: Counts::default(),
+            repeatable_upserts: false,
         },
     };
     let journal = journal_path(work_dir, info, options.operation, &run_id);

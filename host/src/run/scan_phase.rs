@@ -13,7 +13,7 @@ use super::report::ItemFailure;
 use super::resume::Resumed;
 use super::{RunContext, FAILURES_REPORTED};
 use crate::aws::table::KeySchema;
-use crate::engine::{GuestContext, ImmediateDb, Job, Outcome, Pool};
+use crate::engine::{GuestContext, ImmediateDb, Job, Outcome, Pool, CHUNK};
 use crate::journal::checkpoint::Checkpoint;
 use crate::journal::{Entry, JournalWriter, Record};
 use crate::model::action::{Action, ActionKind};
@@ -97,6 +97,7 @@ pub async fn scan_phase(
         capacity: options.capacity.clone(),
         page_size: options.page_size,
         ledger,
+        chunk: CHUNK,
         journaled: Arc::new(journaled),
     };
     let items =
@@ -186,15 +187,15 @@ impl Spool {
     /// often as configured and at the end. Returns the last checkpoint and the failures.
     fn run(
         mut self,
-        outcomes: crossbeam_channel::Receiver<Outcome<ScanTag>>,
+        outcomes: crossbeam_channel::Receiver<Vec<Outcome<ScanTag>>>,
         schemas: &HashMap<String, KeySchema>,
         counts: &LiveCounts,
         stop: &Stop,
     ) -> Result<(Checkpoint, u64, Vec<ItemFailure>)> {
         let mut saved = Instant::now();
         loop {
-            let outcome = match outcomes.recv_timeout(self.every) {
-                Ok(outcome) => outcome,
+            let chunk = match outcomes.recv_timeout(self.every) {
+                Ok(chunk) => chunk,
                 Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
                     self.checkpoint()?;
                     saved = Instant::now();
@@ -202,8 +203,12 @@ impl Spool {
                 }
                 Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
             };
-            counts.processed.fetch_add(1, Ordering::Relaxed);
-            self.journal(outcome, schemas, counts, stop)?;
+            counts
+                .processed
+                .fetch_add(chunk.len() as u64, Ordering::Relaxed);
+            for outcome in chunk {
+                self.journal(outcome, schemas, counts, stop)?;
+            }
             if saved.elapsed() >= self.every {
                 self.checkpoint()?;
                 saved = Instant::now();
@@ -235,6 +240,11 @@ impl Spool {
         match checked {
             Ok(actions) => {
                 for action in actions {
+                    if matches!(action.kind, ActionKind::Update { upsert: true, .. })
+                        && action.is_repeatable()
+                    {
+                        self.checkpoint.repeatable_upserts = true;
+                    }
                     self.writer.append(&Record {
                         source: source.clone(),
                         page,

@@ -47,17 +47,20 @@ pub struct ScanOptions {
     pub page_size: i32,
     /// Where each segment starts, and the pages in flight.
     pub ledger: Arc<PageLedger>,
+    /// Items per message to the pool.
+    pub chunk: usize,
     /// Keys ([`key_identity`]) of items a resumed scan finds journaled already.
     pub journaled: Arc<HashSet<Vec<u8>>>,
 }
 
-/// Scans every segment, sending each item to `jobs`; stops early when `stop` is requested.
+/// Scans every segment, sending the items to `jobs` in chunks of `options.chunk`; stops early
+/// when `stop` is requested.
 /// Returns the number of items read (those of journaled pages included).
 pub async fn scan<J>(
     client: &Client,
     policy: &RetryPolicy,
     options: &ScanOptions,
-    jobs: Sender<J>,
+    jobs: Sender<Vec<J>>,
     stop: &Stop,
 ) -> Result<u64>
 where
@@ -101,7 +104,7 @@ async fn scan_segment<J>(
     policy: &RetryPolicy,
     options: &ScanOptions,
     segment: u32,
-    jobs: Sender<J>,
+    jobs: Sender<Vec<J>>,
     stop: &Stop,
     scanned: &AtomicU64,
 ) -> Result<()>
@@ -175,13 +178,17 @@ where
         let (sender, stop_flag) = (jobs.clone(), stop.clone());
         // The pool's channel blocks when the guests are busy: wait for it off the async threads,
         // and look at the stop flag between items so that a cancel takes effect promptly.
+        let chunk = options.chunk.max(1);
         let sent = tokio::task::spawn_blocking(move || {
             let mut sent = 0u64;
-            for job in batch {
-                if stop_flag.is_requested() || sender.send(job).is_err() {
+            let mut batch = batch.into_iter().peekable();
+            while batch.peek().is_some() {
+                let jobs: Vec<J> = batch.by_ref().take(chunk).collect();
+                let size = jobs.len() as u64;
+                if stop_flag.is_requested() || sender.send(jobs).is_err() {
                     break;
                 }
-                sent += 1;
+                sent += size;
             }
             sent
         })

@@ -317,14 +317,20 @@ fn engine_alone(
         let jobs = pool.sender();
         pool.close();
         let feeder = std::thread::spawn(move || {
-            for (n, item) in users.into_iter().enumerate() {
-                if jobs.send(Job { tag: n, item }).is_err() {
+            let mut users = users.into_iter().enumerate().peekable();
+            while users.peek().is_some() {
+                let chunk = users
+                    .by_ref()
+                    .take(engine::CHUNK)
+                    .map(|(tag, item)| Job { tag, item })
+                    .collect();
+                if jobs.send(chunk).is_err() {
                     break;
                 }
             }
         });
         let mut failed = 0;
-        for outcome in pool.outcomes().iter().take(items) {
+        for outcome in pool.outcomes().iter().flatten() {
             failed += outcome.result.is_err() as u64;
         }
         feeder.join().expect("feeder");
