@@ -802,17 +802,19 @@ fn after_a_full_disk(
     assert_eq!(touched(&client, table), items);
 }
 
-/// The work dir fills up while the scan journals: the run ends by itself, frees the lock,
-/// and a later run (with room) resumes.
-#[test]
-fn a_full_work_dir_mid_scan_ends_the_run_which_resumes_later() {
-    let client = client();
+/// Starts a run of `items` `touch` items on a fresh table, its work dir in `work`; returns the
+/// child, the table and the metadata table.
+fn start_touching(
+    client: &Client,
+    items: usize,
+    work: &Tmpfs,
+    extra: &[&str],
+) -> (Child, String, String) {
     let (table, meta) = (unique("hostile"), unique("meta"));
-    hostile_copy_table(&client);
-    block_on(fill(&client, &table, &hostile_items(3000, "touch")));
-    let work = Tmpfs::mount("96k");
+    hostile_copy_table(client);
+    block_on(fill(client, &table, &hostile_items(items, "touch")));
     let wasm = guest("drift_test_guests");
-    let child = spawn_drift_host(&[
+    let mut args = vec![
         "run",
         wasm.to_str().unwrap(),
         "--table",
@@ -821,7 +823,19 @@ fn a_full_work_dir_mid_scan_ends_the_run_which_resumes_later() {
         &meta,
         "--work-dir",
         work.path(),
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    let child = spawn_drift_host(&args);
+    (child, table, meta)
+}
+
+/// The work dir fills up while the scan journals: the run ends by itself, frees the lock,
+/// and a later run (with room) resumes.
+#[test]
+fn a_full_work_dir_mid_scan_ends_the_run_which_resumes_later() {
+    let client = client();
+    let work = Tmpfs::mount("96k");
+    let (child, table, meta) = start_touching(&client, 3000, &work, &[]);
     let output = wait_at_most(child, Duration::from_secs(60));
     assert_eq!(
         touched(&client, &table),
@@ -836,23 +850,8 @@ fn a_full_work_dir_mid_scan_ends_the_run_which_resumes_later() {
 #[test]
 fn a_full_work_dir_mid_apply_ends_the_run_which_resumes_exactly() {
     let client = client();
-    let (table, meta) = (unique("hostile"), unique("meta"));
-    hostile_copy_table(&client);
-    block_on(fill(&client, &table, &hostile_items(4000, "touch")));
     let work = Tmpfs::mount("8m");
-    let wasm = guest("drift_test_guests");
-    let child = spawn_drift_host(&[
-        "run",
-        wasm.to_str().unwrap(),
-        "--table",
-        &table,
-        "--meta-table",
-        &meta,
-        "--work-dir",
-        work.path(),
-        "--apply-concurrency",
-        "1",
-    ]);
+    let (child, table, meta) = start_touching(&client, 4000, &work, &["--apply-concurrency", "1"]);
     let deadline = Instant::now() + Duration::from_secs(120);
     while touched(&client, &table) < 100 {
         assert!(Instant::now() < deadline, "the apply never started");
