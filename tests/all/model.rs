@@ -8,7 +8,7 @@
 //! one key all come from one scanned item, so their journal order is known to the model.
 //!
 //! CI runs [`CI_SEEDS`] seeds; `DRIFT_MODEL_SEEDS=<n>` (and `DRIFT_MODEL_FIRST_SEED=<s>`) runs
-//! more: `DRIFT_MODEL_SEEDS=2000 cargo test --features drift-host/crash-points --test all
+//! more: `DRIFT_MODEL_SEEDS=2000 cargo test -p drift-host --features crash-points --test all
 //! model::` (with DynamoDB Local, as `scripts/test` starts it). A failure names its seed, and
 //! `DRIFT_MODEL_FIRST_SEED=<seed> DRIFT_MODEL_SEEDS=1` replays it.
 
