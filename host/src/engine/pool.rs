@@ -80,6 +80,8 @@ impl fmt::Display for ItemError {
 
 /// Items a producer should put in one message to the pool (it may send fewer).
 pub const CHUNK: usize = 32;
+/// Actions after which a worker sends the outcomes it holds, whatever the chunk.
+const OUTCOME_ACTIONS: usize = 64;
 
 /// Running workers for one migration.
 pub struct Pool<T> {
@@ -175,18 +177,26 @@ impl Worker {
         outcomes: Sender<Vec<Outcome<T>>>,
     ) {
         for chunk in jobs {
-            let done = chunk
-                .into_iter()
-                .map(|job| {
-                    let result = self.process(&job);
-                    Outcome {
-                        tag: job.tag,
-                        result,
+            let mut done = Vec::with_capacity(chunk.len());
+            let mut actions = 0;
+            for job in chunk {
+                let result = self.process(&job);
+                actions += result.as_ref().map_or(1, Vec::len);
+                done.push(Outcome {
+                    tag: job.tag,
+                    result,
+                });
+                // Items with many actions go out sooner: what waits in the channel stays
+                // bounded by actions, not by items.
+                if actions >= OUTCOME_ACTIONS {
+                    if outcomes.send(std::mem::take(&mut done)).is_err() {
+                        return;
                     }
-                })
-                .collect();
-            if outcomes.send(done).is_err() {
-                break;
+                    actions = 0;
+                }
+            }
+            if !done.is_empty() && outcomes.send(done).is_err() {
+                return;
             }
         }
     }
