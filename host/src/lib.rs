@@ -5,6 +5,8 @@
 //! keeps it so).
 //!
 //! ```text
+//!   project (a folder of migrations in order, drift.toml, declared tables)
+//!    │
 //!   run (compose the phases: plan → record → scan → apply → finish)    exec, load
 //!    │
 //!    ├─ source ──► engine ──► journal ──► apply ──► metadata
@@ -26,6 +28,8 @@
 //! - [`metadata`]: the metadata table's records and its lease lock.
 //! - [`run`]: `run` and `undo` composed of phases; [`exec`] runs offline; [`load`] writes
 //!   fixtures.
+//! - [`project`]: a folder of migrations run in order under one lock, its `drift.toml`,
+//!   declared tables, baseline and repair.
 //! - [`crash`]: the crash tests' kill hook.
 //!
 //! The command line (`src/main.rs`, `src/cli/`) sits on top of all of it.
@@ -39,5 +43,6 @@ pub mod journal;
 pub mod load;
 pub mod metadata;
 pub mod model;
+pub mod project;
 pub mod run;
 pub mod source;

@@ -9,7 +9,6 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Parser;
 use drift_host::model::error::exit_code;
-use drift_host::model::operation::Operation;
 use tracing_subscriber::EnvFilter;
 
 use cli::args::{Cli, Command};
@@ -38,12 +37,11 @@ fn dispatch(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Exec(args) => commands::exec_command(args),
         Command::Inspect(args) => commands::inspect(args),
-        Command::Run(args) => {
-            async_runtime()?.block_on(commands::run_command(args, Operation::Migrate))
-        }
-        Command::Undo(args) => {
-            async_runtime()?.block_on(commands::run_command(args, Operation::Undo))
-        }
+        Command::Run(args) => async_runtime()?.block_on(commands::run_command(args)),
+        Command::Undo(args) => async_runtime()?.block_on(commands::undo_command(args)),
+        Command::Baseline(args) => async_runtime()?.block_on(commands::baseline_command(args)),
+        Command::Repair(args) => async_runtime()?.block_on(commands::repair_command(args)),
+        Command::Tables(args) => async_runtime()?.block_on(commands::tables_command(args)),
         Command::Status(args) => async_runtime()?.block_on(commands::status_command(args)),
         Command::Load(args) => async_runtime()?.block_on(commands::load_command(args)),
         Command::Unlock(args) => async_runtime()?.block_on(commands::unlock_command(args)),

@@ -20,6 +20,7 @@ const LEVELS: &[(&str, u32)] = &[
     ("run", 7),
     ("exec", 7),
     ("load", 7),
+    ("project", 8),
 ];
 
 /// Which top-level modules `source` (the text of a file of module `module`, at `relative`

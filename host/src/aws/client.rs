@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::BehaviorVersion;
+use anyhow::{bail, Result};
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_dynamodb::config::ProvideCredentials;
+use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, Region, RuntimeComponents};
 use aws_sdk_dynamodb::Client;
@@ -23,8 +26,13 @@ pub struct ConnectOptions {
     pub profile: Option<String>,
 }
 
-/// Builds a client from the standard AWS configuration chain plus `options`.
-pub async fn connect(options: &ConnectOptions) -> Client {
+/// Builds a client from the standard AWS configuration chain plus `options`, and gets its
+/// credentials once, so a missing login is one clear error before any work starts.
+///
+/// The chain is the AWS CLI's: environment variables, the shared config and credentials files
+/// (static keys, `credential_process`, SSO sessions, assumed roles), web identity (Kubernetes
+/// service accounts), container (ECS) and instance (EC2) metadata.
+pub async fn connect(options: &ConnectOptions) -> Result<Client> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     if let Some(profile) = &options.profile {
         loader = loader.profile_name(profile);
@@ -58,7 +66,33 @@ pub async fn connect(options: &ConnectOptions) -> Client {
         )
         .load()
         .await;
-    Client::new(&config)
+    check_credentials(&config, options.profile.as_deref()).await?;
+    Ok(Client::new(&config))
+}
+
+/// Gets credentials from `config`'s chain once; the error names what to do about it.
+async fn check_credentials(config: &SdkConfig, profile: Option<&str>) -> Result<()> {
+    let Some(provider) = config.credentials_provider() else {
+        bail!("no AWS credentials provider is configured");
+    };
+    let Err(error) = provider.provide_credentials().await else {
+        return Ok(());
+    };
+    let why = DisplayErrorContext(&error).to_string();
+    let profile = profile
+        .map(str::to_owned)
+        .or_else(|| std::env::var("AWS_PROFILE").ok())
+        .unwrap_or_else(|| "default".to_owned());
+    if why.to_lowercase().contains("sso") {
+        bail!(
+            "AWS profile `{profile}` signs in with SSO, and its token is missing or expired: \
+             run `aws sso login --profile {profile}`"
+        );
+    }
+    bail!(
+        "cannot get AWS credentials (profile `{profile}`): {}",
+        why.split_whitespace().collect::<Vec<_>>().join(" ")
+    )
 }
 
 /// A client whose every request is checked against `fence` just before it is sent: the last

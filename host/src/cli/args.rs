@@ -12,6 +12,8 @@ use drift_host::engine::{self, loader, Limits, Runtime};
 use drift_host::load::KeyAttribute;
 use drift_host::metadata;
 use drift_host::model::operation::Operation;
+use drift_host::project::config::Defaults;
+use drift_host::project::folder::Folder;
 use drift_host::run::RunOptions;
 
 /// Run DynamoDB data migrations compiled to WebAssembly components.
@@ -26,19 +28,40 @@ pub struct Cli {
 /// The commands.
 #[derive(Subcommand)]
 pub enum Command {
-    /// Run a migration over its table: scan, migrate every item, then apply the actions.
+    /// Run a migration over its table (scan, migrate every item, then apply the actions), or
+    /// every pending migration of a folder in order.
     #[command(
-        after_help = "Example:\n  drift-host run users_v2.wasm --endpoint-url http://127.0.0.1:8000 --report -"
+        after_help = "Examples:\n  drift-host run users_v2.wasm --endpoint-url http://127.0.0.1:8000 --report -\n  drift-host run migrations/"
     )]
-    Run(RunArgs),
-    /// Undo an applied migration: scan its table again and apply `rollback`'s actions.
+    Run(RunCommandArgs),
+    /// Undo an applied migration (scan its table again and apply `rollback`'s actions), or a
+    /// folder's migrations above `--to N`, newest first.
     #[command(
-        after_help = "Example:\n  drift-host undo users_v2.wasm --endpoint-url http://127.0.0.1:8000"
+        after_help = "Examples:\n  drift-host undo users_v2.wasm --endpoint-url http://127.0.0.1:8000\n  drift-host undo migrations/ --to 1"
     )]
-    Undo(RunArgs),
-    /// List the migrations recorded in the metadata table.
-    #[command(after_help = "Example:\n  drift-host status --output json")]
+    Undo(UndoArgs),
+    /// List the migrations recorded in the metadata table, or where each migration of a
+    /// folder stands (applied, pending, modified, missing, failed, running).
+    #[command(after_help = "Examples:\n  drift-host status --output json\n  drift-host status migrations/")]
     Status(StatusArgs),
+    /// Record a folder's migrations up to N as applied without running them (for tables that
+    /// already have that shape).
+    #[command(
+        after_help = "Example:\n  drift-host baseline migrations/ --up-to 3 --reason \"tables made by the old script\""
+    )]
+    Baseline(BaselineArgs),
+    /// Accept the current checksum of modified applied migrations and clear failed records
+    /// (the next run starts them over), noting who, when and why in each record.
+    #[command(
+        after_help = "Example:\n  drift-host repair migrations/ --reason \"comment-only change in 0002\""
+    )]
+    Repair(RepairArgs),
+    /// Compare the tables declared in a folder's drift.toml with the account; `--apply` creates
+    /// the missing ones, adds missing global indexes, sets TTL and billing.
+    #[command(
+        after_help = "Examples:\n  drift-host tables migrations/\n  drift-host tables migrations/ --apply\n  drift-host tables migrations/ --prune --confirm old_users"
+    )]
+    Tables(TablesArgs),
     /// Run a migration over items from a file (DynamoDB JSON) and print its actions; writes nothing.
     #[command(
         after_help = "Example:\n  drift-host exec users_v2.wasm --input users.json --key id"
@@ -88,28 +111,53 @@ pub struct LoadArgs {
     pub connection: ConnectionArgs,
 }
 
+/// `run`.
+#[derive(Args)]
+pub struct RunCommandArgs {
+    /// What to run and how.
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// For a folder: also run pending migrations numbered below the highest applied one.
+    #[arg(long)]
+    pub out_of_order: bool,
+    /// For a folder: do not create or change the tables declared in drift.toml first.
+    #[arg(long)]
+    pub no_tables: bool,
+}
+
+/// `undo`.
+#[derive(Args)]
+pub struct UndoArgs {
+    /// What to undo and how.
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// For a folder: undo the applied migrations numbered above N, newest first (0: all).
+    #[arg(long)]
+    pub to: Option<u64>,
+}
+
 /// `run` and `undo`.
 #[derive(Args)]
 pub struct RunArgs {
-    /// The migration: a component, or a core module implementing the drift:migration ABI.
+    /// The migration (a component, or a core module implementing the drift:migration ABI), or
+    /// a folder of them (`*.wasm`, with an optional drift.toml).
     pub migration: PathBuf,
-    /// Scan this table instead of the one the migration's info() names.
+    /// Scan this table instead of the one the migration's info() names (one migration only).
     #[arg(long)]
     pub table: Option<String>,
-    /// Guest instances working in parallel.
-    #[arg(long, default_value_t = default_concurrency(), value_parser = clap::value_parser!(u32).range(1..=1024))]
-    pub concurrency: u32,
-    /// Parallel scan segments (TotalSegments).
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
-    pub segments: u32,
+    /// Guest instances working in parallel [default: the number of CPUs].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub concurrency: Option<u32>,
+    /// Parallel scan segments (TotalSegments) [default: 8].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub segments: Option<u32>,
     /// How often progress is checkpointed while it advances, in milliseconds: a resumed run
     /// repeats about this much work.
     #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(10..))]
     pub checkpoint_interval_ms: u64,
-    /// Items per Scan request.
-    #[arg(long, default_value_t = drift_host::source::scan::PAGE_SIZE,
-          value_parser = clap::value_parser!(i32).range(1..))]
-    pub page_size: i32,
+    /// Items per Scan request [default: 1000].
+    #[arg(long, value_parser = clap::value_parser!(i32).range(1..))]
+    pub page_size: Option<i32>,
     /// Stop the scan at the first item that fails.
     #[arg(long)]
     pub fail_fast: bool,
@@ -117,9 +165,9 @@ pub struct RunArgs {
     /// statements (BatchExecuteStatement).
     #[arg(long)]
     pub no_batch_updates: bool,
-    /// Concurrent write lanes while applying.
-    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=4096))]
-    pub apply_concurrency: u32,
+    /// Concurrent write lanes while applying [default: 32].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub apply_concurrency: Option<u32>,
     /// Where journals are spooled (default: ~/.local/state/drift-host/journals).
     #[arg(long, env = "DRIFT_WORK_DIR")]
     pub work_dir: Option<PathBuf>,
@@ -132,12 +180,12 @@ pub struct RunArgs {
     /// Create the metadata table with provisioned capacity `RCU,WCU` instead of on-demand.
     #[arg(long, value_parser = parse_provisioned)]
     pub provisioned: Option<(i64, i64)>,
-    /// Attempts per DynamoDB request before giving up (throttling, 5xx, timeouts).
-    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=100))]
-    pub max_attempts: u32,
-    /// Lease of the metadata table's lock, in seconds; renewed every third of it.
-    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(3..))]
-    pub lease_seconds: u64,
+    /// Attempts per DynamoDB request before giving up (throttling, 5xx, timeouts) [default: 12].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub max_attempts: Option<u32>,
+    /// Lease of the metadata table's lock, in seconds; renewed every third of it [default: 60].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(3..))]
+    pub lease_seconds: Option<u64>,
     /// Run again from the start a migration that a dead or stopped run left unfinished,
     /// instead of resuming it from its checkpoint.
     #[arg(long)]
@@ -160,30 +208,51 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
+    /// Fills the options not given on the command line from a project's `drift.toml`.
+    pub fn apply_defaults(&mut self, defaults: &Defaults) {
+        self.concurrency = self.concurrency.or(defaults.concurrency);
+        self.segments = self.segments.or(defaults.segments);
+        self.page_size = self.page_size.or(defaults.page_size);
+        self.apply_concurrency = self.apply_concurrency.or(defaults.apply_concurrency);
+        self.work_dir = self.work_dir.take().or_else(|| defaults.work_dir.clone());
+        self.max_attempts = self.max_attempts.or(defaults.max_attempts);
+        self.lease_seconds = self.lease_seconds.or(defaults.lease_seconds);
+        self.max_rcu = self.max_rcu.or(defaults.max_rcu);
+        self.max_wcu = self.max_wcu.or(defaults.max_wcu);
+        self.meta.apply_defaults(defaults);
+        self.connection.apply_defaults(defaults);
+        self.sandbox.apply_defaults(defaults);
+    }
+
+    /// Guest instances working in parallel.
+    pub fn concurrency(&self) -> u32 {
+        self.concurrency.unwrap_or_else(default_concurrency)
+    }
+
     /// The options of a `run` (or `undo`) with these arguments.
     pub fn options(&self, operation: Operation) -> RunOptions {
         RunOptions {
             operation,
             table: self.table.clone(),
-            concurrency: self.concurrency as usize,
-            segments: self.segments,
-            page_size: self.page_size,
+            concurrency: self.concurrency() as usize,
+            segments: self.segments.unwrap_or(8),
+            page_size: self.page_size.unwrap_or(drift_host::source::scan::PAGE_SIZE),
             checkpoint_every: Duration::from_millis(self.checkpoint_interval_ms),
-            meta_table: self.meta.meta_table.clone(),
+            meta_table: self.meta.table(),
             billing: match self.provisioned {
                 Some((read, write)) => Billing::Provisioned(read, write),
                 None => Billing::PayPerRequest,
             },
             fail_fast: self.fail_fast,
             work_dir: self.work_dir.clone().unwrap_or_else(default_work_dir),
-            apply_lanes: self.apply_concurrency as usize,
+            apply_lanes: self.apply_concurrency.unwrap_or(32) as usize,
             batch_updates: !self.no_batch_updates,
             keep_journal: self.keep_journal,
             policy: RetryPolicy {
-                max_attempts: self.max_attempts,
+                max_attempts: self.max_attempts.unwrap_or(12),
                 ..RetryPolicy::default()
             },
-            lease: Duration::from_secs(self.lease_seconds),
+            lease: Duration::from_secs(self.lease_seconds.unwrap_or(60)),
             restart: self.restart,
             capacity: Capacity::new(self.max_rcu, self.max_wcu),
         }
@@ -193,6 +262,8 @@ impl RunArgs {
 /// `status`.
 #[derive(Args)]
 pub struct StatusArgs {
+    /// A migrations folder: show each of its migrations against the records.
+    pub dir: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,
@@ -202,6 +273,125 @@ pub struct StatusArgs {
     /// Where DynamoDB is.
     #[command(flatten)]
     pub connection: ConnectionArgs,
+    /// Guest limits and caching (to read a folder's modules).
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
+}
+
+/// `baseline`.
+#[derive(Args)]
+pub struct BaselineArgs {
+    /// The migrations folder.
+    pub dir: PathBuf,
+    /// Record the migrations numbered up to this one.
+    #[arg(long)]
+    pub up_to: u64,
+    /// Why (kept in each record's notes with who and when).
+    #[arg(long)]
+    pub reason: String,
+    /// Where and how.
+    #[command(flatten)]
+    pub project: ProjectArgs,
+}
+
+/// `repair`.
+#[derive(Args)]
+pub struct RepairArgs {
+    /// The migrations folder.
+    pub dir: PathBuf,
+    /// Why (kept in each record's notes with who and when).
+    #[arg(long)]
+    pub reason: String,
+    /// Where and how.
+    #[command(flatten)]
+    pub project: ProjectArgs,
+}
+
+/// `tables`.
+#[derive(Args)]
+pub struct TablesArgs {
+    /// The migrations folder, whose drift.toml declares the tables.
+    pub dir: PathBuf,
+    /// Create missing tables, add missing global indexes, set TTL and billing.
+    #[arg(long)]
+    pub apply: bool,
+    /// Delete the tables this project created and no longer declares: each must be named
+    /// with --confirm.
+    #[arg(long)]
+    pub prune: bool,
+    /// A table --prune may delete (repeat the option for several).
+    #[arg(long, requires = "prune")]
+    pub confirm: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+    /// Where and how.
+    #[command(flatten)]
+    pub project: ProjectArgs,
+}
+
+/// The options of the folder commands that take the lock without running a migration.
+#[derive(Args)]
+pub struct ProjectArgs {
+    /// Lease of the metadata table's lock, in seconds [default: 60].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(3..))]
+    pub lease_seconds: Option<u64>,
+    /// The metadata table.
+    #[command(flatten)]
+    pub meta: MetaArgs,
+    /// Where DynamoDB is.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Guest limits and caching (to read the folder's modules).
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
+}
+
+impl ExecArgs {
+    /// Guest instances working in parallel.
+    pub fn concurrency(&self) -> u32 {
+        self.concurrency.unwrap_or_else(default_concurrency)
+    }
+}
+
+impl ProjectArgs {
+    /// Fills the options not given on the command line from a project's `drift.toml`.
+    pub fn apply_defaults(&mut self, defaults: &Defaults) {
+        self.lease_seconds = self.lease_seconds.or(defaults.lease_seconds);
+        self.meta.apply_defaults(defaults);
+        self.connection.apply_defaults(defaults);
+        self.sandbox.apply_defaults(defaults);
+    }
+
+    /// Options for a session on the metadata table (no migration runs with them).
+    pub fn options(&self) -> RunOptions {
+        let run = RunArgs {
+            migration: PathBuf::new(),
+            table: None,
+            concurrency: Some(1),
+            segments: None,
+            checkpoint_interval_ms: 500,
+            page_size: None,
+            fail_fast: false,
+            no_batch_updates: false,
+            apply_concurrency: None,
+            work_dir: None,
+            keep_journal: false,
+            report: None,
+            provisioned: None,
+            max_attempts: None,
+            lease_seconds: self.lease_seconds,
+            restart: false,
+            max_rcu: None,
+            max_wcu: None,
+            meta: MetaArgs {
+                meta_table: self.meta.meta_table.clone(),
+            },
+            connection: ConnectionArgs::default(),
+            sandbox: SandboxArgs::default(),
+        };
+        run.options(Operation::Migrate)
+    }
 }
 
 /// How `status` prints.
@@ -216,13 +406,27 @@ pub enum OutputFormat {
 /// The metadata table's name.
 #[derive(Args)]
 pub struct MetaArgs {
-    /// The metadata table.
-    #[arg(long, default_value = metadata::DEFAULT_TABLE)]
-    pub meta_table: String,
+    /// The metadata table [default: drift_migrations].
+    #[arg(long)]
+    pub meta_table: Option<String>,
+}
+
+impl MetaArgs {
+    /// Fills the table not given on the command line from a project's `drift.toml`.
+    pub fn apply_defaults(&mut self, defaults: &Defaults) {
+        self.meta_table = self.meta_table.take().or_else(|| defaults.meta_table.clone());
+    }
+
+    /// The metadata table's name.
+    pub fn table(&self) -> String {
+        self.meta_table
+            .clone()
+            .unwrap_or_else(|| metadata::DEFAULT_TABLE.to_owned())
+    }
 }
 
 /// Where DynamoDB is; otherwise the standard AWS configuration chain decides.
-#[derive(Args)]
+#[derive(Args, Default)]
 pub struct ConnectionArgs {
     /// Endpoint URL, e.g. http://127.0.0.1:8000 for DynamoDB Local.
     #[arg(long, env = "DRIFT_ENDPOINT_URL")]
@@ -236,6 +440,13 @@ pub struct ConnectionArgs {
 }
 
 impl ConnectionArgs {
+    /// Fills what the command line did not give from a project's `drift.toml`.
+    pub fn apply_defaults(&mut self, defaults: &Defaults) {
+        self.endpoint_url = self.endpoint_url.take().or_else(|| defaults.endpoint_url.clone());
+        self.region = self.region.take().or_else(|| defaults.region.clone());
+        self.profile = self.profile.take().or_else(|| defaults.profile.clone());
+    }
+
     /// The connection options.
     pub fn options(&self) -> ConnectOptions {
         ConnectOptions {
@@ -260,9 +471,9 @@ pub struct ExecArgs {
     /// Key attribute names (e.g. `id` or `pk,sk`), to name items in output and errors.
     #[arg(long, value_delimiter = ',')]
     pub key: Vec<String>,
-    /// Guest instances working in parallel.
-    #[arg(long, default_value_t = default_concurrency(), value_parser = clap::value_parser!(u32).range(1..=1024))]
-    pub concurrency: u32,
+    /// Guest instances working in parallel [default: the number of CPUs].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub concurrency: Option<u32>,
     /// Guest limits and caching.
     #[command(flatten)]
     pub sandbox: SandboxArgs,
@@ -281,12 +492,12 @@ pub struct InspectArgs {
 /// Limits and caching shared by every command that loads a migration.
 #[derive(Args)]
 pub struct SandboxArgs {
-    /// CPU deadline of one guest call, in milliseconds.
-    #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..))]
-    pub deadline_ms: u64,
-    /// Memory cap of one guest instance, in MiB.
-    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=65536))]
-    pub memory_mb: u64,
+    /// CPU deadline of one guest call, in milliseconds [default: 5000].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub deadline_ms: Option<u64>,
+    /// Memory cap of one guest instance, in MiB [default: 256].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=65536))]
+    pub memory_mb: Option<u64>,
     /// Most actions one item may produce.
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_actions_per_item: u64,
@@ -298,21 +509,55 @@ pub struct SandboxArgs {
     pub no_cache: bool,
 }
 
+impl Default for SandboxArgs {
+    fn default() -> SandboxArgs {
+        SandboxArgs {
+            deadline_ms: None,
+            memory_mb: None,
+            max_actions_per_item: 10_000,
+            cache_dir: None,
+            no_cache: false,
+        }
+    }
+}
+
 impl SandboxArgs {
+    /// Fills the limits not given on the command line from a project's `drift.toml`.
+    pub fn apply_defaults(&mut self, defaults: &Defaults) {
+        self.deadline_ms = self.deadline_ms.or(defaults.deadline_ms);
+        self.memory_mb = self.memory_mb.or(defaults.memory_mb);
+    }
+
     /// Loads the migration at `path` for `instances` guest instances.
     pub fn load(&self, path: &Path, instances: u32) -> Result<Arc<engine::LoadedMigration>> {
+        let runtime = self.runtime(instances)?;
+        Ok(Arc::new(engine::load(&runtime, path, self.cache().as_deref())?))
+    }
+
+    /// Loads every module of the folder `dir` (one runtime for all: they run one at a time).
+    pub fn load_folder(&self, dir: &Path, instances: u32) -> Result<Folder> {
+        let runtime = self.runtime(instances)?;
+        let cache = self.cache();
+        Folder::open(dir, |path| {
+            Ok(Arc::new(engine::load(&runtime, path, cache.as_deref())?))
+        })
+    }
+
+    fn runtime(&self, instances: u32) -> Result<Arc<Runtime>> {
         let limits = Limits {
-            deadline: Duration::from_millis(self.deadline_ms),
-            memory_bytes: (self.memory_mb as usize) << 20,
+            deadline: Duration::from_millis(self.deadline_ms.unwrap_or(5000)),
+            memory_bytes: (self.memory_mb.unwrap_or(256) as usize) << 20,
             max_actions_per_item: self.max_actions_per_item as usize,
         };
-        let runtime = Runtime::new(limits, instances)?;
-        let cache = match (self.no_cache, &self.cache_dir) {
+        Runtime::new(limits, instances)
+    }
+
+    fn cache(&self) -> Option<PathBuf> {
+        match (self.no_cache, &self.cache_dir) {
             (true, _) => None,
             (false, Some(dir)) => Some(dir.clone()),
             (false, None) => loader::default_cache_dir(),
-        };
-        Ok(Arc::new(engine::load(&runtime, path, cache.as_deref())?))
+        }
     }
 }
 

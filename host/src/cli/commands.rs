@@ -3,10 +3,12 @@
 
 use std::fs::File;
 use std::io::{self, Read, Write};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
+use aws_sdk_dynamodb::Client;
 use drift_host::aws::{connect, create_table, Billing, RetryPolicy};
 use drift_host::exec::{exec, ExecOptions};
 use drift_host::load::load;
@@ -16,10 +18,16 @@ use drift_host::model::counts::LiveCounts;
 use drift_host::model::error::{EXIT_FAILED, EXIT_OK};
 use drift_host::model::operation::Operation;
 use drift_host::model::stop::Stop;
-use drift_host::run::run;
+use drift_host::project::folder::Folder;
+use drift_host::project::tables::Change;
+use drift_host::project::{self, run_folder, undo_to, FolderRun};
+use drift_host::run::{run, Session};
 
-use super::args::{ExecArgs, InspectArgs, LoadArgs, OutputFormat, RunArgs, StatusArgs, UnlockArgs};
-use super::output::status_table;
+use super::args::{
+    BaselineArgs, ExecArgs, InspectArgs, LoadArgs, OutputFormat, ProjectArgs, RepairArgs,
+    RunArgs, RunCommandArgs, StatusArgs, TablesArgs, UndoArgs, UnlockArgs,
+};
+use super::output::{folder_status_table, status_table};
 use super::progress::report_progress;
 use super::signals::stop_on_signal;
 
@@ -55,7 +63,7 @@ pub fn inspect(args: InspectArgs) -> Result<u8> {
 
 /// `exec`.
 pub fn exec_command(args: ExecArgs) -> Result<u8> {
-    let migration = args.sandbox.load(&args.migration, args.concurrency)?;
+    let migration = args.sandbox.load(&args.migration, args.concurrency())?;
     let input = open_input(&args.input)?;
     let operation = if args.rollback {
         Operation::Undo
@@ -64,8 +72,8 @@ pub fn exec_command(args: ExecArgs) -> Result<u8> {
     };
     let options = ExecOptions {
         operation,
+        workers: args.concurrency() as usize,
         key: args.key,
-        workers: args.concurrency as usize,
     };
     let summary = exec(
         migration.clone(),
@@ -92,38 +100,149 @@ pub fn exec_command(args: ExecArgs) -> Result<u8> {
     })
 }
 
-/// `run` and `undo`: the report is written (with `--report`) whatever the outcome.
-pub async fn run_command(args: RunArgs, operation: Operation) -> Result<u8> {
-    let migration = args.sandbox.load(&args.migration, args.concurrency)?;
-    let client = connect(&args.connection.options()).await;
-    let options = args.options(operation);
-    let stop = Stop::new();
-    let counts = Arc::new(LiveCounts::default());
-    let signals = tokio::spawn(stop_on_signal(stop.clone()));
-    let reporter = tokio::spawn(report_progress(counts.clone(), Duration::from_secs(5)));
-    let report = run(migration, &client, &options, counts, stop).await;
+/// Runs `work` with the progress display and Ctrl-C handling of a run.
+async fn with_progress<T>(
+    work: impl std::future::Future<Output = T>,
+    counts: Arc<LiveCounts>,
+    stop: Stop,
+) -> T {
+    let signals = tokio::spawn(stop_on_signal(stop));
+    let reporter = tokio::spawn(report_progress(counts, Duration::from_secs(5)));
+    let result = work.await;
     signals.abort();
     reporter.abort();
     // Wait until the reporter is really gone: it clears its live line on the way out.
     let _ = reporter.await;
-    let report = report?;
+    result
+}
+
+/// Writes `report` as JSON to `target` (`-`: stdout).
+fn write_report(target: &str, report: &impl serde::Serialize) -> Result<()> {
+    let json = serde_json::to_string_pretty(report)?;
+    if target == "-" {
+        print_stdout(&json)
+    } else {
+        std::fs::write(target, json + "\n").with_context(|| format!("cannot write report {target}"))
+    }
+}
+
+/// `run`: one migration, or a folder's pending ones.
+pub async fn run_command(args: RunCommandArgs) -> Result<u8> {
+    if args.run.migration.is_dir() {
+        let folder_args = FolderArgs {
+            out_of_order: args.out_of_order,
+            apply_tables: !args.no_tables,
+            to: None,
+        };
+        return folder_command(args.run, Operation::Migrate, folder_args).await;
+    }
+    if args.out_of_order || args.no_tables {
+        bail!("--out-of-order and --no-tables are for a folder of migrations");
+    }
+    single_command(args.run, Operation::Migrate).await
+}
+
+/// `undo`: one migration, or a folder's above `--to`.
+pub async fn undo_command(args: UndoArgs) -> Result<u8> {
+    if args.run.migration.is_dir() {
+        let Some(to) = args.to else {
+            bail!("undo of a folder needs --to N: the migrations above N are undone");
+        };
+        let folder_args = FolderArgs {
+            out_of_order: false,
+            apply_tables: false,
+            to: Some(to),
+        };
+        return folder_command(args.run, Operation::Undo, folder_args).await;
+    }
+    if args.to.is_some() {
+        bail!("--to is for a folder of migrations");
+    }
+    single_command(args.run, Operation::Undo).await
+}
+
+/// `run` and `undo` of one migration: the report is written (with `--report`) whatever the
+/// outcome.
+async fn single_command(args: RunArgs, operation: Operation) -> Result<u8> {
+    let migration = args.sandbox.load(&args.migration, args.concurrency())?;
+    let client = connect(&args.connection.options()).await?;
+    let options = args.options(operation);
+    let stop = Stop::new();
+    let counts = Arc::new(LiveCounts::default());
+    let work = run(migration, &client, &options, counts.clone(), stop.clone());
+    let report = with_progress(work, counts, stop).await?;
     eprintln!("{}", report.summary_line());
     if let Some(target) = &args.report {
-        let json = serde_json::to_string_pretty(&report)?;
-        if target == "-" {
-            print_stdout(&json)?;
-        } else {
-            std::fs::write(target, json + "\n")
-                .with_context(|| format!("cannot write report {target}"))?;
-        }
+        write_report(target, &report)?;
     }
     Ok(report.exit_code)
 }
 
-/// `status`.
-pub async fn status_command(args: StatusArgs) -> Result<u8> {
-    let client = connect(&args.connection.options()).await;
-    let meta = MetadataTable::new(client, &args.meta.meta_table, RetryPolicy::default());
+/// What the folder commands add to `run`'s arguments.
+struct FolderArgs {
+    out_of_order: bool,
+    apply_tables: bool,
+    to: Option<u64>,
+}
+
+/// `run DIR` and `undo DIR --to N`.
+async fn folder_command(mut args: RunArgs, operation: Operation, folder: FolderArgs) -> Result<u8> {
+    if args.table.is_some() {
+        bail!("--table is for one migration; a folder's migrations scan the tables they name");
+    }
+    args.apply_defaults(&Folder::project(&args.migration)?.defaults);
+    let loaded = args.sandbox.load_folder(&args.migration, args.concurrency())?;
+    let client = connect(&args.connection.options()).await?;
+    let options = args.options(operation);
+    let stop = Stop::new();
+    let counts = Arc::new(LiveCounts::default());
+    let run = FolderRun {
+        folder: &loaded,
+        options: &options,
+        out_of_order: folder.out_of_order,
+        apply_tables: folder.apply_tables,
+        counts: &counts,
+        stop: &stop,
+    };
+    let work = async {
+        match folder.to {
+            Some(to) => undo_to(&client, run, to).await,
+            None => run_folder(&client, run).await,
+        }
+    };
+    let report = with_progress(work, counts.clone(), stop.clone()).await?;
+    for change in &report.table_changes {
+        eprintln!("{}", change.describe());
+    }
+    eprintln!("{}", report.summary());
+    if let Some(target) = &args.report {
+        write_report(target, &report)?;
+    }
+    Ok(report.exit_code)
+}
+
+/// `status`, of the metadata table or of a folder.
+pub async fn status_command(mut args: StatusArgs) -> Result<u8> {
+    let folder = match &args.dir {
+        Some(dir) => {
+            let defaults = Folder::project(dir)?.defaults;
+            args.meta.apply_defaults(&defaults);
+            args.connection.apply_defaults(&defaults);
+            args.sandbox.apply_defaults(&defaults);
+            Some(args.sandbox.load_folder(dir, 1)?)
+        }
+        None => None,
+    };
+    let client = connect(&args.connection.options()).await?;
+    let meta = MetadataTable::new(client, args.meta.table(), RetryPolicy::default());
+    if let Some(folder) = folder {
+        let rows = project::status(&folder, &meta).await?;
+        match args.output {
+            OutputFormat::Json => print_stdout(&serde_json::to_string_pretty(&rows)?)?,
+            OutputFormat::Table => print_stdout(folder_status_table(&rows).trim_end())?,
+        }
+        return Ok(EXIT_OK);
+    }
     if !meta.exists().await? {
         bail!(
             "metadata table `{}` does not exist (no migration has run)",
@@ -138,10 +257,105 @@ pub async fn status_command(args: StatusArgs) -> Result<u8> {
     Ok(EXIT_OK)
 }
 
+/// Reads a folder for the commands that change records or tables without running migrations.
+async fn open_project(dir: &Path, args: &mut ProjectArgs) -> Result<(Folder, Client)> {
+    args.apply_defaults(&Folder::project(dir)?.defaults);
+    let folder = args.sandbox.load_folder(dir, 1)?;
+    let client = connect(&args.connection.options()).await?;
+    Ok((folder, client))
+}
+
+/// `baseline`.
+pub async fn baseline_command(mut args: BaselineArgs) -> Result<u8> {
+    let (folder, client) = open_project(&args.dir, &mut args.project).await?;
+    let options = args.project.options();
+    let numbers = project::baseline(&client, &folder, &options, args.up_to, &args.reason).await?;
+    if numbers.is_empty() {
+        eprintln!("nothing to baseline: the migrations up to {} are applied", args.up_to);
+    }
+    for number in numbers {
+        let name = folder.module(number).map_or("", |m| m.migration.info.name.as_str());
+        eprintln!("migration {number} ({name}): recorded as applied (baseline)");
+    }
+    Ok(EXIT_OK)
+}
+
+/// `repair`.
+pub async fn repair_command(mut args: RepairArgs) -> Result<u8> {
+    let (folder, client) = open_project(&args.dir, &mut args.project).await?;
+    let options = args.project.options();
+    let repaired = project::repair(&client, &folder, &options, &args.reason).await?;
+    if repaired.is_empty() {
+        eprintln!("nothing to repair: no modified applied migration, no failed record");
+    }
+    for line in repaired {
+        eprintln!("{line}");
+    }
+    Ok(EXIT_OK)
+}
+
+/// `tables`.
+pub async fn tables_command(mut args: TablesArgs) -> Result<u8> {
+    let project = Folder::project(&args.dir)?;
+    args.project.apply_defaults(&project.defaults);
+    let client = connect(&args.project.connection.options()).await?;
+    let options = args.project.options();
+    let declared = &project.tables;
+    let mut deleted = Vec::new();
+    let changes = if args.apply || args.prune {
+        let purpose = format!("tables {}", args.dir.display());
+        let session = Session::open(&client, &options, Stop::new(), &purpose).await?;
+        let result = async {
+            if args.prune {
+                deleted = project::prune(&session, declared, &args.confirm).await?;
+            }
+            if args.apply {
+                project::apply_tables(&session, declared).await
+            } else {
+                project::table_changes(session.client(), &options, declared).await
+            }
+        }
+        .await;
+        session.close().await;
+        result?
+    } else {
+        project::table_changes(&client, &options, declared).await?
+    };
+    let left: Vec<&Change> = changes
+        .iter()
+        .filter(|c| !(args.apply && c.is_applied()))
+        .collect();
+    match args.output {
+        OutputFormat::Json => print_stdout(&serde_json::to_string_pretty(&serde_json::json!({
+            "declared": declared.keys().collect::<Vec<_>>(),
+            "applied": changes.iter().filter(|c| args.apply && c.is_applied()).collect::<Vec<_>>(),
+            "pending": left,
+            "deleted": deleted,
+        }))?)?,
+        OutputFormat::Table => {
+            for table in &deleted {
+                eprintln!("{table}: deleted");
+            }
+            for change in changes.iter().filter(|c| args.apply && c.is_applied()) {
+                eprintln!("{}: done", change.describe());
+            }
+            for change in &left {
+                eprintln!("{}", change.describe());
+            }
+            if changes.is_empty() && deleted.is_empty() {
+                eprintln!("{} declared tables: all as declared", declared.len());
+            }
+        }
+    }
+    // Without --apply, differences that --apply would make are a non-zero exit, for CI checks.
+    let pending = left.iter().any(|c| c.is_applied());
+    Ok(if pending { EXIT_FAILED } else { EXIT_OK })
+}
+
 /// `load`.
 pub async fn load_command(args: LoadArgs) -> Result<u8> {
     let input = open_input(&args.input)?;
-    let client = connect(&args.connection.options()).await;
+    let client = connect(&args.connection.options()).await?;
     let policy = RetryPolicy::default();
     if let Some(hash) = &args.create_key {
         let range = args
@@ -166,8 +380,8 @@ pub async fn load_command(args: LoadArgs) -> Result<u8> {
 
 /// `unlock`.
 pub async fn unlock_command(args: UnlockArgs) -> Result<u8> {
-    let client = connect(&args.connection.options()).await;
-    let table = &args.meta.meta_table;
+    let client = connect(&args.connection.options()).await?;
+    let table = &args.meta.table();
     match unlock(&client, &RetryPolicy::default(), table, args.force).await? {
         Some(holder) => eprintln!(
             "removed the lock of `{table}` held by {}",

@@ -42,6 +42,9 @@ pub struct MigrationRecord {
     pub journal: Option<String>,
     /// How far the run got, as of its last checkpoint written here.
     pub progress: Option<String>,
+    /// Manual changes (`baseline`, `repair`): who, when, what and why, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl MigrationRecord {
@@ -89,6 +92,10 @@ impl MigrationRecord {
                 item.insert(name.into(), s(value));
             }
         }
+        if !self.notes.is_empty() {
+            let notes = self.notes.iter().map(|note| s(note)).collect();
+            item.insert("notes".into(), Value::L(notes));
+        }
         item
     }
 
@@ -135,6 +142,17 @@ impl MigrationRecord {
             last_error: s("last_error").ok(),
             journal: s("journal").ok(),
             progress: s("progress").ok(),
+            notes: match item.get("notes") {
+                None => Vec::new(),
+                Some(Value::L(notes)) => notes
+                    .iter()
+                    .map(|note| match note {
+                        Value::S(note) => Ok(note.clone()),
+                        _ => Err(anyhow!("record `{id}` has a note that is not a string")),
+                    })
+                    .collect::<Result<_>>()?,
+                Some(_) => bail!("record `{id}` has `notes` that are not a list"),
+            },
         })
     }
 }
@@ -169,6 +187,7 @@ mod tests {
             last_error: Some("x".into()),
             journal: Some("/w/j".into()),
             progress: None,
+            notes: vec!["baseline by ada at 2026-01-01T00:00:00Z: shape exists".into()],
         };
         let item = record.to_item();
         assert_eq!(item[KEY], Value::S("migration#00000000000000000002".into()));

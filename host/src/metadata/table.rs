@@ -19,6 +19,9 @@ use crate::aws::write::{batch_write, cancellation_reasons, CONDITION_FAILED};
 use crate::model::error::RunError;
 use crate::model::item::{Item, Value};
 
+/// Id prefix of the items that name the tables a project manages.
+const MANAGED_TABLE: &str = "table#";
+
 /// The metadata table.
 pub struct MetadataTable {
     client: Client,
@@ -124,6 +127,41 @@ impl MetadataTable {
             }
         }
         Ok(records.into_values().collect())
+    }
+
+    /// The tables a project's `tables --apply` made its own (created or found declared): only
+    /// these can be pruned once they are no longer declared.
+    pub async fn managed_tables(&self) -> Result<std::collections::BTreeSet<String>> {
+        let mut tables = std::collections::BTreeSet::new();
+        let mut pages = self.pages_with_prefix(MANAGED_TABLE);
+        while let Some(page) = pages.next().await? {
+            for item in page {
+                if let Some(AttributeValue::S(id)) = item.get(KEY) {
+                    tables.insert(id[MANAGED_TABLE.len()..].to_owned());
+                }
+            }
+        }
+        Ok(tables)
+    }
+
+    /// Records that the project manages `table` (`true`), or no longer does.
+    pub async fn set_managed(&self, table: &str, managed: bool) -> Result<()> {
+        let id = AttributeValue::S(format!("{MANAGED_TABLE}{table}"));
+        if managed {
+            let put = self
+                .client
+                .put_item()
+                .table_name(&self.name)
+                .item(KEY, id)
+                .item("since", AttributeValue::S(crate::model::now()));
+            let sent = self.policy.run(|| put.clone().send()).await;
+            sent.map_err(|e| self.unreadable_table(&error_code(&e)))?;
+        } else {
+            let delete = self.client.delete_item().table_name(&self.name).key(KEY, id);
+            let sent = self.policy.run(|| delete.clone().send()).await;
+            sent.map_err(|e| self.unreadable_table(&error_code(&e)))?;
+        }
+        Ok(())
     }
 
     /// Deletes every item whose id starts with `prefix` (the markers of exactly-once writes);

@@ -85,6 +85,24 @@ pub struct LiveCounts {
 }
 
 impl LiveCounts {
+    /// Back to zero, for the next run of a folder (the progress display keeps its handle).
+    pub fn reset(&self) {
+        for counter in [
+            &self.processed,
+            &self.journaled,
+            &self.errors,
+            &self.puts,
+            &self.updates,
+            &self.deletes,
+            &self.conflicts,
+            &self.updates_batched,
+            &self.updates_single,
+        ] {
+            counter.store(0, Ordering::Relaxed);
+        }
+        self.applying.store(false, Ordering::Relaxed);
+    }
+
     /// Counts one applied action of `kind`.
     pub fn count_applied(&self, kind: AppliedKind) {
         let counter = match kind {

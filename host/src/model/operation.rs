@@ -49,6 +49,9 @@ pub enum Status {
     Failed,
     /// `undo` applied every action of `rollback`.
     RolledBack,
+    /// Recorded but not applied: `repair` cleared a failed run (its note says which), so the
+    /// next run starts from the beginning.
+    Pending,
 }
 
 impl Status {
@@ -59,6 +62,7 @@ impl Status {
             Status::Applied => "applied",
             Status::Failed => "failed",
             Status::RolledBack => "rolled_back",
+            Status::Pending => "pending",
         }
     }
 
@@ -69,6 +73,7 @@ impl Status {
             Status::Applied,
             Status::Failed,
             Status::RolledBack,
+            Status::Pending,
         ]
         .into_iter()
         .find(|s| s.as_str() == text)

@@ -109,6 +109,8 @@ pub struct RunContext<'a> {
     pub schemas: HashMap<String, KeySchema>,
     /// The scanned table.
     pub table: String,
+    /// This run's id, unless it resumes another's.
+    pub run_id: String,
 }
 
 /// Runs `migration` (or its rollback) over its table; a stop request ends it cleanly. Once the
@@ -121,64 +123,135 @@ pub async fn run(
     counts: Arc<LiveCounts>,
     stop: Stop,
 ) -> Result<RunReport> {
-    let started = Instant::now();
-    // Every request of the run goes through one fence, which the lease extends while it holds:
-    // checked by the retry policy before each attempt, and by the client before it transmits.
-    let fence = Fence::stopping(stop.clone());
-    let client = &fenced(client, fence.clone());
-    let options = &RunOptions {
-        policy: RetryPolicy {
-            fence,
-            ..options.policy.clone()
-        },
-        ..options.clone()
-    };
+    // Read-only checks first: a missing table writes nothing, not even the lock.
     let tables = migration.tables(options.table.as_deref());
-    let table = tables.own().to_owned();
-    // Read-only checks first: a missing table or an unreadable metadata record writes nothing.
-    let mut schemas = HashMap::new();
     for name in tables.all() {
-        let schema = key_schema(client, &options.policy, &name).await?;
-        schemas.insert(name, schema);
+        key_schema(client, &options.policy, &name).await?;
     }
-    let meta = MetadataTable::new(client.clone(), &options.meta_table, options.policy.clone());
-    meta.ensure(options.billing).await?;
-    // One run at a time per metadata table: take the lease, renew it while running, give it
-    // back at the end whatever happens. The lease's owner id is this run's id, unless it
-    // resumes another's.
-    let owner = uuid::Uuid::new_v4().to_string();
     let purpose = format!(
-        "{} {} on `{table}`",
+        "{} {} on `{}`",
         options.operation.as_str(),
-        migration.label
+        migration.label,
+        tables.own()
     );
-    let lease = Lease::acquire(
-        client,
-        &options.policy,
-        &options.meta_table,
-        &owner,
-        &purpose,
-        options.lease,
-    )
-    .await?;
-    let heartbeat = tokio::spawn(lease.clone().heartbeat(stop.clone()));
-    let run = RunContext {
-        migration: &migration,
-        client,
-        options,
-        counts: &counts,
-        stop: &stop,
-        meta: &meta,
-        lease: &lease,
-        schemas,
-        table,
-    };
-    let result = run_locked(&run, started).await;
-    heartbeat.abort();
-    if let Err(error) = lease.release().await {
-        tracing::warn!("{error:#}");
+    let session = Session::open(client, options, stop, &purpose).await?;
+    let report = session.run(migration, counts).await;
+    session.close().await;
+    report
+}
+
+/// The lock of a metadata table held for one or more runs (a folder's migrations run one
+/// after another under one lease, so no other run slips in between them).
+pub struct Session {
+    /// Every request goes through the fence the lease extends while it holds.
+    client: Client,
+    options: RunOptions,
+    meta: MetadataTable,
+    lease: Lease,
+    stop: Stop,
+    heartbeat: tokio::task::JoinHandle<()>,
+}
+
+impl Session {
+    /// Creates the metadata table if needed and takes its lock (for `purpose`, shown to whoever
+    /// finds it taken); the lease is renewed until [`Session::close`] or until `stop`.
+    pub async fn open(
+        client: &Client,
+        options: &RunOptions,
+        stop: Stop,
+        purpose: &str,
+    ) -> Result<Session> {
+        // Every request of the session goes through one fence, which the lease extends while
+        // it holds: checked by the retry policy before each attempt, and by the client before
+        // it transmits.
+        let fence = Fence::stopping(stop.clone());
+        let client = fenced(client, fence.clone());
+        let options = RunOptions {
+            policy: RetryPolicy {
+                fence,
+                ..options.policy.clone()
+            },
+            ..options.clone()
+        };
+        let meta = MetadataTable::new(client.clone(), &options.meta_table, options.policy.clone());
+        meta.ensure(options.billing).await?;
+        let owner = uuid::Uuid::new_v4().to_string();
+        let lease = Lease::acquire(
+            &client,
+            &options.policy,
+            &options.meta_table,
+            &owner,
+            purpose,
+            options.lease,
+        )
+        .await?;
+        let heartbeat = tokio::spawn(lease.clone().heartbeat(stop.clone()));
+        Ok(Session {
+            client,
+            options,
+            meta,
+            lease,
+            stop,
+            heartbeat,
+        })
     }
-    result
+
+    /// The fenced client: its requests stop once the lease is lost.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The metadata table.
+    pub fn meta(&self) -> &MetadataTable {
+        &self.meta
+    }
+
+    /// The lease held.
+    pub fn lease(&self) -> &Lease {
+        &self.lease
+    }
+
+    /// The options, with the fenced retry policy.
+    pub fn options(&self) -> &RunOptions {
+        &self.options
+    }
+
+    /// Runs `migration` (or its rollback) under this session's lock; see [`run`].
+    pub async fn run(
+        &self,
+        migration: Arc<LoadedMigration>,
+        counts: Arc<LiveCounts>,
+    ) -> Result<RunReport> {
+        let started = Instant::now();
+        let options = &self.options;
+        let tables = migration.tables(options.table.as_deref());
+        let mut schemas = HashMap::new();
+        for name in tables.all() {
+            let schema = key_schema(&self.client, &options.policy, &name).await?;
+            schemas.insert(name, schema);
+        }
+        let run = RunContext {
+            migration: &migration,
+            client: &self.client,
+            options,
+            counts: &counts,
+            stop: &self.stop,
+            meta: &self.meta,
+            lease: &self.lease,
+            schemas,
+            table: tables.own().to_owned(),
+            run_id: uuid::Uuid::new_v4().to_string(),
+        };
+        run_locked(&run, started).await
+    }
+
+    /// Gives the lock back (a failure to do so is only logged: the lease expires anyway).
+    pub async fn close(self) {
+        self.heartbeat.abort();
+        if let Err(error) = self.lease.release().await {
+            tracing::warn!("{error:#}");
+        }
+    }
 }
 
 /// What a run gathers for its report besides the record's counts.
@@ -275,7 +348,7 @@ async fn begin(
         (Start::Resume(resumed), Some(record)) => {
             (resumed.checkpoint.run_id.clone(), record.started_at.clone())
         }
-        _ => (run.lease.owner.clone(), now()),
+        _ => (run.run_id.clone(), now()),
     };
     let checkpoint = match start {
         Start::Resume(resumed) => resumed.checkpoint.clone(),
@@ -315,6 +388,7 @@ async fn begin(
             Start::Fresh => "scan: starting".to_owned(),
             Start::Resume(_) => format!("resumed: {}", describe(&checkpoint)),
         }),
+        notes: previous.map(|p| p.notes.clone()).unwrap_or_default(),
     };
     run.meta.write(&record, previous, Some(run.lease)).await?;
     crate::crash::point("record-running");

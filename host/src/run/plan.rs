@@ -109,6 +109,7 @@ mod tests {
             last_error: None,
             journal: None,
             progress: None,
+            notes: Vec::new(),
         }
     }
 

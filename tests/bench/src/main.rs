@@ -122,6 +122,7 @@ async fn client(endpoint: &str) -> Client {
         ..ConnectOptions::default()
     })
     .await
+    .expect("AWS credentials for the benchmark")
 }
 
 async fn seed(endpoint: &str, table: &str, items: usize, behave: Option<&str>) -> Result<()> {

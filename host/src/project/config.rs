@@ -1,0 +1,478 @@
+//! `drift.toml`, the optional project file at a migrations folder's root: defaults for the
+//! command line (which wins over them) and the declared tables. Unknown keys are errors that
+//! name the key, so a typo never silently falls back to a default.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// The project file's name.
+pub const PROJECT_FILE: &str = "drift.toml";
+
+/// The whole project file: top-level keys are [`Defaults`], `[tables.NAME]` declares tables.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProjectFile {
+    /// Defaults of the command line's options.
+    pub defaults: Defaults,
+    /// The project's tables, by name.
+    pub tables: BTreeMap<String, TableDeclaration>,
+}
+
+/// Options a project may set once instead of on every command; a command-line option (or
+/// its environment variable) wins over them.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Defaults {
+    /// The metadata table.
+    pub meta_table: Option<String>,
+    /// AWS region.
+    pub region: Option<String>,
+    /// Endpoint URL (e.g. DynamoDB Local's).
+    pub endpoint_url: Option<String>,
+    /// AWS profile.
+    pub profile: Option<String>,
+    /// Guest instances working in parallel.
+    pub concurrency: Option<u32>,
+    /// Parallel scan segments.
+    pub segments: Option<u32>,
+    /// Items per Scan request.
+    pub page_size: Option<i32>,
+    /// Concurrent write lanes while applying.
+    pub apply_concurrency: Option<u32>,
+    /// Where journals are spooled; relative to the project folder.
+    pub work_dir: Option<PathBuf>,
+    /// Lease of the metadata table's lock, in seconds.
+    pub lease_seconds: Option<u64>,
+    /// Attempts per DynamoDB request.
+    pub max_attempts: Option<u32>,
+    /// Most read capacity units per second a scan may consume.
+    pub max_rcu: Option<f64>,
+    /// Most write capacity units per second an apply may consume.
+    pub max_wcu: Option<f64>,
+    /// CPU deadline of one guest call, in milliseconds.
+    pub deadline_ms: Option<u64>,
+    /// Memory cap of one guest instance, in MiB.
+    pub memory_mb: Option<u64>,
+}
+
+/// One declared table.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableDeclaration {
+    /// Partition key.
+    pub partition_key: KeyAttribute,
+    /// Sort key, if any.
+    pub sort_key: Option<KeyAttribute>,
+    /// How the table is billed (on-demand unless said otherwise).
+    #[serde(default)]
+    pub billing: BillingDeclaration,
+    /// The TTL attribute, if any.
+    pub ttl: Option<String>,
+    /// Global secondary indexes.
+    #[serde(default)]
+    pub indexes: Vec<IndexDeclaration>,
+    /// Local secondary indexes (same partition key; only at creation).
+    #[serde(default)]
+    pub local_indexes: Vec<LocalIndexDeclaration>,
+}
+
+/// A global secondary index.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndexDeclaration {
+    /// Index name.
+    pub name: String,
+    /// Its partition key.
+    pub partition_key: KeyAttribute,
+    /// Its sort key, if any.
+    pub sort_key: Option<KeyAttribute>,
+    /// What it holds besides the keys.
+    #[serde(default)]
+    pub projection: Projection,
+    /// Provisioned `RCU,WCU` of the index (only for a provisioned table; default: the table's).
+    pub capacity: Option<Capacity>,
+}
+
+/// A local secondary index.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalIndexDeclaration {
+    /// Index name.
+    pub name: String,
+    /// Its sort key (the partition key is the table's).
+    pub sort_key: KeyAttribute,
+    /// What it holds besides the keys.
+    #[serde(default)]
+    pub projection: Projection,
+}
+
+/// A key attribute: `NAME:S`, `NAME:N` or `NAME:B`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeyAttribute {
+    /// Attribute name.
+    pub name: String,
+    /// `S`, `N` or `B`.
+    pub kind: KeyType,
+}
+
+/// The type of a key attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum KeyType {
+    /// String.
+    S,
+    /// Number.
+    N,
+    /// Binary.
+    B,
+}
+
+impl KeyType {
+    /// The DynamoDB spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyType::S => "S",
+            KeyType::N => "N",
+            KeyType::B => "B",
+        }
+    }
+}
+
+impl FromStr for KeyAttribute {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<KeyAttribute, String> {
+        let (name, kind) = text
+            .rsplit_once(':')
+            .ok_or_else(|| format!("`{text}`: expected NAME:S, NAME:N or NAME:B"))?;
+        let kind = match kind {
+            "S" => KeyType::S,
+            "N" => KeyType::N,
+            "B" => KeyType::B,
+            other => return Err(format!("`{text}`: key type `{other}` is not S, N or B")),
+        };
+        if name.is_empty() {
+            return Err(format!("`{text}`: the key attribute has no name"));
+        }
+        Ok(KeyAttribute {
+            name: name.to_owned(),
+            kind,
+        })
+    }
+}
+
+impl fmt::Display for KeyAttribute {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.name, self.kind.as_str())
+    }
+}
+
+/// Read and write capacity units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Capacity {
+    /// Read capacity units.
+    pub read: i64,
+    /// Write capacity units.
+    pub write: i64,
+}
+
+impl FromStr for Capacity {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Capacity, String> {
+        let parse = |v: &str| v.trim().parse::<i64>().ok().filter(|n| *n > 0);
+        match text.split_once(',') {
+            Some((read, write)) => match (parse(read), parse(write)) {
+                (Some(read), Some(write)) => Ok(Capacity { read, write }),
+                _ => Err(format!("`{text}`: capacity units are positive whole numbers")),
+            },
+            None => Err(format!("`{text}`: expected RCU,WCU (e.g. 5,5)")),
+        }
+    }
+}
+
+/// How a declared table is billed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub enum BillingDeclaration {
+    /// `on-demand`.
+    #[default]
+    OnDemand,
+    /// `provisioned:RCU,WCU`.
+    Provisioned(Capacity),
+}
+
+impl FromStr for BillingDeclaration {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<BillingDeclaration, String> {
+        match text.split_once(':') {
+            _ if text == "on-demand" => Ok(BillingDeclaration::OnDemand),
+            Some(("provisioned", units)) => Ok(BillingDeclaration::Provisioned(units.parse()?)),
+            _ => Err(format!(
+                "`{text}`: expected \"on-demand\" or \"provisioned:RCU,WCU\""
+            )),
+        }
+    }
+}
+
+impl fmt::Display for BillingDeclaration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BillingDeclaration::OnDemand => f.write_str("on-demand"),
+            BillingDeclaration::Provisioned(c) => write!(f, "provisioned:{},{}", c.read, c.write),
+        }
+    }
+}
+
+/// What an index holds besides the keys.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub enum Projection {
+    /// `keys`: only the keys.
+    KeysOnly,
+    /// `all`: every attribute.
+    #[default]
+    All,
+    /// A list of attribute names: the keys and these.
+    Include(Vec<String>),
+}
+
+impl fmt::Display for Projection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Projection::KeysOnly => f.write_str("keys"),
+            Projection::All => f.write_str("all"),
+            Projection::Include(names) => write!(f, "[{}]", names.join(", ")),
+        }
+    }
+}
+
+/// Deserializes a string through `FromStr`, so errors carry the parser's words.
+macro_rules! from_text {
+    ($type:ty) => {
+        impl<'de> Deserialize<'de> for $type {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<$type, D::Error> {
+                String::deserialize(deserializer)?
+                    .parse()
+                    .map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+from_text!(KeyAttribute);
+from_text!(Capacity);
+from_text!(BillingDeclaration);
+
+impl<'de> Deserialize<'de> for Projection {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Projection, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Form {
+            Word(String),
+            Names(Vec<String>),
+        }
+        match Form::deserialize(deserializer)? {
+            Form::Word(word) if word == "all" => Ok(Projection::All),
+            Form::Word(word) if word == "keys" => Ok(Projection::KeysOnly),
+            Form::Word(word) => Err(serde::de::Error::custom(format!(
+                "projection `{word}`: expected \"keys\", \"all\" or a list of attribute names"
+            ))),
+            Form::Names(names) if names.is_empty() => Err(serde::de::Error::custom(
+                "a projection list names at least one attribute",
+            )),
+            Form::Names(names) => Ok(Projection::Include(names)),
+        }
+    }
+}
+
+impl ProjectFile {
+    /// Reads `drift.toml` from `folder`; no file is an empty project file.
+    pub fn read(folder: &Path) -> Result<ProjectFile> {
+        let path = folder.join(PROJECT_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(ProjectFile::default())
+            }
+            Err(error) => {
+                return Err(error).with_context(|| format!("cannot read {}", path.display()))
+            }
+        };
+        let mut file = ProjectFile::parse(&text)
+            .with_context(|| format!("{} is not valid", path.display()))?;
+        if let Some(work_dir) = &file.defaults.work_dir {
+            file.defaults.work_dir = Some(folder.join(work_dir));
+        }
+        Ok(file)
+    }
+
+    /// Parses the text of a project file and checks its tables.
+    pub fn parse(text: &str) -> Result<ProjectFile> {
+        // toml's messages name the line, the column and the unknown key; one line is enough.
+        let invalid = |e: toml::de::Error| anyhow::anyhow!("{}", one_line(&e.to_string()));
+        let mut document: toml::Table = toml::from_str(text).map_err(invalid)?;
+        // serde cannot both flatten and deny unknown keys: take `tables` out, then the rest
+        // must be exactly the defaults.
+        let tables = match document.remove("tables") {
+            Some(tables) => tables.try_into().map_err(|e| {
+                anyhow::anyhow!("[tables]: {}", one_line(&toml::de::Error::to_string(&e)))
+            })?,
+            None => BTreeMap::new(),
+        };
+        let defaults = toml::Value::Table(document).try_into().map_err(invalid)?;
+        let file = ProjectFile { defaults, tables };
+        for (name, table) in &file.tables {
+            table
+                .check()
+                .with_context(|| format!("table `{name}`"))?;
+        }
+        Ok(file)
+    }
+}
+
+impl TableDeclaration {
+    /// Checks what the TOML types cannot: distinct index names, one type per attribute, an
+    /// index capacity only on a provisioned table.
+    fn check(&self) -> Result<()> {
+        let mut names = std::collections::BTreeSet::new();
+        let index_names = self.indexes.iter().map(|i| &i.name);
+        for name in index_names.chain(self.local_indexes.iter().map(|i| &i.name)) {
+            if !names.insert(name) {
+                bail!("two indexes are named `{name}`");
+            }
+        }
+        let mut types = BTreeMap::new();
+        for key in self.key_attributes() {
+            if let Some(other) = types.insert(&key.name, key.kind) {
+                if other != key.kind {
+                    bail!(
+                        "attribute `{}` is declared both {} and {}",
+                        key.name,
+                        other.as_str(),
+                        key.kind.as_str()
+                    );
+                }
+            }
+        }
+        if self.billing == BillingDeclaration::OnDemand {
+            if let Some(index) = self.indexes.iter().find(|i| i.capacity.is_some()) {
+                bail!(
+                    "index `{}` has a capacity, but the table is on-demand",
+                    index.name
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Every key attribute of the table and its indexes (with repeats).
+    pub fn key_attributes(&self) -> Vec<&KeyAttribute> {
+        let mut keys = vec![&self.partition_key];
+        keys.extend(&self.sort_key);
+        for index in &self.indexes {
+            keys.push(&index.partition_key);
+            keys.extend(&index.sort_key);
+        }
+        keys.extend(self.local_indexes.iter().map(|i| &i.sort_key));
+        keys
+    }
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = r#"
+meta_table = "app_migrations"
+endpoint_url = "http://127.0.0.1:8000"
+concurrency = 4
+
+[tables.users]
+partition_key = "id:S"
+
+[tables.users_by_email]
+partition_key = "email_lower:S"      # NAME:S|N|B
+sort_key = "id:S"
+billing = "provisioned:5,10"
+ttl = "expires_at"
+[[tables.users_by_email.indexes]]
+name = "by_id"
+partition_key = "id:S"
+projection = "all"
+[[tables.users_by_email.indexes]]
+name = "by_created"
+partition_key = "tenant:S"
+sort_key = "created:N"
+projection = ["email", "name"]
+capacity = "2,3"
+"#;
+
+    #[test]
+    fn reads_the_documented_form() {
+        let file = ProjectFile::parse(EXAMPLE).unwrap();
+        assert_eq!(file.defaults.meta_table.as_deref(), Some("app_migrations"));
+        assert_eq!(file.defaults.concurrency, Some(4));
+        let users = &file.tables["users"];
+        assert_eq!(users.partition_key.to_string(), "id:S");
+        assert_eq!(users.billing, BillingDeclaration::OnDemand);
+        let by_email = &file.tables["users_by_email"];
+        assert_eq!(
+            by_email.billing,
+            BillingDeclaration::Provisioned(Capacity { read: 5, write: 10 })
+        );
+        assert_eq!(by_email.ttl.as_deref(), Some("expires_at"));
+        assert_eq!(by_email.indexes[0].projection, Projection::All);
+        assert_eq!(
+            by_email.indexes[1].projection,
+            Projection::Include(vec!["email".into(), "name".into()])
+        );
+        assert_eq!(by_email.indexes[1].sort_key.as_ref().unwrap().kind, KeyType::N);
+    }
+
+    fn error(text: &str) -> String {
+        format!("{:#}", ProjectFile::parse(text).unwrap_err())
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        assert!(error("meta_tabel = \"x\"").contains("meta_tabel"));
+        assert!(error("[tables.t]\npartition_key = \"id:S\"\nsortkey = \"a:S\"").contains("sortkey"));
+        let index = "[tables.t]\npartition_key = \"id:S\"\n[[tables.t.indexes]]\nname = \"i\"\n\
+                     partition_key = \"a:S\"\nprojecton = \"all\"";
+        assert!(error(index).contains("projecton"));
+    }
+
+    #[test]
+    fn bad_values_say_what_is_expected() {
+        assert!(error("[tables.t]\npartition_key = \"id\"").contains("NAME:S"));
+        assert!(error("[tables.t]\npartition_key = \"id:X\"").contains("not S, N or B"));
+        assert!(error("[tables.t]\npartition_key = \"id:S\"\nbilling = \"provisioned:0,1\"")
+            .contains("positive"));
+        assert!(error("[tables.t]\npartition_key = \"id:S\"\nbilling = \"free\"")
+            .contains("on-demand"));
+        let clash = "[tables.t]\npartition_key = \"id:S\"\n[[tables.t.indexes]]\nname = \"i\"\n\
+                     partition_key = \"id:N\"";
+        assert!(error(clash).contains("both S and N"));
+        let twice = "[tables.t]\npartition_key = \"id:S\"\n[[tables.t.indexes]]\nname = \"i\"\n\
+                     partition_key = \"a:S\"\n[[tables.t.indexes]]\nname = \"i\"\npartition_key = \"b:S\"";
+        assert!(error(twice).contains("two indexes are named `i`"));
+        assert!(error("concurrency = \"many\"").contains("concurrency") || error("concurrency = \"many\"").contains("integer"));
+    }
+
+    #[test]
+    fn no_file_is_an_empty_project() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(ProjectFile::read(dir.path()).unwrap(), ProjectFile::default());
+        std::fs::write(dir.path().join(PROJECT_FILE), "work_dir = \"j\"").unwrap();
+        assert_eq!(
+            ProjectFile::read(dir.path()).unwrap().defaults.work_dir,
+            Some(dir.path().join("j"))
+        );
+    }
+}

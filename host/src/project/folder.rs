@@ -1,0 +1,110 @@
+//! A migrations folder: its `*.wasm` modules, loaded and ordered by number, and its project
+//! file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+
+use super::config::ProjectFile;
+use crate::engine::LoadedMigration;
+
+/// One module of the folder.
+#[derive(Clone)]
+pub struct Module {
+    /// Its file name, for messages.
+    pub file: String,
+    /// The loaded migration.
+    pub migration: Arc<LoadedMigration>,
+}
+
+/// A migrations folder.
+pub struct Folder {
+    /// The folder.
+    pub root: PathBuf,
+    /// Its `drift.toml` (empty if there is none).
+    pub project: ProjectFile,
+    /// Its modules, by number.
+    pub modules: Vec<Module>,
+}
+
+impl Folder {
+    /// Reads the project file (so a bad one is reported before any module is compiled).
+    pub fn project(root: &Path) -> Result<ProjectFile> {
+        if !root.is_dir() {
+            bail!("{} is not a folder", root.display());
+        }
+        ProjectFile::read(root)
+    }
+
+    /// Loads every `*.wasm` directly in `root` with `load`; two modules with one number are
+    /// refused, naming both files.
+    pub fn open(
+        root: &Path,
+        mut load: impl FnMut(&Path) -> Result<Arc<LoadedMigration>>,
+    ) -> Result<Folder> {
+        let project = Folder::project(root)?;
+        let mut paths = Vec::new();
+        for entry in
+            std::fs::read_dir(root).with_context(|| format!("cannot read {}", root.display()))?
+        {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "wasm") && path.is_file() {
+                paths.push(path);
+            }
+        }
+        paths.sort();
+        let mut modules = Vec::new();
+        for path in paths {
+            let file = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+            let migration = load(&path).with_context(|| format!("migration {file}"))?;
+            modules.push(Module { file, migration });
+        }
+        let numbered: Vec<(u64, &str)> = modules
+            .iter()
+            .map(|m| (m.migration.info.number, m.file.as_str()))
+            .collect();
+        check_unique(&numbered)?;
+        modules.sort_by_key(|m| m.migration.info.number);
+        Ok(Folder {
+            root: root.to_owned(),
+            project,
+            modules,
+        })
+    }
+
+    /// The module numbered `number`, if the folder has it.
+    pub fn module(&self, number: u64) -> Option<&Module> {
+        self.modules.iter().find(|m| m.migration.info.number == number)
+    }
+}
+
+/// Refuses two files with one migration number, naming both.
+pub fn check_unique(numbered: &[(u64, &str)]) -> Result<()> {
+    let mut seen: BTreeMap<u64, &str> = BTreeMap::new();
+    for &(number, file) in numbered {
+        if let Some(first) = seen.insert(number, file) {
+            let (a, b) = if first <= file { (first, file) } else { (file, first) };
+            bail!("{a} and {b} are both migration {number}: each migration needs its own number");
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicate_numbers_name_both_files() {
+        check_unique(&[(1, "a.wasm"), (2, "b.wasm")]).unwrap();
+        let error = check_unique(&[(1, "z.wasm"), (2, "b.wasm"), (1, "a.wasm")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("a.wasm and z.wasm are both migration 1"),
+            "{error}"
+        );
+    }
+}
