@@ -13,4 +13,5 @@ mod fault_proxy;
 #[cfg(feature = "crash-points")]
 mod model;
 mod partiql;
+mod project;
 mod reliability;

@@ -32,6 +32,8 @@ fn guest_dir() -> &'static Path {
                 "-p",
                 "users_v2",
                 "-p",
+                "users_by_email",
+                "-p",
                 "drift-test-guests",
                 "-p",
                 "drift-model-guest",

@@ -3,14 +3,14 @@
 
 use std::time::Duration;
 
+use anyhow::{bail, Result};
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use anyhow::{bail, Result};
 use aws_config::{BehaviorVersion, SdkConfig};
-use aws_sdk_dynamodb::config::ProvideCredentials;
-use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::ProvideCredentials;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, Region, RuntimeComponents};
+use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::Client;
 
 use crate::model::fence::Fence;

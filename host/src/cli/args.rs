@@ -42,7 +42,9 @@ pub enum Command {
     Undo(UndoArgs),
     /// List the migrations recorded in the metadata table, or where each migration of a
     /// folder stands (applied, pending, modified, missing, failed, running).
-    #[command(after_help = "Examples:\n  drift-host status --output json\n  drift-host status migrations/")]
+    #[command(
+        after_help = "Examples:\n  drift-host status --output json\n  drift-host status migrations/"
+    )]
     Status(StatusArgs),
     /// Record a folder's migrations up to N as applied without running them (for tables that
     /// already have that shape).
@@ -236,7 +238,9 @@ impl RunArgs {
             table: self.table.clone(),
             concurrency: self.concurrency() as usize,
             segments: self.segments.unwrap_or(8),
-            page_size: self.page_size.unwrap_or(drift_host::source::scan::PAGE_SIZE),
+            page_size: self
+                .page_size
+                .unwrap_or(drift_host::source::scan::PAGE_SIZE),
             checkpoint_every: Duration::from_millis(self.checkpoint_interval_ms),
             meta_table: self.meta.table(),
             billing: match self.provisioned {
@@ -414,7 +418,10 @@ pub struct MetaArgs {
 impl MetaArgs {
     /// Fills the table not given on the command line from a project's `drift.toml`.
     pub fn apply_defaults(&mut self, defaults: &Defaults) {
-        self.meta_table = self.meta_table.take().or_else(|| defaults.meta_table.clone());
+        self.meta_table = self
+            .meta_table
+            .take()
+            .or_else(|| defaults.meta_table.clone());
     }
 
     /// The metadata table's name.
@@ -442,7 +449,10 @@ pub struct ConnectionArgs {
 impl ConnectionArgs {
     /// Fills what the command line did not give from a project's `drift.toml`.
     pub fn apply_defaults(&mut self, defaults: &Defaults) {
-        self.endpoint_url = self.endpoint_url.take().or_else(|| defaults.endpoint_url.clone());
+        self.endpoint_url = self
+            .endpoint_url
+            .take()
+            .or_else(|| defaults.endpoint_url.clone());
         self.region = self.region.take().or_else(|| defaults.region.clone());
         self.profile = self.profile.take().or_else(|| defaults.profile.clone());
     }
@@ -531,7 +541,11 @@ impl SandboxArgs {
     /// Loads the migration at `path` for `instances` guest instances.
     pub fn load(&self, path: &Path, instances: u32) -> Result<Arc<engine::LoadedMigration>> {
         let runtime = self.runtime(instances)?;
-        Ok(Arc::new(engine::load(&runtime, path, self.cache().as_deref())?))
+        Ok(Arc::new(engine::load(
+            &runtime,
+            path,
+            self.cache().as_deref(),
+        )?))
     }
 
     /// Loads every module of the folder `dir` (one runtime for all: they run one at a time).

@@ -24,8 +24,8 @@ use drift_host::project::{self, run_folder, undo_to, FolderRun};
 use drift_host::run::{run, Session};
 
 use super::args::{
-    BaselineArgs, ExecArgs, InspectArgs, LoadArgs, OutputFormat, ProjectArgs, RepairArgs,
-    RunArgs, RunCommandArgs, StatusArgs, TablesArgs, UndoArgs, UnlockArgs,
+    BaselineArgs, ExecArgs, InspectArgs, LoadArgs, OutputFormat, ProjectArgs, RepairArgs, RunArgs,
+    RunCommandArgs, StatusArgs, TablesArgs, UndoArgs, UnlockArgs,
 };
 use super::output::{folder_status_table, status_table};
 use super::progress::report_progress;
@@ -191,7 +191,9 @@ async fn folder_command(mut args: RunArgs, operation: Operation, folder: FolderA
         bail!("--table is for one migration; a folder's migrations scan the tables they name");
     }
     args.apply_defaults(&Folder::project(&args.migration)?.defaults);
-    let loaded = args.sandbox.load_folder(&args.migration, args.concurrency())?;
+    let loaded = args
+        .sandbox
+        .load_folder(&args.migration, args.concurrency())?;
     let client = connect(&args.connection.options()).await?;
     let options = args.options(operation);
     let stop = Stop::new();
@@ -271,10 +273,15 @@ pub async fn baseline_command(mut args: BaselineArgs) -> Result<u8> {
     let options = args.project.options();
     let numbers = project::baseline(&client, &folder, &options, args.up_to, &args.reason).await?;
     if numbers.is_empty() {
-        eprintln!("nothing to baseline: the migrations up to {} are applied", args.up_to);
+        eprintln!(
+            "nothing to baseline: the migrations up to {} are applied",
+            args.up_to
+        );
     }
     for number in numbers {
-        let name = folder.module(number).map_or("", |m| m.migration.info.name.as_str());
+        let name = folder
+            .module(number)
+            .map_or("", |m| m.migration.info.name.as_str());
         eprintln!("migration {number} ({name}): recorded as applied (baseline)");
     }
     Ok(EXIT_OK)

@@ -135,7 +135,11 @@ const FOLDER_COLUMNS: &[Column<Row>] = &[
     Column {
         header: "TABLE",
         right: false,
-        cell: |r| r.record.as_ref().map_or_else(|| "-".into(), |r| r.table.clone()),
+        cell: |r| {
+            r.record
+                .as_ref()
+                .map_or_else(|| "-".into(), |r| r.table.clone())
+        },
     },
     Column {
         header: "RECORDED",

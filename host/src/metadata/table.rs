@@ -157,7 +157,11 @@ impl MetadataTable {
             let sent = self.policy.run(|| put.clone().send()).await;
             sent.map_err(|e| self.unreadable_table(&error_code(&e)))?;
         } else {
-            let delete = self.client.delete_item().table_name(&self.name).key(KEY, id);
+            let delete = self
+                .client
+                .delete_item()
+                .table_name(&self.name)
+                .key(KEY, id);
             let sent = self.policy.run(|| delete.clone().send()).await;
             sent.map_err(|e| self.unreadable_table(&error_code(&e)))?;
         }

@@ -187,7 +187,9 @@ impl FromStr for Capacity {
         match text.split_once(',') {
             Some((read, write)) => match (parse(read), parse(write)) {
                 (Some(read), Some(write)) => Ok(Capacity { read, write }),
-                _ => Err(format!("`{text}`: capacity units are positive whole numbers")),
+                _ => Err(format!(
+                    "`{text}`: capacity units are positive whole numbers"
+                )),
             },
             None => Err(format!("`{text}`: expected RCU,WCU (e.g. 5,5)")),
         }
@@ -324,9 +326,7 @@ impl ProjectFile {
         let defaults = toml::Value::Table(document).try_into().map_err(invalid)?;
         let file = ProjectFile { defaults, tables };
         for (name, table) in &file.tables {
-            table
-                .check()
-                .with_context(|| format!("table `{name}`"))?;
+            table.check().with_context(|| format!("table `{name}`"))?;
         }
         Ok(file)
     }
@@ -432,7 +432,10 @@ capacity = "2,3"
             by_email.indexes[1].projection,
             Projection::Include(vec!["email".into(), "name".into()])
         );
-        assert_eq!(by_email.indexes[1].sort_key.as_ref().unwrap().kind, KeyType::N);
+        assert_eq!(
+            by_email.indexes[1].sort_key.as_ref().unwrap().kind,
+            KeyType::N
+        );
     }
 
     fn error(text: &str) -> String {
@@ -442,7 +445,9 @@ capacity = "2,3"
     #[test]
     fn unknown_keys_are_named() {
         assert!(error("meta_tabel = \"x\"").contains("meta_tabel"));
-        assert!(error("[tables.t]\npartition_key = \"id:S\"\nsortkey = \"a:S\"").contains("sortkey"));
+        assert!(
+            error("[tables.t]\npartition_key = \"id:S\"\nsortkey = \"a:S\"").contains("sortkey")
+        );
         let index = "[tables.t]\npartition_key = \"id:S\"\n[[tables.t.indexes]]\nname = \"i\"\n\
                      partition_key = \"a:S\"\nprojecton = \"all\"";
         assert!(error(index).contains("projecton"));
@@ -452,23 +457,32 @@ capacity = "2,3"
     fn bad_values_say_what_is_expected() {
         assert!(error("[tables.t]\npartition_key = \"id\"").contains("NAME:S"));
         assert!(error("[tables.t]\npartition_key = \"id:X\"").contains("not S, N or B"));
-        assert!(error("[tables.t]\npartition_key = \"id:S\"\nbilling = \"provisioned:0,1\"")
-            .contains("positive"));
-        assert!(error("[tables.t]\npartition_key = \"id:S\"\nbilling = \"free\"")
-            .contains("on-demand"));
+        assert!(
+            error("[tables.t]\npartition_key = \"id:S\"\nbilling = \"provisioned:0,1\"")
+                .contains("positive")
+        );
+        assert!(
+            error("[tables.t]\npartition_key = \"id:S\"\nbilling = \"free\"").contains("on-demand")
+        );
         let clash = "[tables.t]\npartition_key = \"id:S\"\n[[tables.t.indexes]]\nname = \"i\"\n\
                      partition_key = \"id:N\"";
         assert!(error(clash).contains("both S and N"));
         let twice = "[tables.t]\npartition_key = \"id:S\"\n[[tables.t.indexes]]\nname = \"i\"\n\
                      partition_key = \"a:S\"\n[[tables.t.indexes]]\nname = \"i\"\npartition_key = \"b:S\"";
         assert!(error(twice).contains("two indexes are named `i`"));
-        assert!(error("concurrency = \"many\"").contains("concurrency") || error("concurrency = \"many\"").contains("integer"));
+        assert!(
+            error("concurrency = \"many\"").contains("concurrency")
+                || error("concurrency = \"many\"").contains("integer")
+        );
     }
 
     #[test]
     fn no_file_is_an_empty_project() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(ProjectFile::read(dir.path()).unwrap(), ProjectFile::default());
+        assert_eq!(
+            ProjectFile::read(dir.path()).unwrap(),
+            ProjectFile::default()
+        );
         std::fs::write(dir.path().join(PROJECT_FILE), "work_dir = \"j\"").unwrap();
         assert_eq!(
             ProjectFile::read(dir.path()).unwrap().defaults.work_dir,

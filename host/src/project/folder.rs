@@ -57,7 +57,11 @@ impl Folder {
         paths.sort();
         let mut modules = Vec::new();
         for path in paths {
-            let file = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+            let file = path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
             let migration = load(&path).with_context(|| format!("migration {file}"))?;
             modules.push(Module { file, migration });
         }
@@ -76,7 +80,9 @@ impl Folder {
 
     /// The module numbered `number`, if the folder has it.
     pub fn module(&self, number: u64) -> Option<&Module> {
-        self.modules.iter().find(|m| m.migration.info.number == number)
+        self.modules
+            .iter()
+            .find(|m| m.migration.info.number == number)
     }
 }
 
@@ -85,7 +91,11 @@ pub fn check_unique(numbered: &[(u64, &str)]) -> Result<()> {
     let mut seen: BTreeMap<u64, &str> = BTreeMap::new();
     for &(number, file) in numbered {
         if let Some(first) = seen.insert(number, file) {
-            let (a, b) = if first <= file { (first, file) } else { (file, first) };
+            let (a, b) = if first <= file {
+                (first, file)
+            } else {
+                (file, first)
+            };
             bail!("{a} and {b} are both migration {number}: each migration needs its own number");
         }
     }

@@ -57,7 +57,10 @@ impl FolderReport {
         };
         let done = self.migrations.iter().filter(|r| r.succeeded).count();
         lines.push(if self.migrations.is_empty() {
-            format!("nothing to do: {} migrations up to date", self.up_to_date.len())
+            format!(
+                "nothing to do: {} migrations up to date",
+                self.up_to_date.len()
+            )
         } else if self.succeeded {
             format!("{done} migrations {verb}")
         } else {
@@ -170,7 +173,10 @@ pub async fn prune(
     }
     let unconfirmed: Vec<&str> = undeclared.difference(&confirmed).copied().collect();
     if !unconfirmed.is_empty() {
-        let flags: Vec<String> = unconfirmed.iter().map(|t| format!("--confirm {t}")).collect();
+        let flags: Vec<String> = unconfirmed
+            .iter()
+            .map(|t| format!("--confirm {t}"))
+            .collect();
         return Err(refused(format!(
             "--prune would delete {}: repeat each table's name ({}) to delete it; nothing deleted",
             unconfirmed.join(", "),
@@ -201,7 +207,10 @@ async fn check_tables(
             if declared.contains_key(&table) || !checked.insert(table.clone()) {
                 continue;
             }
-            if tables::describe(client, &options.policy, &table).await?.is_none() {
+            if tables::describe(client, &options.policy, &table)
+                .await?
+                .is_none()
+            {
                 let info = &module.migration.info;
                 return Err(refused(format!(
                     "migration {} ({}, {}) names table `{table}`, which neither exists nor is \
@@ -239,8 +248,8 @@ pub async fn run_folder(client: &Client, run: FolderRun<'_>) -> Result<FolderRep
     let declared = &folder.project.tables;
     let summaries = summaries(folder);
     let meta = MetadataTable::new(client.clone(), &options.meta_table, options.policy.clone());
-    let pending = reconcile::to_run(&summaries, &records(&meta).await?, run.out_of_order)
-        .map_err(refused)?;
+    let pending =
+        reconcile::to_run(&summaries, &records(&meta).await?, run.out_of_order).map_err(refused)?;
     let modules: Vec<&Module> = pending.iter().filter_map(|n| folder.module(*n)).collect();
     check_tables(client, options, declared, &modules).await?;
     let purpose = format!("run {} ({} pending)", folder.root.display(), pending.len());
@@ -328,10 +337,18 @@ pub async fn undo_to(client: &Client, run: FolderRun<'_>, to: u64) -> Result<Fol
     let purpose = format!("undo {} --to {to}", run.folder.root.display());
     let session = Session::open(client, options, run.stop.clone(), &purpose).await?;
     let result = async {
-        let undo = reconcile::to_undo(&summaries, &session.meta().list().await?, to)
-            .map_err(refused)?;
+        let undo =
+            reconcile::to_undo(&summaries, &session.meta().list().await?, to).map_err(refused)?;
         let modules = undo.iter().filter_map(|n| run.folder.module(*n)).collect();
-        run_in_order(&session, Operation::Undo, modules, &run, Vec::new(), Vec::new()).await
+        run_in_order(
+            &session,
+            Operation::Undo,
+            modules,
+            &run,
+            Vec::new(),
+            Vec::new(),
+        )
+        .await
     }
     .await;
     session.close().await;
@@ -452,14 +469,19 @@ pub async fn repair(
                         "cleared the failed {} run {} ({}); the next run starts over",
                         previous.operation.as_str(),
                         previous.run_id,
-                        previous.last_error.as_deref().unwrap_or("no error recorded")
+                        previous
+                            .last_error
+                            .as_deref()
+                            .unwrap_or("no error recorded")
                     )
                 }
             };
             record.last_error = None;
-            record
-                .notes
-                .push(format!("repair by {} at {}: {change}: {reason}", who(), now()));
+            record.notes.push(format!(
+                "repair by {} at {}: {change}: {reason}",
+                who(),
+                now()
+            ));
             session
                 .meta()
                 .write(&record, Some(previous), Some(session.lease()))

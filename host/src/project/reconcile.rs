@@ -116,7 +116,10 @@ fn short(checksum: &str) -> &str {
 }
 
 fn label(module: &ModuleSummary) -> String {
-    format!("migration {} ({}, {})", module.number, module.name, module.file)
+    format!(
+        "migration {} ({}, {})",
+        module.number, module.name, module.file
+    )
 }
 
 /// The migrations `run DIR` runs, in order; or why it refuses (before running any).
@@ -136,21 +139,25 @@ pub fn to_run(
         .filter(|r| r.status == Status::Applied)
         .map(|r| r.number)
         .max();
-    let mut pending = Vec::new();
+    // A changed applied module is the graver problem: named first, whatever else is wrong.
     for module in modules {
-        let record = by_number.get(&module.number);
-        match record {
-            Some(r) if r.status == Status::Applied && r.checksum == module.checksum => continue,
-            Some(r) if r.status == Status::Applied => {
+        if let Some(r) = by_number.get(&module.number) {
+            if r.status == Status::Applied && r.checksum != module.checksum {
                 return Err(format!(
                     "{} was applied from a module with checksum {}, but the file now has {}: \
                      a changed migration needs a new number (or `drift-host repair` to accept it)",
                     label(module),
                     short(&r.checksum),
                     short(&module.checksum)
-                ))
+                ));
             }
-            _ => {}
+        }
+    }
+    let mut pending = Vec::new();
+    for module in modules {
+        let record = by_number.get(&module.number);
+        if record.is_some_and(|r| r.status == Status::Applied) {
+            continue;
         }
         let started = record.is_some_and(|r| {
             r.operation == Operation::Migrate
@@ -303,7 +310,12 @@ mod tests {
         }
     }
 
-    fn record(number: u64, status: Status, operation: Operation, checksum: &str) -> MigrationRecord {
+    fn record(
+        number: u64,
+        status: Status,
+        operation: Operation,
+        checksum: &str,
+    ) -> MigrationRecord {
         MigrationRecord {
             number,
             name: format!("m{number}"),
@@ -329,7 +341,12 @@ mod tests {
 
     #[test]
     fn states_cover_every_pairing() {
-        let modules = [module(1, "a"), module(2, "b"), module(3, "c"), module(5, "e")];
+        let modules = [
+            module(1, "a"),
+            module(2, "b"),
+            module(3, "c"),
+            module(5, "e"),
+        ];
         let records = [
             record(1, Applied, Migrate, "a"),
             record(2, Applied, Migrate, "x"),
@@ -339,14 +356,23 @@ mod tests {
             record(6, Running, Migrate, "f"),
         ];
         let states: Vec<_> = rows(&modules, &records).iter().map(|r| r.state).collect();
-        use State::*;
         assert_eq!(
             states,
-            [Applied, Modified, Failed, Missing, Pending, Missing]
+            [
+                State::Applied,
+                State::Modified,
+                State::Failed,
+                State::Missing,
+                State::Pending,
+                State::Missing
+            ]
         );
         let with_seven = [module(6, "f"), module(7, "g")];
-        let states: Vec<_> = rows(&with_seven, &records[5..]).iter().map(|r| r.state).collect();
-        assert_eq!(states, [Running, Pending]);
+        let states: Vec<_> = rows(&with_seven, &records[5..])
+            .iter()
+            .map(|r| r.state)
+            .collect();
+        assert_eq!(states, [State::Running, State::Pending]);
     }
 
     #[test]
@@ -357,16 +383,31 @@ mod tests {
         assert_eq!(to_run(&modules, &applied, false).unwrap(), [2, 3]);
         let modified = [record(2, Applied, Migrate, "old")];
         let error = to_run(&modules, &modified, false).unwrap_err();
-        assert!(error.contains("migration 2 (m2, 0002.wasm)") && error.contains("old"), "{error}");
-        assert!(error.contains("checksum old") && error.contains("now has b"), "{error}");
+        assert!(
+            error.contains("migration 2 (m2, 0002.wasm)") && error.contains("old"),
+            "{error}"
+        );
+        assert!(
+            error.contains("checksum old") && error.contains("now has b"),
+            "{error}"
+        );
         let later = [record(3, Applied, Migrate, "c")];
         let error = to_run(&modules, &later, false).unwrap_err();
-        assert!(error.contains("migration 1 (m1, 0001.wasm) is pending"), "{error}");
+        assert!(
+            error.contains("migration 1 (m1, 0001.wasm) is pending"),
+            "{error}"
+        );
         assert!(error.contains("--out-of-order"), "{error}");
         assert_eq!(to_run(&modules, &later, true).unwrap(), [1, 2]);
         // A run that already started below the highest goes on; rolled back ones run again.
-        let started = [record(1, Failed, Migrate, "a"), record(3, Applied, Migrate, "c")];
-        assert!(to_run(&modules, &started, false).is_err(), "2 is new and below 3");
+        let started = [
+            record(1, Failed, Migrate, "a"),
+            record(3, Applied, Migrate, "c"),
+        ];
+        assert!(
+            to_run(&modules, &started, false).is_err(),
+            "2 is new and below 3"
+        );
         let started = [
             record(1, Failed, Migrate, "a"),
             record(2, RolledBack, Undo, "b"),
@@ -389,27 +430,39 @@ mod tests {
         let error = to_undo(&modules[..2], &records, 1).unwrap_err();
         assert!(error.contains("no module"), "{error}");
         let changed = [module(1, "a"), module(2, "b2"), module(3, "c")];
-        assert!(to_undo(&changed, &records, 1).unwrap_err().contains("checksum b"));
+        assert!(to_undo(&changed, &records, 1)
+            .unwrap_err()
+            .contains("checksum b"));
         let mixed = [
             record(1, Applied, Migrate, "a"),
             record(2, RolledBack, Undo, "b"),
             record(3, Failed, Undo, "c"),
         ];
         assert_eq!(to_undo(&modules, &mixed, 0).unwrap(), [3, 1]);
-        let failed = [record(1, Applied, Migrate, "a"), record(3, Failed, Migrate, "c")];
-        assert!(to_undo(&modules, &failed, 0).unwrap_err().contains("repair"));
+        let failed = [
+            record(1, Applied, Migrate, "a"),
+            record(3, Failed, Migrate, "c"),
+        ];
+        assert!(to_undo(&modules, &failed, 0)
+            .unwrap_err()
+            .contains("repair"));
     }
 
     #[test]
     fn baseline_and_repair() {
         let modules = [module(1, "a"), module(2, "b"), module(3, "c")];
-        let records = [record(1, Applied, Migrate, "a"), record(2, Failed, Migrate, "b")];
+        let records = [
+            record(1, Applied, Migrate, "a"),
+            record(2, Failed, Migrate, "b"),
+        ];
         assert_eq!(to_baseline(&modules, &records, 2).unwrap(), [2]);
         assert_eq!(to_baseline(&modules, &[], 3).unwrap(), [1, 2, 3]);
         let running = [record(1, Running, Migrate, "a")];
         assert!(to_baseline(&modules, &running, 1).is_err());
         let modified = [record(1, Applied, Migrate, "z")];
-        assert!(to_baseline(&modules, &modified, 1).unwrap_err().contains("repair"));
+        assert!(to_baseline(&modules, &modified, 1)
+            .unwrap_err()
+            .contains("repair"));
         let records = [
             record(1, Applied, Migrate, "z"),
             record(2, Failed, Undo, "b"),
@@ -419,7 +472,10 @@ mod tests {
         assert_eq!(
             repairs(&modules, &records),
             [
-                Repair::AcceptChecksum { number: 1, checksum: "a".into() },
+                Repair::AcceptChecksum {
+                    number: 1,
+                    checksum: "a".into()
+                },
                 Repair::ClearFailed { number: 2 },
                 Repair::ClearFailed { number: 9 },
             ]

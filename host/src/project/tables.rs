@@ -319,7 +319,10 @@ pub async fn describe(
         Ok((hash, range))
     };
     let (partition_key, sort_key) = keys(description.key_schema())?;
-    let billing = match description.billing_mode_summary().and_then(|b| b.billing_mode()) {
+    let billing = match description
+        .billing_mode_summary()
+        .and_then(|b| b.billing_mode())
+    {
         Some(BillingMode::PayPerRequest) => BillingDeclaration::OnDemand,
         _ => {
             let throughput = description.provisioned_throughput();
@@ -401,7 +404,10 @@ fn aws_projection(projection: &Projection) -> aws::Projection {
     .build()
 }
 
-fn key_schema(partition: &KeyAttribute, sort: &Option<KeyAttribute>) -> Result<Vec<KeySchemaElement>> {
+fn key_schema(
+    partition: &KeyAttribute,
+    sort: &Option<KeyAttribute>,
+) -> Result<Vec<KeySchemaElement>> {
     let mut schema = vec![KeySchemaElement::builder()
         .attribute_name(&partition.name)
         .key_type(aws::KeyType::Hash)
@@ -565,11 +571,16 @@ async fn add_index(
         .update_table()
         .table_name(name)
         .set_attribute_definitions(Some(definitions))
-        .global_secondary_index_updates(GlobalSecondaryIndexUpdate::builder().create(create).build());
-    policy
-        .run(|| request.clone().send())
-        .await
-        .map_err(|e| anyhow!("cannot add index `{}` to `{name}`: {}", index.name, error_code(&e)))?;
+        .global_secondary_index_updates(
+            GlobalSecondaryIndexUpdate::builder().create(create).build(),
+        );
+    policy.run(|| request.clone().send()).await.map_err(|e| {
+        anyhow!(
+            "cannot add index `{}` to `{name}`: {}",
+            index.name,
+            error_code(&e)
+        )
+    })?;
     wait_active(client, policy, name).await
 }
 
