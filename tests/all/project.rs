@@ -580,7 +580,8 @@ fn drift_toml_sets_defaults_and_rejects_unknown_keys() {
     assert_eq!(records[0]["status"], "applied");
 }
 
-/// `drift-host` with the AWS config file `config` and no credentials in the environment.
+/// `drift-host` with the AWS config file `config`. The environment keeps the test's access
+/// keys: a profile named with `--profile` must win over them, as in the AWS CLI.
 fn with_profile(config: &str, home: &Path, args: &[&str]) -> Output {
     let config_file = home.join("config");
     std::fs::write(&config_file, config).unwrap();
@@ -588,8 +589,6 @@ fn with_profile(config: &str, home: &Path, args: &[&str]) -> Output {
     // What a user sees: the default log filter.
     command(args)
         .env_remove("DRIFT_LOG")
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
         .env("HOME", home)
         .env("AWS_CONFIG_FILE", &config_file)
         .env("AWS_SHARED_CREDENTIALS_FILE", home.join("credentials"))
@@ -662,4 +661,26 @@ fn an_sso_profile_without_a_token_names_aws_sso_login() {
     let why = stderr(&status);
     assert!(why.contains("aws sso login --profile work"), "{why}");
     assert_eq!(why.trim().lines().count(), 1, "{why}");
+}
+
+#[test]
+fn a_folder_mixes_assemblyscript_and_rust_modules() {
+    let as_module = crate::support::as_guest();
+    let _turn = serial();
+    let original = users(60);
+    fresh_tables(&original);
+    let project = Project::new(Some(TOML));
+    project.add("0002_users_v2_as.wasm", &as_module);
+    project.add("0003_users_by_email.wasm", &guest("users_by_email"));
+    let run = project.drift("run", &[]);
+    assert_eq!(code(&run), Some(0), "{}", stderr(&run));
+    assert_eq!(project.states(), states(&[(2, "applied"), (3, "applied")]));
+    assert_eq!(
+        table("users"),
+        by_id(&original.iter().map(migrated).collect::<Vec<_>>())
+    );
+    assert_eq!(table("users_by_email").len(), original.len());
+    // The Rust build of the same migration is another module: modified, refused.
+    project.add("0002_users_v2_as.wasm", &guest("users_v2"));
+    assert_eq!(project.states(), states(&[(2, "modified"), (3, "applied")]));
 }

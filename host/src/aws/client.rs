@@ -35,7 +35,15 @@ pub struct ConnectOptions {
 pub async fn connect(options: &ConnectOptions) -> Result<Client> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     if let Some(profile) = &options.profile {
-        loader = loader.profile_name(profile);
+        // As with the AWS CLI, a profile named on the command line (or in drift.toml) is where
+        // the credentials come from, even when AWS_ACCESS_KEY_ID is set: the default chain
+        // would try the environment first.
+        let credentials = aws_config::profile::ProfileFileCredentialsProvider::builder()
+            .profile_name(profile)
+            .build();
+        loader = loader
+            .profile_name(profile)
+            .credentials_provider(credentials);
     }
     if let Some(region) = &options.region {
         loader = loader.region(Region::new(region.clone()));

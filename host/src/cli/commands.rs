@@ -214,7 +214,8 @@ async fn folder_command(mut args: RunArgs, operation: Operation, folder: FolderA
     };
     let report = with_progress(work, counts.clone(), stop.clone()).await?;
     for change in &report.table_changes {
-        eprintln!("{}", change.describe());
+        let done = if change.is_applied() { ": done" } else { "" };
+        eprintln!("{}{done}", change.describe());
     }
     eprintln!("{}", report.summary());
     if let Some(target) = &args.report {

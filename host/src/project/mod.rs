@@ -92,6 +92,7 @@ pub fn summaries(folder: &Folder) -> Vec<ModuleSummary> {
             name: m.migration.info.name.clone(),
             file: m.file.clone(),
             checksum: m.migration.checksum.clone(),
+            table: m.migration.info.table.clone(),
         })
         .collect()
 }

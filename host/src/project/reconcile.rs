@@ -20,6 +20,8 @@ pub struct ModuleSummary {
     pub file: String,
     /// Hex SHA-256 of the file.
     pub checksum: String,
+    /// The table it scans.
+    pub table: String,
 }
 
 /// Where a migration of the folder stands.
@@ -67,6 +69,8 @@ pub struct Row {
     pub file: Option<String>,
     /// The module's checksum.
     pub checksum: Option<String>,
+    /// The scanned table (the record's, else the module's).
+    pub table: String,
     /// The record, if any.
     pub record: Option<MigrationRecord>,
 }
@@ -92,6 +96,10 @@ pub fn rows(modules: &[ModuleSummary], records: &[MigrationRecord]) -> Vec<Row> 
             state: state(module, record),
             file: module.map(|m| m.file.clone()),
             checksum: module.map(|m| m.checksum.clone()),
+            table: record
+                .map(|r| r.table.clone())
+                .or_else(|| module.map(|m| m.table.clone()))
+                .unwrap_or_default(),
             record: record.cloned(),
         })
         .collect()
@@ -307,6 +315,7 @@ mod tests {
             name: format!("m{number}"),
             file: format!("{number:04}.wasm"),
             checksum: checksum.to_owned(),
+            table: "t".into(),
         }
     }
 

@@ -488,7 +488,6 @@ pub async fn apply(
             Change::SetBilling { .. } => set_billing(client, policy, name, declaration).await?,
             Change::Differs { .. } | Change::Undeclared { .. } => {}
         }
-        tracing::info!("{}: done", change.describe());
     }
     Ok(())
 }
