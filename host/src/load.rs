@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::io::Read;
 
 use anyhow::{anyhow, Context, Result};
-use aws_sdk_dynamodb::types::{PutRequest, ScalarAttributeType, WriteRequest};
+use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use aws_sdk_dynamodb::Client;
 use tokio::task::JoinSet;
 
@@ -18,37 +18,6 @@ use crate::source::json::read_items;
 
 /// Requests in flight while loading.
 const IN_FLIGHT: usize = 8;
-
-/// A key attribute for a new table: name and type (`S`, `N` or `B`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyAttribute {
-    /// Attribute name.
-    pub name: String,
-    /// `S`, `N` or `B`.
-    pub kind: ScalarAttributeType,
-}
-
-impl std::str::FromStr for KeyAttribute {
-    type Err = String;
-
-    /// `id` (a string key) or `id:N`.
-    fn from_str(text: &str) -> Result<KeyAttribute, String> {
-        let (name, kind) = text.split_once(':').unwrap_or((text, "S"));
-        let kind = match kind {
-            "S" => ScalarAttributeType::S,
-            "N" => ScalarAttributeType::N,
-            "B" => ScalarAttributeType::B,
-            other => return Err(format!("key type `{other}` is not S, N or B")),
-        };
-        if name.is_empty() {
-            return Err("empty key attribute name".into());
-        }
-        Ok(KeyAttribute {
-            name: name.to_owned(),
-            kind,
-        })
-    }
-}
 
 /// Writes every item of `input` into `table`; returns how many.
 pub async fn load(

@@ -283,9 +283,10 @@ fn users_v2_migrates_thousands_of_items_and_undo_restores_them_exactly() {
     );
 }
 
-/// users_v2.wasm with a custom section appended: same behaviour, another checksum.
-fn changed_module() -> std::path::PathBuf {
-    let mut bytes = std::fs::read(guest("users_v2")).unwrap();
+/// `module` with a custom section appended: same behaviour, another checksum (a file of its own
+/// per call, so tests running at once never read one half written).
+pub(crate) fn changed_module(module: &std::path::Path) -> std::path::PathBuf {
+    let mut bytes = std::fs::read(module).unwrap();
     let name = b"drift-test";
     let payload = b"changed";
     bytes.push(0); // custom section
@@ -295,7 +296,7 @@ fn changed_module() -> std::path::PathBuf {
     bytes.extend_from_slice(payload);
     let path = crate::support::root()
         .join("target")
-        .join("users_v2_changed.wasm");
+        .join(format!("{}.wasm", unique("changed_module")));
     std::fs::write(&path, bytes).unwrap();
     path
 }
@@ -308,7 +309,7 @@ fn a_changed_module_is_refused_for_an_applied_migration() {
     let wasm = guest("users_v2");
     let (code, _, err) = drift("run", wasm.to_str().unwrap(), &table, &meta, &[]);
     assert_eq!(code, 0, "{err}");
-    let changed = changed_module();
+    let changed = changed_module(&guest("users_v2"));
     for command in ["run", "undo"] {
         let (code, _, err) = drift(command, changed.to_str().unwrap(), &table, &meta, &[]);
         assert_eq!(code, 3, "{command}: {err}");

@@ -6,7 +6,7 @@
 //! them take turns ([`serial`]) and start from fresh tables.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 use std::sync::{Mutex, MutexGuard};
 
@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use drift_host::model::item::{Item, Value as AttrValue};
 use serde_json::Value;
 
-use crate::dynamodb::{by_id, fill, migrated, scan_all, users};
+use crate::dynamodb::{by_id, changed_module, fill, migrated, scan_all, users};
 use crate::support::{block_on, client, command, guest, stderr, unique};
 
 /// The tests that run the example migrations over `users` take turns.
@@ -128,20 +128,20 @@ fn migrated_users(count: usize) -> Vec<Item> {
     users(count).iter().map(migrated).collect()
 }
 
-/// users_v2.wasm with a custom section appended: same behaviour, another checksum.
-fn changed(module: &Path) -> PathBuf {
-    let mut bytes = std::fs::read(module).unwrap();
-    let (name, payload) = (b"drift-test", b"changed");
-    bytes.push(0);
-    bytes.push((1 + name.len() + payload.len()) as u8);
-    bytes.push(name.len() as u8);
-    bytes.extend_from_slice(name);
-    bytes.extend_from_slice(payload);
-    let path = crate::support::root()
-        .join("target")
-        .join(format!("{}_changed.wasm", unique("module")));
-    std::fs::write(&path, bytes).unwrap();
-    path
+/// The numbers of the migrations a folder report ran, in order.
+fn ran(output: &Output) -> Vec<u64> {
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    report["migrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["migration"]["number"].as_u64().unwrap())
+        .collect()
+}
+
+/// Asserts that `output` exited with `expected`, showing its stderr otherwise.
+fn expect(output: &Output, expected: i32) {
+    assert_eq!(output.status.code(), Some(expected), "{}", stderr(output));
 }
 
 fn s(text: &str) -> AttrValue {
@@ -159,7 +159,7 @@ fn a_folder_runs_in_order_after_creating_its_tables_and_undo_to_reverses_it() {
     assert_eq!(project.states(), states(&[(2, "pending"), (3, "pending")]));
 
     let tables = project.drift("tables", &[]);
-    assert_eq!(code(&tables), Some(1), "{}", stderr(&tables));
+    expect(&tables, 1);
     assert!(
         stderr(&tables).contains("users_by_email: missing; create it"),
         "{}",
@@ -167,15 +167,8 @@ fn a_folder_runs_in_order_after_creating_its_tables_and_undo_to_reverses_it() {
     );
 
     let run = project.drift("run", &["--report", "-"]);
-    assert_eq!(code(&run), Some(0), "{}", stderr(&run));
-    let report: Value = serde_json::from_slice(&run.stdout).unwrap();
-    let ran: Vec<u64> = report["migrations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["migration"]["number"].as_u64().unwrap())
-        .collect();
-    assert_eq!(ran, [2, 3]);
+    expect(&run, 0);
+    assert_eq!(ran(&run), [2, 3]);
     let expected = by_id(&original.iter().map(migrated).collect::<Vec<_>>());
     assert_eq!(table("users"), expected);
     let copies = table("users_by_email");
@@ -209,11 +202,11 @@ fn a_folder_runs_in_order_after_creating_its_tables_and_undo_to_reverses_it() {
     );
     assert_eq!(project.states(), states(&[(2, "applied"), (3, "applied")]));
     let tables = project.drift("tables", &[]);
-    assert_eq!(code(&tables), Some(0), "{}", stderr(&tables));
+    expect(&tables, 0);
 
     // Again: nothing to do.
     let again = project.drift("run", &[]);
-    assert_eq!(code(&again), Some(0), "{}", stderr(&again));
+    expect(&again, 0);
     assert!(
         stderr(&again).contains("nothing to do"),
         "{}",
@@ -222,28 +215,21 @@ fn a_folder_runs_in_order_after_creating_its_tables_and_undo_to_reverses_it() {
 
     // Undo down to 1: 3 first (its copies go), then 2 (users back as they were).
     let undo = project.drift("undo", &["--to", "1", "--report", "-"]);
-    assert_eq!(code(&undo), Some(0), "{}", stderr(&undo));
-    let report: Value = serde_json::from_slice(&undo.stdout).unwrap();
-    let undone: Vec<u64> = report["migrations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["migration"]["number"].as_u64().unwrap())
-        .collect();
-    assert_eq!(undone, [3, 2]);
+    expect(&undo, 0);
+    assert_eq!(ran(&undo), [3, 2]);
     assert!(table("users_by_email").is_empty());
     assert_eq!(table("users"), by_id(&original));
     assert_eq!(project.states(), states(&[(2, "pending"), (3, "pending")]));
 
     // And forward again: rolled back migrations run again.
     let rerun = project.drift("run", &[]);
-    assert_eq!(code(&rerun), Some(0), "{}", stderr(&rerun));
+    expect(&rerun, 0);
     assert_eq!(table("users"), expected);
     assert_eq!(project.states(), states(&[(2, "applied"), (3, "applied")]));
 
     // --to above the highest applied does nothing; --to needs a folder, a folder needs --to.
     let nothing = project.drift("undo", &["--to", "3"]);
-    assert_eq!(code(&nothing), Some(0), "{}", stderr(&nothing));
+    expect(&nothing, 0);
     let no_to = project.drift("undo", &[]);
     assert_eq!(code(&no_to), Some(2));
     assert!(stderr(&no_to).contains("--to"), "{}", stderr(&no_to));
@@ -260,7 +246,7 @@ fn duplicates_modified_missing_and_out_of_order_are_refused_and_repair_accepts()
     project.add("a.wasm", &guest("users_v2"));
     project.add("b.wasm", &guest("users_v2"));
     let duplicate = project.drift("run", &[]);
-    assert_eq!(code(&duplicate), Some(2), "{}", stderr(&duplicate));
+    expect(&duplicate, 2);
     let why = stderr(&duplicate);
     assert!(
         why.contains("a.wasm and b.wasm are both migration 2"),
@@ -273,11 +259,11 @@ fn duplicates_modified_missing_and_out_of_order_are_refused_and_repair_accepts()
     // 3 first, then 2 below it: refused unless --out-of-order.
     project.add("0003.wasm", &guest("users_by_email"));
     let first = project.drift("run", &[]);
-    assert_eq!(code(&first), Some(0), "{}", stderr(&first));
+    expect(&first, 0);
     project.add("0002.wasm", &guest("users_v2"));
     assert_eq!(project.states(), states(&[(2, "pending"), (3, "applied")]));
     let late = project.drift("run", &[]);
-    assert_eq!(code(&late), Some(3), "{}", stderr(&late));
+    expect(&late, 3);
     let why = stderr(&late);
     assert!(
         why.contains("migration 2 (users_v2, 0002.wasm) is pending"),
@@ -285,16 +271,16 @@ fn duplicates_modified_missing_and_out_of_order_are_refused_and_repair_accepts()
     );
     assert!(why.contains("--out-of-order"), "{why}");
     let late = project.drift("run", &["--out-of-order"]);
-    assert_eq!(code(&late), Some(0), "{}", stderr(&late));
+    expect(&late, 0);
     assert_eq!(project.states(), states(&[(2, "applied"), (3, "applied")]));
     // users were already at version 2: nothing changed.
     assert_eq!(table("users"), by_id(&original));
 
     // A changed module of an applied migration: refused with both checksums; status says so.
-    let changed = changed(&guest("users_v2"));
+    let changed = changed_module(&guest("users_v2"));
     project.add("0002.wasm", &changed);
     let modified = project.drift("run", &[]);
-    assert_eq!(code(&modified), Some(3), "{}", stderr(&modified));
+    expect(&modified, 3);
     let why = stderr(&modified);
     assert!(
         why.contains("migration 2 (users_v2, 0002.wasm) was applied from a module with checksum"),
@@ -302,7 +288,7 @@ fn duplicates_modified_missing_and_out_of_order_are_refused_and_repair_accepts()
     );
     assert_eq!(project.states(), states(&[(2, "modified"), (3, "applied")]));
     let undo = project.drift("undo", &["--to", "0"]);
-    assert_eq!(code(&undo), Some(3), "{}", stderr(&undo));
+    expect(&undo, 3);
     assert!(
         stderr(&undo).contains("undo needs the module that was applied"),
         "{}",
@@ -311,7 +297,7 @@ fn duplicates_modified_missing_and_out_of_order_are_refused_and_repair_accepts()
 
     // repair accepts it, and notes who, when and why.
     let repair = project.drift("repair", &["--reason", "rebuilt with a newer toolchain"]);
-    assert_eq!(code(&repair), Some(0), "{}", stderr(&repair));
+    expect(&repair, 0);
     assert!(
         stderr(&repair).contains("accepted checksum"),
         "{}",
@@ -325,7 +311,7 @@ fn duplicates_modified_missing_and_out_of_order_are_refused_and_repair_accepts()
         "{text}"
     );
     let again = project.drift("run", &[]);
-    assert_eq!(code(&again), Some(0), "{}", stderr(&again));
+    expect(&again, 0);
     assert!(
         stderr(&again).contains("nothing to do"),
         "{}",
@@ -347,7 +333,7 @@ fn a_failed_folder_run_stops_there_and_repair_lets_it_start_over() {
     project.add("0002.wasm", &guest("users_v2"));
     project.add("0003.wasm", &guest("users_by_email"));
     let failed = project.drift("run", &["--report", "-"]);
-    assert_eq!(code(&failed), Some(1), "{}", stderr(&failed));
+    expect(&failed, 1);
     let report: Value = serde_json::from_slice(&failed.stdout).unwrap();
     assert_eq!(report["not_run"], serde_json::json!([3]));
     assert_eq!(report["succeeded"], Value::Bool(false));
@@ -369,7 +355,7 @@ fn a_failed_folder_run_stops_there_and_repair_lets_it_start_over() {
     });
     original[17].insert("email".into(), s("Fixed@Example.COM"));
     let repair = project.drift("repair", &["--reason", "user 17 had no email"]);
-    assert_eq!(code(&repair), Some(0), "{}", stderr(&repair));
+    expect(&repair, 0);
     assert!(
         stderr(&repair).contains("cleared the failed migrate run"),
         "{}",
@@ -377,7 +363,7 @@ fn a_failed_folder_run_stops_there_and_repair_lets_it_start_over() {
     );
     assert_eq!(project.states(), states(&[(2, "pending"), (3, "pending")]));
     let run = project.drift("run", &[]);
-    assert_eq!(code(&run), Some(0), "{}", stderr(&run));
+    expect(&run, 0);
     assert_eq!(
         table("users"),
         by_id(&original.iter().map(migrated).collect::<Vec<_>>())
@@ -405,10 +391,10 @@ fn a_folder_run_killed_in_its_second_migration_resumes_there() {
         let unlock = command(&["unlock", "--force", "--meta-table", &project.meta])
             .output()
             .unwrap();
-        assert_eq!(code(&unlock), Some(0), "{}", stderr(&unlock));
+        expect(&unlock, 0);
         assert_eq!(project.states(), states(&[(2, "applied"), (3, "running")]));
         let resumed = project.drift("run", &["--report", "-"]);
-        assert_eq!(code(&resumed), Some(0), "{}", stderr(&resumed));
+        expect(&resumed, 0);
         let report: Value = serde_json::from_slice(&resumed.stdout).unwrap();
         assert_eq!(report["up_to_date"], serde_json::json!([2]));
         assert_eq!(report["migrations"].as_array().unwrap().len(), 1);
@@ -416,7 +402,7 @@ fn a_folder_run_killed_in_its_second_migration_resumes_there() {
         assert_eq!(table("users_by_email").len(), original.len());
         // Next round: from scratch.
         let undo = project.drift("undo", &["--to", "1"]);
-        assert_eq!(code(&undo), Some(0), "{}", stderr(&undo));
+        expect(&undo, 0);
         assert_eq!(table("users"), by_id(&original));
     }
 }
@@ -435,7 +421,7 @@ fn baseline_records_without_running_and_leaves_the_rest_pending() {
         "baseline",
         &["--up-to", "2", "--reason", "made by the old script"],
     );
-    assert_eq!(code(&baseline), Some(0), "{}", stderr(&baseline));
+    expect(&baseline, 0);
     assert_eq!(project.states(), states(&[(2, "applied"), (3, "pending")]));
     let json = project.drift("status", &["--output", "json"]);
     let rows: Value = serde_json::from_slice(&json.stdout).unwrap();
@@ -447,16 +433,15 @@ fn baseline_records_without_running_and_leaves_the_rest_pending() {
     assert_eq!(rows[0]["record"]["counts"]["items_scanned"], 0);
     // Baseline again: nothing new.
     let again = project.drift("baseline", &["--up-to", "2", "--reason", "again"]);
-    assert_eq!(code(&again), Some(0), "{}", stderr(&again));
+    expect(&again, 0);
     assert!(
         stderr(&again).contains("nothing to baseline"),
         "{}",
         stderr(&again)
     );
     let run = project.drift("run", &["--report", "-"]);
-    assert_eq!(code(&run), Some(0), "{}", stderr(&run));
-    let report: Value = serde_json::from_slice(&run.stdout).unwrap();
-    assert_eq!(report["migrations"].as_array().unwrap().len(), 1);
+    expect(&run, 0);
+    assert_eq!(ran(&run), [3]);
     assert_eq!(
         table("users"),
         by_id(&original),
@@ -472,7 +457,7 @@ fn a_migration_naming_a_table_neither_existing_nor_declared_is_refused() {
     let project = Project::new(None);
     project.add("0003.wasm", &guest("users_by_email"));
     let run = project.drift("run", &[]);
-    assert_eq!(code(&run), Some(3), "{}", stderr(&run));
+    expect(&run, 3);
     let why = stderr(&run);
     assert!(
         why.contains("migration 3 (users_by_email, 0003.wasm) names table `users_by_email`, which neither exists nor is declared"),
@@ -508,11 +493,11 @@ fn tables_are_created_compared_and_pruned_only_when_confirmed() {
     };
     let project = Project::new(Some(&declare(&[&keep, &old])));
     let apply = project.drift("tables", &["--apply", "--output", "json"]);
-    assert_eq!(code(&apply), Some(0), "{}", stderr(&apply));
+    expect(&apply, 0);
     let report: Value = serde_json::from_slice(&apply.stdout).unwrap();
     assert_eq!(report["applied"].as_array().unwrap().len(), 2, "{report}");
     let same = project.drift("tables", &[]);
-    assert_eq!(code(&same), Some(0), "{}", stderr(&same));
+    expect(&same, 0);
     assert!(
         stderr(&same).contains("all as declared"),
         "{}",
@@ -538,7 +523,7 @@ fn tables_are_created_compared_and_pruned_only_when_confirmed() {
 
     let exists = |name: &str| block_on(client().describe_table().table_name(name).send()).is_ok();
     let prune = project.drift("tables", &["--prune"]);
-    assert_eq!(code(&prune), Some(3), "{}", stderr(&prune));
+    expect(&prune, 3);
     assert!(
         stderr(&prune).contains(&format!("--confirm {old}")),
         "{}",
@@ -546,10 +531,10 @@ fn tables_are_created_compared_and_pruned_only_when_confirmed() {
     );
     assert!(exists(&old));
     let wrong = project.drift("tables", &["--prune", "--confirm", &keep]);
-    assert_eq!(code(&wrong), Some(3), "{}", stderr(&wrong));
+    expect(&wrong, 3);
     assert!(exists(&keep) && exists(&old));
     let confirmed = project.drift("tables", &["--prune", "--confirm", &old]);
-    assert_eq!(code(&confirmed), Some(0), "{}", stderr(&confirmed));
+    expect(&confirmed, 0);
     assert!(!exists(&old) && exists(&keep));
 }
 
@@ -560,7 +545,7 @@ fn drift_toml_sets_defaults_and_rejects_unknown_keys() {
     let project = Project::new(Some("meta_tabel = \"x\"\n"));
     project.add("0002.wasm", &guest("users_v2"));
     let typo = project.drift("run", &[]);
-    assert_eq!(code(&typo), Some(2), "{}", stderr(&typo));
+    expect(&typo, 2);
     assert!(stderr(&typo).contains("meta_tabel"), "{}", stderr(&typo));
 
     let meta = unique("toml_meta");
@@ -571,11 +556,11 @@ fn drift_toml_sets_defaults_and_rejects_unknown_keys() {
     .unwrap();
     let dir = project.path().to_str().unwrap();
     let run = command(&["run", dir]).output().unwrap();
-    assert_eq!(code(&run), Some(0), "{}", stderr(&run));
+    expect(&run, 0);
     let status = command(&["status", "--meta-table", &meta, "--output", "json"])
         .output()
         .unwrap();
-    assert_eq!(code(&status), Some(0), "{}", stderr(&status));
+    expect(&status, 0);
     let records: Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(records[0]["status"], "applied");
 }
@@ -632,7 +617,7 @@ fn a_credential_process_profile_reaches_dynamodb_local() {
             "build",
         ],
     );
-    assert_eq!(code(&load), Some(0), "{}", stderr(&load));
+    expect(&load, 0);
     assert!(marker.exists(), "the credential process was not asked");
     assert_eq!(table_len(&table), 1);
 }
@@ -657,7 +642,7 @@ fn an_sso_profile_without_a_token_names_aws_sso_login() {
                   [sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\n\
                   sso_region = us-east-1\nsso_registration_scopes = sso:account:access\n";
     let status = with_profile(config, home.path(), &["status", "--profile", "work"]);
-    assert_eq!(code(&status), Some(2), "{}", stderr(&status));
+    expect(&status, 2);
     let why = stderr(&status);
     assert!(why.contains("aws sso login --profile work"), "{why}");
     assert_eq!(why.trim().lines().count(), 1, "{why}");
@@ -673,7 +658,7 @@ fn a_folder_mixes_assemblyscript_and_rust_modules() {
     project.add("0002_users_v2_as.wasm", &as_module);
     project.add("0003_users_by_email.wasm", &guest("users_by_email"));
     let run = project.drift("run", &[]);
-    assert_eq!(code(&run), Some(0), "{}", stderr(&run));
+    expect(&run, 0);
     assert_eq!(project.states(), states(&[(2, "applied"), (3, "applied")]));
     assert_eq!(
         table("users"),

@@ -9,8 +9,8 @@ use anyhow::Result;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use drift_host::aws::{Billing, Capacity, ConnectOptions, RetryPolicy};
 use drift_host::engine::{self, loader, Limits, Runtime};
-use drift_host::load::KeyAttribute;
 use drift_host::metadata;
+use drift_host::model::key::KeyAttribute;
 use drift_host::model::operation::Operation;
 use drift_host::project::config::Defaults;
 use drift_host::project::folder::Folder;
@@ -102,11 +102,12 @@ pub struct LoadArgs {
     /// Items in DynamoDB JSON: `aws dynamodb scan` output or export lines; `-` for stdin.
     #[arg(long, short)]
     pub input: String,
-    /// Create the table first (unless it exists) with this partition key, `name` or `name:N`.
-    #[arg(long)]
+    /// Create the table first (unless it exists) with this partition key, `name` (a string)
+    /// or `name:S|N|B`.
+    #[arg(long, value_parser = KeyAttribute::parse_or_string)]
     pub create_key: Option<KeyAttribute>,
-    /// Sort key for a created table, `name` or `name:N`.
-    #[arg(long, requires = "create_key")]
+    /// Sort key for a created table, `name` (a string) or `name:S|N|B`.
+    #[arg(long, requires = "create_key", value_parser = KeyAttribute::parse_or_string)]
     pub create_sort_key: Option<KeyAttribute>,
     /// Where DynamoDB is.
     #[command(flatten)]

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
+use aws_sdk_dynamodb::types::ScalarAttributeType;
 use aws_sdk_dynamodb::Client;
 use drift_host::aws::{connect, create_table, Billing, RetryPolicy};
 use drift_host::exec::{exec, ExecOptions};
@@ -16,6 +17,7 @@ use drift_host::metadata::lock::unlock;
 use drift_host::metadata::MetadataTable;
 use drift_host::model::counts::LiveCounts;
 use drift_host::model::error::{EXIT_FAILED, EXIT_OK};
+use drift_host::model::key::KeyAttribute;
 use drift_host::model::operation::Operation;
 use drift_host::model::stop::Stop;
 use drift_host::project::folder::Folder;
@@ -366,11 +368,11 @@ pub async fn load_command(args: LoadArgs) -> Result<u8> {
     let client = connect(&args.connection.options()).await?;
     let policy = RetryPolicy::default();
     if let Some(hash) = &args.create_key {
-        let range = args
-            .create_sort_key
-            .as_ref()
-            .map(|k| (k.name.as_str(), k.kind.clone()));
-        let hash = (hash.name.as_str(), hash.kind.clone());
+        fn typed(k: &KeyAttribute) -> (&str, ScalarAttributeType) {
+            (k.name.as_str(), ScalarAttributeType::from(k.kind.as_str()))
+        }
+        let range = args.create_sort_key.as_ref().map(typed);
+        let hash = typed(hash);
         create_table(
             &client,
             &policy,

@@ -4,6 +4,7 @@
 //! - [`action`]: a checked deferred write, and the tables a migration may write to;
 //! - [`operation`]: migrate or undo, and where a migration stands;
 //! - [`counts`]: one set of counts, and its live (atomic) form;
+//! - [`key`]: a key attribute as people write it (`NAME:S|N|B`);
 //! - [`source`]: how a scanned item is named (its key, its scan page);
 //! - [`error`]: the typed failures that decide the exit code;
 //! - [`stop`]: the shared request to stop, with its reason;
@@ -14,6 +15,7 @@ pub mod counts;
 pub mod error;
 pub mod fence;
 pub mod item;
+pub mod key;
 pub mod operation;
 pub mod source;
 pub mod stop;

@@ -10,6 +10,8 @@ use std::str::FromStr;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Deserializer, Serialize};
 
+pub use crate::model::key::{KeyAttribute, KeyType};
+
 /// The project file's name.
 pub const PROJECT_FILE: &str = "drift.toml";
 
@@ -110,66 +112,6 @@ pub struct LocalIndexDeclaration {
     pub projection: Projection,
 }
 
-/// A key attribute: `NAME:S`, `NAME:N` or `NAME:B`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct KeyAttribute {
-    /// Attribute name.
-    pub name: String,
-    /// `S`, `N` or `B`.
-    pub kind: KeyType,
-}
-
-/// The type of a key attribute.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum KeyType {
-    /// String.
-    S,
-    /// Number.
-    N,
-    /// Binary.
-    B,
-}
-
-impl KeyType {
-    /// The DynamoDB spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            KeyType::S => "S",
-            KeyType::N => "N",
-            KeyType::B => "B",
-        }
-    }
-}
-
-impl FromStr for KeyAttribute {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<KeyAttribute, String> {
-        let (name, kind) = text
-            .rsplit_once(':')
-            .ok_or_else(|| format!("`{text}`: expected NAME:S, NAME:N or NAME:B"))?;
-        let kind = match kind {
-            "S" => KeyType::S,
-            "N" => KeyType::N,
-            "B" => KeyType::B,
-            other => return Err(format!("`{text}`: key type `{other}` is not S, N or B")),
-        };
-        if name.is_empty() {
-            return Err(format!("`{text}`: the key attribute has no name"));
-        }
-        Ok(KeyAttribute {
-            name: name.to_owned(),
-            kind,
-        })
-    }
-}
-
-impl fmt::Display for KeyAttribute {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.name, self.kind.as_str())
-    }
-}
-
 /// Read and write capacity units.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Capacity {
@@ -263,7 +205,6 @@ macro_rules! from_text {
         }
     };
 }
-from_text!(KeyAttribute);
 from_text!(Capacity);
 from_text!(BillingDeclaration);
 
