@@ -28,7 +28,7 @@ pub struct ExecOptions {
 }
 
 /// What `exec` did.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ExecSummary {
     /// Items read.
     pub items: u64,
@@ -76,15 +76,26 @@ impl Tag {
     }
 }
 
-/// Runs every item of `input` through `migration`, writing one JSON line per action to `out`
-/// (in input order) and one line per failed item to `errors`.
-pub fn exec(
+/// One item's outcome, in input order.
+pub struct ExecOutcome {
+    /// The item's position in the input (from 0).
+    pub seq: u64,
+    /// Its name for messages: its key as DynamoDB JSON, or `item #N`.
+    pub label: String,
+    /// Its key as DynamoDB JSON, or its 1-based position.
+    pub source: serde_json::Value,
+    /// The guest's actions, or why the item failed.
+    pub result: Result<Vec<crate::model::action::Action>, String>,
+}
+
+/// Runs every item of `input` through `migration` and hands each outcome to `each`, in input
+/// order; returns how many items there were.
+pub fn exec_each(
     migration: Arc<LoadedMigration>,
     input: Box<dyn Read + Send>,
     options: &ExecOptions,
-    out: &mut dyn Write,
-    errors: &mut dyn Write,
-) -> Result<ExecSummary> {
+    mut each: impl FnMut(ExecOutcome) -> Result<()>,
+) -> Result<u64> {
     let context = GuestContext {
         tables: migration.tables(None),
         db: None,
@@ -115,36 +126,55 @@ pub fn exec(
         }
         Ok::<_, anyhow::Error>(read)
     });
-
-    let mut summary = ExecSummary::default();
-    // Outcomes arrive in completion order; print them in input order.
+    // Outcomes arrive in completion order; hand them on in input order.
     let mut pending: BTreeMap<u64, (Tag, Result<_, ItemError>)> = BTreeMap::new();
     let mut next = 0;
     for outcome in pool.outcomes().iter().flatten() {
         pending.insert(outcome.tag.seq, (outcome.tag, outcome.result));
         while let Some((tag, result)) = pending.remove(&next) {
             next += 1;
-            summary.items += 1;
-            match result {
-                Ok(actions) => {
-                    for action in actions {
-                        *summary.actions.entry(action.kind.name()).or_default() += 1;
-                        let mut line = action.to_json();
-                        line["source"] = tag.source.clone();
-                        writeln!(out, "{line}")?;
-                    }
-                }
-                Err(error) => {
-                    writeln!(errors, "error: {}: {error}", tag.label)?;
-                    summary.failures.push((tag.label, error.to_string()));
-                }
-            }
+            each(ExecOutcome {
+                seq: tag.seq,
+                label: tag.label,
+                source: tag.source,
+                result: result.map_err(|e| e.to_string()),
+            })?;
         }
     }
-    out.flush()?;
     let read = reader
         .join()
         .map_err(|_| anyhow!("the input reader panicked"))??;
-    debug_assert_eq!(read, summary.items);
+    debug_assert_eq!(read, next);
+    Ok(next)
+}
+
+/// Runs every item of `input` through `migration`, writing one JSON line per action to `out`
+/// (in input order) and one line per failed item to `errors`.
+pub fn exec(
+    migration: Arc<LoadedMigration>,
+    input: Box<dyn Read + Send>,
+    options: &ExecOptions,
+    out: &mut dyn Write,
+    errors: &mut dyn Write,
+) -> Result<ExecSummary> {
+    let mut summary = ExecSummary::default();
+    summary.items = exec_each(migration, input, options, |outcome| {
+        match outcome.result {
+            Ok(actions) => {
+                for action in actions {
+                    *summary.actions.entry(action.kind.name()).or_default() += 1;
+                    let mut line = action.to_json();
+                    line["source"] = outcome.source.clone();
+                    writeln!(out, "{line}")?;
+                }
+            }
+            Err(error) => {
+                writeln!(errors, "error: {}: {error}", outcome.label)?;
+                summary.failures.push((outcome.label, error));
+            }
+        }
+        Ok(())
+    })?;
+    out.flush()?;
     Ok(summary)
 }

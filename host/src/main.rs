@@ -26,11 +26,20 @@ fn main() -> ExitCode {
         .init();
     match dispatch(Cli::parse()) {
         Ok(code) => ExitCode::from(code),
+        // A reader that went away early (`| head`) is no error, as for any Unix tool.
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {}", format!("{error:#}").replace('\n', " "));
             ExitCode::from(exit_code(&error))
         }
     }
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .filter_map(|e| e.downcast_ref::<io::Error>())
+        .any(|e| e.kind() == io::ErrorKind::BrokenPipe)
 }
 
 fn dispatch(cli: Cli) -> Result<u8> {

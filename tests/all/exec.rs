@@ -197,3 +197,79 @@ fn bad_input_gives_one_line_and_exit_code_2() {
         );
     }
 }
+
+/// Starts `drift-host args` with stdin from `input`, reads `lines` lines of its output, closes
+/// the pipe as `| head` does, and returns how it ended.
+fn closed_early(
+    args: &[&str],
+    input: Option<&std::path::Path>,
+    lines: usize,
+) -> std::process::Output {
+    use std::io::BufRead;
+    let mut command = crate::support::command(args);
+    if let Some(input) = input {
+        command.stdin(fs::File::open(input).unwrap());
+    }
+    let mut child = command.spawn().unwrap();
+    let out = child.stdout.take().unwrap();
+    let mut reader = std::io::BufReader::new(out);
+    for _ in 0..lines {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+    }
+    drop(reader);
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_reader_that_closes_early_ends_the_command_quietly() {
+    let wasm = guest("users_v2");
+    let dir = tempfile::tempdir().unwrap();
+    let many = dir.path().join("many.json");
+    let line = "{\"Item\": {\"id\": {\"S\": \"u\"}, \"email\": {\"S\": \"A@B.c\"}}}\n";
+    fs::write(&many, line.repeat(20_000)).unwrap();
+    let exec = closed_early(
+        &["exec", wasm.to_str().unwrap(), "--input", "-"],
+        Some(&many),
+        1,
+    );
+    assert_eq!(exec.status.code(), Some(0), "{}", stderr(&exec));
+    assert!(!stderr(&exec).contains("error"), "{}", stderr(&exec));
+    let inspect = closed_early(&["inspect", wasm.to_str().unwrap()], None, 0);
+    assert_eq!(inspect.status.code(), Some(0), "{}", stderr(&inspect));
+    assert!(stderr(&inspect).is_empty(), "{}", stderr(&inspect));
+}
+
+#[test]
+fn exec_prints_one_json_document_with_output_json() {
+    let wasm = guest("users_v2");
+    let output = drift_host(
+        &[
+            "exec",
+            wasm.to_str().unwrap(),
+            "--input",
+            &sample(),
+            "--key",
+            "id",
+            "--output",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "one item fails: {}",
+        stderr(&output)
+    );
+    let document: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let lines = fs::read_to_string(data("users_v2.migrate.jsonl")).unwrap();
+    let expected: Vec<Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(document["actions"], Value::Array(expected));
+    assert_eq!(document["failed_items"], 1);
+    assert_eq!(document["failures"].as_array().unwrap().len(), 1);
+    assert!(document["items"].as_u64().unwrap() > 1);
+}

@@ -166,7 +166,7 @@ fn a_folder_runs_in_order_after_creating_its_tables_and_undo_to_reverses_it() {
         stderr(&tables)
     );
 
-    let run = project.drift("run", &["--report", "-"]);
+    let run = project.drift("run", &["--output", "json"]);
     expect(&run, 0);
     assert_eq!(ran(&run), [2, 3]);
     let expected = by_id(&original.iter().map(migrated).collect::<Vec<_>>());

@@ -72,6 +72,23 @@ pub async fn key_schema(client: &Client, policy: &RetryPolicy, table: &str) -> R
     })
 }
 
+/// The table's approximate item count (DynamoDB updates it about every six hours), for
+/// progress estimates; `None` if it cannot be read.
+pub async fn approximate_item_count(
+    client: &Client,
+    policy: &RetryPolicy,
+    table: &str,
+) -> Option<u64> {
+    let described = policy
+        .run(|| client.describe_table().table_name(table).send())
+        .await
+        .ok()?;
+    described
+        .table()?
+        .item_count()
+        .and_then(|n| u64::try_from(n).ok())
+}
+
 /// How a created table is billed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Billing {

@@ -180,6 +180,9 @@ pub struct RunArgs {
     /// Write the run's report as JSON to this file (`-` for stdout), whether it succeeded or not.
     #[arg(long)]
     pub report: Option<String>,
+    /// `json`: print the report (as `--report -` does) instead of the summary line.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
     /// Create the metadata table with provisioned capacity `RCU,WCU` instead of on-demand.
     #[arg(long, value_parser = parse_provisioned)]
     pub provisioned: Option<(i64, i64)>,
@@ -270,7 +273,7 @@ pub struct StatusArgs {
     /// A migrations folder: show each of its migrations against the records.
     pub dir: Option<PathBuf>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
     /// The metadata table.
     #[command(flatten)]
@@ -328,7 +331,7 @@ pub struct TablesArgs {
     #[arg(long, requires = "prune")]
     pub confirm: Vec<String>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
     /// Where and how.
     #[command(flatten)]
@@ -383,6 +386,7 @@ impl ProjectArgs {
             work_dir: None,
             keep_journal: false,
             report: None,
+            output: OutputFormat::Text,
             provisioned: None,
             max_attempts: None,
             lease_seconds: self.lease_seconds,
@@ -399,12 +403,13 @@ impl ProjectArgs {
     }
 }
 
-/// How `status` prints.
-#[derive(Clone, Copy, ValueEnum)]
+/// How a command prints its result.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
-    /// A text table.
-    Table,
-    /// One JSON document.
+    /// For people: text and tables (`table` is the same).
+    #[value(alias = "table")]
+    Text,
+    /// One JSON document on stdout.
     Json,
 }
 
@@ -479,6 +484,10 @@ pub struct ExecArgs {
     /// Call `rollback` instead of `migrate`.
     #[arg(long)]
     pub rollback: bool,
+    /// `json`: one JSON document on stdout (summary, actions, failures with keys) instead of
+    /// one line per action.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
     /// Key attribute names (e.g. `id` or `pk,sk`), to name items in output and errors.
     #[arg(long, value_delimiter = ',')]
     pub key: Vec<String>,

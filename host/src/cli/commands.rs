@@ -77,20 +77,46 @@ pub fn exec_command(args: ExecArgs) -> Result<u8> {
         workers: args.concurrency() as usize,
         key: args.key,
     };
-    let summary = exec(
-        migration.clone(),
-        input,
-        &options,
-        &mut io::stdout().lock(),
-        &mut io::stderr(),
-    )?;
+    let label = migration.label.clone();
+    let started = std::time::Instant::now();
+    let summary = if args.output == OutputFormat::Json {
+        let mut lines = Vec::new();
+        let summary = exec(migration, input, &options, &mut lines, &mut io::sink())?;
+        let actions = String::from_utf8(lines)?
+            .lines()
+            .map(serde_json::from_str)
+            .collect::<Result<Vec<serde_json::Value>, _>>()?;
+        let failures: Vec<_> = summary
+            .failures
+            .iter()
+            .map(|(item, error)| serde_json::json!({"item": item, "error": error}))
+            .collect();
+        print_stdout(&serde_json::to_string_pretty(&serde_json::json!({
+            "migration": label.as_ref(),
+            "operation": operation.export(),
+            "items": summary.items,
+            "actions_by_kind": summary.actions,
+            "failed_items": summary.failures.len(),
+            "duration_seconds": started.elapsed().as_secs_f64(),
+            "failures": failures,
+            "actions": actions,
+        }))?)?;
+        summary
+    } else {
+        exec(
+            migration,
+            input,
+            &options,
+            &mut io::stdout().lock(),
+            &mut io::stderr(),
+        )?
+    };
     let actions: u64 = summary.actions.values().sum();
     let by_kind = ["put", "update", "delete"]
         .map(|kind| format!("{} {kind}", summary.actions.get(kind).copied().unwrap_or(0)))
         .join(", ");
     eprintln!(
-        "{} ({}): {} items, {actions} actions ({by_kind}), {} failed",
-        migration.label,
+        "{label} ({}): {} items, {actions} actions ({by_kind}), {} failed",
         operation.export(),
         summary.items,
         summary.failures.len()
@@ -125,6 +151,21 @@ fn write_report(target: &str, report: &impl serde::Serialize) -> Result<()> {
         print_stdout(&json)
     } else {
         std::fs::write(target, json + "\n").with_context(|| format!("cannot write report {target}"))
+    }
+}
+
+/// Prints how a run or a folder went: `summary` on stderr, or the report on stdout with
+/// `--output json`; and the report to `--report`'s file.
+fn finish_report(args: &RunArgs, report: &impl serde::Serialize, summary: String) -> Result<()> {
+    match args.output {
+        OutputFormat::Json => print_stdout(&serde_json::to_string_pretty(report)?)?,
+        OutputFormat::Text => eprintln!("{summary}"),
+    }
+    match &args.report {
+        Some(target) if !(target == "-" && args.output == OutputFormat::Json) => {
+            write_report(target, report)
+        }
+        _ => Ok(()),
     }
 }
 
@@ -173,10 +214,7 @@ async fn single_command(args: RunArgs, operation: Operation) -> Result<u8> {
     let counts = Arc::new(LiveCounts::default());
     let work = run(migration, &client, &options, counts.clone(), stop.clone());
     let report = with_progress(work, counts, stop).await?;
-    eprintln!("{}", report.summary_line());
-    if let Some(target) = &args.report {
-        write_report(target, &report)?;
-    }
+    finish_report(&args, &report, report.summary_line())?;
     Ok(report.exit_code)
 }
 
@@ -215,14 +253,13 @@ async fn folder_command(mut args: RunArgs, operation: Operation, folder: FolderA
         }
     };
     let report = with_progress(work, counts.clone(), stop.clone()).await?;
+    let mut summary = String::new();
     for change in &report.table_changes {
         let done = if change.is_applied() { ": done" } else { "" };
-        eprintln!("{}{done}", change.describe());
+        summary.push_str(&format!("{}{done}\n", change.describe()));
     }
-    eprintln!("{}", report.summary());
-    if let Some(target) = &args.report {
-        write_report(target, &report)?;
-    }
+    summary.push_str(&report.summary());
+    finish_report(&args, &report, summary)?;
     Ok(report.exit_code)
 }
 
@@ -244,7 +281,7 @@ pub async fn status_command(mut args: StatusArgs) -> Result<u8> {
         let rows = project::status(&folder, &meta).await?;
         match args.output {
             OutputFormat::Json => print_stdout(&serde_json::to_string_pretty(&rows)?)?,
-            OutputFormat::Table => print_stdout(folder_status_table(&rows).trim_end())?,
+            OutputFormat::Text => print_stdout(folder_status_table(&rows).trim_end())?,
         }
         return Ok(EXIT_OK);
     }
@@ -257,7 +294,7 @@ pub async fn status_command(mut args: StatusArgs) -> Result<u8> {
     let records = meta.list().await?;
     match args.output {
         OutputFormat::Json => print_stdout(&serde_json::to_string_pretty(&records)?)?,
-        OutputFormat::Table => print_stdout(status_table(&records).trim_end())?,
+        OutputFormat::Text => print_stdout(status_table(&records).trim_end())?,
     }
     Ok(EXIT_OK)
 }
@@ -342,7 +379,7 @@ pub async fn tables_command(mut args: TablesArgs) -> Result<u8> {
             "pending": left,
             "deleted": deleted,
         }))?)?,
-        OutputFormat::Table => {
+        OutputFormat::Text => {
             for table in &deleted {
                 eprintln!("{table}: deleted");
             }

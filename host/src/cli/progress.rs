@@ -1,8 +1,9 @@
 //! The progress display: a live line on a terminal (indicatif), a log line every so often
 //! otherwise.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use drift_host::model::counts::LiveCounts;
 
@@ -29,9 +30,21 @@ pub async fn report_progress(counts: Arc<LiveCounts>, every: Duration) {
         every
     });
     ticker.tick().await;
+    // Where the current phase started: the rate and the ETA are the phase's own.
+    let mut phase = (counts.applying.load(Ordering::Relaxed), Instant::now(), 0);
     loop {
         ticker.tick().await;
-        let line = counts.line();
+        let applying = counts.applying.load(Ordering::Relaxed);
+        let (done, expected) = counts.progress();
+        if applying != phase.0 {
+            phase = (applying, Instant::now(), done);
+        }
+        let elapsed = phase.1.elapsed().as_secs_f64();
+        let line = format!(
+            "{}{}",
+            counts.line(),
+            rate_and_eta(done - done.min(phase.2), done, expected, elapsed)
+        );
         match &bar {
             Some(Live(bar)) => {
                 bar.set_message(line);
@@ -39,5 +52,46 @@ pub async fn report_progress(counts: Arc<LiveCounts>, every: Duration) {
             }
             None => tracing::info!("{line}"),
         }
+    }
+}
+
+/// `; 1234/s, 56% of ~10000, ETA 1m 2s`: `moved` is how far the phase got in `elapsed` seconds,
+/// `done` of `expected` (0: unknown) its position; empty until there is a rate.
+fn rate_and_eta(moved: u64, done: u64, expected: u64, elapsed: f64) -> String {
+    if elapsed < 1.0 || moved == 0 {
+        return String::new();
+    }
+    let rate = moved as f64 / elapsed;
+    let mut text = format!("; {rate:.0}/s");
+    if let Some(percent) = (100 * done.min(expected)).checked_div(expected) {
+        let left = expected.saturating_sub(done) as f64 / rate;
+        let eta = humantime::format_duration(Duration::from_secs(left.ceil() as u64));
+        text.push_str(&format!(", {percent}% of ~{expected}, ETA {eta}"));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_and_eta_follow_the_phase() {
+        assert_eq!(rate_and_eta(0, 0, 100, 10.0), "");
+        assert_eq!(
+            rate_and_eta(50, 50, 100, 10.0),
+            "; 5/s, 50% of ~100, ETA 10s"
+        );
+        assert_eq!(
+            rate_and_eta(50, 70, 100, 10.0),
+            "; 5/s, 70% of ~100, ETA 6s"
+        );
+        assert_eq!(rate_and_eta(50, 50, 0, 10.0), "; 5/s");
+        assert_eq!(rate_and_eta(5, 5, 100, 0.5), "");
+        // The estimate was low: never a negative ETA.
+        assert_eq!(
+            rate_and_eta(500, 500, 100, 10.0),
+            "; 50/s, 100% of ~100, ETA 0s"
+        );
     }
 }

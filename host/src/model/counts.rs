@@ -82,6 +82,9 @@ pub struct LiveCounts {
     pub updates_single: AtomicU64,
     /// Whether the apply has started.
     pub applying: AtomicBool,
+    /// What the current phase expects to get through, for the rate and ETA (0: unknown): the
+    /// table's approximate item count in the scan, the journal's actions left in the apply.
+    pub expected: AtomicU64,
 }
 
 impl LiveCounts {
@@ -97,6 +100,7 @@ impl LiveCounts {
             &self.conflicts,
             &self.updates_batched,
             &self.updates_single,
+            &self.expected,
         ] {
             counter.store(0, Ordering::Relaxed);
         }
@@ -124,6 +128,17 @@ impl LiveCounts {
             errors: get(&self.errors),
             conflicts: get(&self.conflicts),
         }
+    }
+
+    /// How far the current phase got, and how far it expects to go (0: unknown).
+    pub fn progress(&self) -> (u64, u64) {
+        let counts = self.snapshot();
+        let done = if self.applying.load(Ordering::Relaxed) {
+            counts.applied() + counts.conflicts
+        } else {
+            counts.items_scanned
+        };
+        (done, self.expected.load(Ordering::Relaxed))
     }
 
     /// The current state in one line, for the progress display.

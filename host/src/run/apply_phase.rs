@@ -21,6 +21,9 @@ pub async fn apply_phase(
     checkpoint: &mut Checkpoint,
     resumed: bool,
 ) -> Result<Applied> {
+    let settled = checkpoint.applied.applied() + checkpoint.applied.conflicts;
+    let left = checkpoint.records.saturating_sub(settled);
+    run.counts.expected.store(left, Ordering::Relaxed);
     run.counts.applying.store(true, Ordering::Relaxed);
     let options = run.options;
     let number = run.migration.info.number;

@@ -27,7 +27,7 @@ use crate::apply::Conflict;
 use crate::aws::capacity::Capacity;
 use crate::aws::client::fenced;
 use crate::aws::retry::RetryPolicy;
-use crate::aws::table::{key_schema, Billing, KeySchema};
+use crate::aws::table::{approximate_item_count, key_schema, Billing, KeySchema};
 use crate::engine::LoadedMigration;
 use crate::journal::checkpoint::{Checkpoint, Phase};
 use crate::journal::JournalReader;
@@ -230,6 +230,11 @@ impl Session {
             let schema = key_schema(&self.client, &options.policy, &name).await?;
             schemas.insert(name, schema);
         }
+        let own = tables.own();
+        let estimate = approximate_item_count(&self.client, &options.policy, own).await;
+        counts
+            .expected
+            .store(estimate.unwrap_or(0), Ordering::Relaxed);
         let run = RunContext {
             migration: &migration,
             client: &self.client,
