@@ -64,6 +64,12 @@ pub enum Command {
         after_help = "Examples:\n  drift-host tables migrations/\n  drift-host tables migrations/ --apply\n  drift-host tables migrations/ --prune --confirm old_users"
     )]
     Tables(TablesArgs),
+    /// Scaffold a migration project (Rust or AssemblyScript) with the next free number of a
+    /// migrations folder: it builds out of the box and has a sample, a test case and a unit test.
+    #[command(
+        after_help = "Examples:\n  drift-host new add_email_lower --lang rust --table users\n  drift-host new copy_orders --lang assemblyscript --dir migrations --table orders --key pk,sk"
+    )]
+    New(NewArgs),
     /// Run a migration over items from a file (DynamoDB JSON) and print its actions; writes nothing.
     #[command(
         after_help = "Example:\n  drift-host exec users_v2.wasm --input users.json --key id"
@@ -336,6 +342,37 @@ pub struct TablesArgs {
     /// Where and how.
     #[command(flatten)]
     pub project: ProjectArgs,
+}
+
+/// `new`.
+#[derive(Args)]
+pub struct NewArgs {
+    /// The migration's name: lower-case letters, digits and `_`.
+    pub name: String,
+    /// Its language.
+    #[arg(long, value_enum)]
+    pub lang: Lang,
+    /// The migrations folder (its modules and project folders decide the number).
+    #[arg(long, default_value = "migrations")]
+    pub dir: PathBuf,
+    /// The table it scans.
+    #[arg(long, default_value = "items")]
+    pub table: String,
+    /// The table's key attributes: partition key, and sort key if any.
+    #[arg(long, value_delimiter = ',', default_value = "id")]
+    pub key: Vec<String>,
+    /// Guest limits and caching (to read the folder's modules).
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
+}
+
+/// A language `new` scaffolds.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Lang {
+    /// A cdylib crate on drift-sdk.
+    Rust,
+    /// An npm project on @drift/sdk.
+    Assemblyscript,
 }
 
 /// The options of the folder commands that take the lock without running a migration.

@@ -21,13 +21,14 @@ use drift_host::model::key::KeyAttribute;
 use drift_host::model::operation::Operation;
 use drift_host::model::stop::Stop;
 use drift_host::project::folder::Folder;
+use drift_host::project::scaffold::{next_number, scaffold, Language, NewMigration, SDK_DIR};
 use drift_host::project::tables::Change;
 use drift_host::project::{self, run_folder, undo_to, FolderRun};
 use drift_host::run::{run, Session};
 
 use super::args::{
-    BaselineArgs, ExecArgs, InspectArgs, LoadArgs, OutputFormat, ProjectArgs, RepairArgs, RunArgs,
-    RunCommandArgs, StatusArgs, TablesArgs, UndoArgs, UnlockArgs,
+    BaselineArgs, ExecArgs, InspectArgs, Lang, LoadArgs, NewArgs, OutputFormat, ProjectArgs,
+    RepairArgs, RunArgs, RunCommandArgs, StatusArgs, TablesArgs, UndoArgs, UnlockArgs,
 };
 use super::output::{folder_status_table, status_table};
 use super::progress::report_progress;
@@ -397,6 +398,35 @@ pub async fn tables_command(mut args: TablesArgs) -> Result<u8> {
     // Without --apply, differences that --apply would make are a non-zero exit, for CI checks.
     let pending = left.iter().any(|c| c.is_applied());
     Ok(if pending { EXIT_FAILED } else { EXIT_OK })
+}
+
+/// `new`.
+pub fn new_command(args: NewArgs) -> Result<u8> {
+    let number = next_number(&args.dir, |path| {
+        Ok(args.sandbox.load(path, 1)?.info.number)
+    })?;
+    let new = NewMigration {
+        name: args.name,
+        language: match args.lang {
+            Lang::Rust => Language::Rust,
+            Lang::Assemblyscript => Language::AssemblyScript,
+        },
+        dir: args.dir,
+        table: args.table,
+        key: args.key,
+    };
+    let made = scaffold(&new, number)?;
+    eprintln!(
+        "created migration {} in {} (SDKs in {})",
+        made.number,
+        made.project.display(),
+        new.dir.join(SDK_DIR).display()
+    );
+    eprintln!("build and test it there:");
+    for command in &made.commands {
+        eprintln!("  {command}");
+    }
+    Ok(EXIT_OK)
 }
 
 /// `load`.

@@ -6,6 +6,7 @@
 pub mod config;
 pub mod folder;
 pub mod reconcile;
+pub mod scaffold;
 pub mod tables;
 
 use std::collections::{BTreeMap, BTreeSet};
