@@ -30,12 +30,16 @@
 //!   fixtures.
 //! - [`project`]: a folder of migrations run in order under one lock, its `drift.toml`,
 //!   declared tables, baseline and repair.
+//! - [`cases`]: `drift-host test`, a migration's fixtures run offline.
+//! - [`preview`]: actions applied to items in memory (the after-state of `plan`, `exec --diff`
+//!   and `drift-host test`).
 //! - [`crash`]: the crash tests' kill hook.
 //!
 //! The command line (`src/main.rs`, `src/cli/`) sits on top of all of it.
 
 pub mod apply;
 pub mod aws;
+pub mod cases;
 pub mod crash;
 pub mod engine;
 pub mod exec;
@@ -43,6 +47,7 @@ pub mod journal;
 pub mod load;
 pub mod metadata;
 pub mod model;
+pub mod preview;
 pub mod project;
 pub mod run;
 pub mod source;

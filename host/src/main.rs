@@ -47,6 +47,7 @@ fn dispatch(cli: Cli) -> Result<u8> {
         Command::Exec(args) => commands::exec_command(args),
         Command::Inspect(args) => commands::inspect(args),
         Command::New(args) => commands::new_command(args),
+        Command::Test(args) => commands::test_command(args),
         Command::Run(args) => async_runtime()?.block_on(commands::run_command(args)),
         Command::Undo(args) => async_runtime()?.block_on(commands::undo_command(args)),
         Command::Baseline(args) => async_runtime()?.block_on(commands::baseline_command(args)),

@@ -12,6 +12,7 @@ const LEVELS: &[(&str, u32)] = &[
     ("crash", 0),
     ("model", 0),
     ("aws", 1),
+    ("preview", 1),
     ("source", 2),
     ("engine", 3),
     ("journal", 4),
@@ -21,6 +22,7 @@ const LEVELS: &[(&str, u32)] = &[
     ("exec", 7),
     ("load", 7),
     ("project", 8),
+    ("cases", 8),
 ];
 
 /// Which top-level modules `source` (the text of a file of module `module`, at `relative`

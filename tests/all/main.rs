@@ -4,6 +4,7 @@ mod support;
 
 mod architecture;
 mod assemblyscript;
+mod cases;
 #[cfg(feature = "crash-points")]
 mod crash;
 mod dynamodb;

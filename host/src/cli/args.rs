@@ -75,6 +75,12 @@ pub enum Command {
         after_help = "Example:\n  drift-host exec users_v2.wasm --input users.json --key id"
     )]
     Exec(ExecArgs),
+    /// Run a migration's test cases offline (input items, and the expected tables, actions or
+    /// errors); `--update` rewrites the expectations.
+    #[command(
+        after_help = "Examples:\n  drift-host test users_v2.wasm --cases cases/\n  drift-host test users_v2.wasm --cases cases/ --update"
+    )]
+    Test(TestArgs),
     /// Print a migration's info() as JSON.
     #[command(after_help = "Example:\n  drift-host inspect users_v2.wasm")]
     Inspect(InspectArgs),
@@ -531,6 +537,32 @@ pub struct ExecArgs {
     /// Guest instances working in parallel [default: the number of CPUs].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub concurrency: Option<u32>,
+    /// Guest limits and caching.
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
+}
+
+/// `test`.
+#[derive(Args)]
+pub struct TestArgs {
+    /// The migration.
+    pub migration: PathBuf,
+    /// The folder of test cases.
+    #[arg(long)]
+    pub cases: PathBuf,
+    /// Rewrite each failing case's expectation from what the migration does.
+    #[arg(long)]
+    pub update: bool,
+    /// Call `rollback` instead of `migrate`.
+    #[arg(long)]
+    pub rollback: bool,
+    /// Key attributes of the migration's table (e.g. `id` or `pk,sk`): name items, and key the
+    /// inputs when no action says the key.
+    #[arg(long, value_delimiter = ',')]
+    pub key: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
     /// Guest limits and caching.
     #[command(flatten)]
     pub sandbox: SandboxArgs,

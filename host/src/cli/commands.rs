@@ -11,6 +11,7 @@ use anyhow::{bail, Context, Result};
 use aws_sdk_dynamodb::types::ScalarAttributeType;
 use aws_sdk_dynamodb::Client;
 use drift_host::aws::{connect, create_table, Billing, RetryPolicy};
+use drift_host::cases::{run_cases, CaseOptions};
 use drift_host::exec::{exec, ExecOptions};
 use drift_host::load::load;
 use drift_host::metadata::lock::unlock;
@@ -28,7 +29,7 @@ use drift_host::run::{run, Session};
 
 use super::args::{
     BaselineArgs, ExecArgs, InspectArgs, Lang, LoadArgs, NewArgs, OutputFormat, ProjectArgs,
-    RepairArgs, RunArgs, RunCommandArgs, StatusArgs, TablesArgs, UndoArgs, UnlockArgs,
+    RepairArgs, RunArgs, RunCommandArgs, StatusArgs, TablesArgs, TestArgs, UndoArgs, UnlockArgs,
 };
 use super::output::{folder_status_table, status_table};
 use super::progress::report_progress;
@@ -398,6 +399,53 @@ pub async fn tables_command(mut args: TablesArgs) -> Result<u8> {
     // Without --apply, differences that --apply would make are a non-zero exit, for CI checks.
     let pending = left.iter().any(|c| c.is_applied());
     Ok(if pending { EXIT_FAILED } else { EXIT_OK })
+}
+
+/// `test`.
+pub fn test_command(args: TestArgs) -> Result<u8> {
+    let migration = args.sandbox.load(&args.migration, 1)?;
+    let options = CaseOptions {
+        exec: ExecOptions {
+            operation: if args.rollback {
+                Operation::Undo
+            } else {
+                Operation::Migrate
+            },
+            key: args.key,
+            workers: 1,
+        },
+        update: args.update,
+    };
+    let results = run_cases(&migration, &args.cases, &options)?;
+    let failed = results.iter().filter(|r| !r.passed).count();
+    let passed = results.len() - failed;
+    match args.output {
+        OutputFormat::Json => print_stdout(&serde_json::to_string_pretty(&serde_json::json!({
+            "migration": migration.label.as_ref(),
+            "cases": results,
+            "passed": passed,
+            "failed": failed,
+        }))?)?,
+        OutputFormat::Text => {
+            let mut out = String::new();
+            for result in &results {
+                let status = match (result.passed, result.updated) {
+                    (_, true) => "updated",
+                    (true, false) => "ok",
+                    (false, false) => "FAILED",
+                };
+                out.push_str(&format!("{status:<8}{}\n", result.name));
+                if !result.passed {
+                    for line in &result.diff {
+                        out.push_str(&format!("        {line}\n"));
+                    }
+                }
+            }
+            out.push_str(&format!("{passed} passed, {failed} failed"));
+            print_stdout(&out)?;
+        }
+    }
+    Ok(if failed == 0 { EXIT_OK } else { EXIT_FAILED })
 }
 
 /// `new`.

@@ -155,7 +155,7 @@ pub fn scaffold(new: &NewMigration, number: u64) -> Result<Scaffolded> {
     let stamped: Vec<String> = sample_items
         .iter()
         .map(|item| {
-            let open = item.trim_end_matches('}');
+            let open = item.strip_suffix('}').unwrap_or(item);
             format!("{open}, \"migrated_by\": {{\"S\": \"{}\"}}}}", new.name)
         })
         .collect();

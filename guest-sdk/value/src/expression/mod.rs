@@ -7,16 +7,20 @@
 //!   applying it once does, which the host needs to apply it exactly once or not.
 //! - [`UpdateExpression::resolve`] replaces the placeholders by what they stand for, so that a
 //!   migration's test reads `SET email_lower = "ada@example.com"` rather than generated names.
+//! - [`UpdateExpression::apply`] evaluates the update on an item as DynamoDB's UpdateItem
+//!   does, with its errors; [`add_numbers`] and [`subtract_numbers`] are its exact arithmetic.
 //! - [`UpdateBuilder`] generates an update from document paths and values, with placeholders
 //!   `#drift<N>` / `:drift<N>` (the same ones as the AssemblyScript SDK).
 
 mod builder;
+mod evaluate;
 mod parse;
 mod resolve;
 
 use std::fmt;
 
 pub use builder::{ExpressionAttributes, Placeholders, UpdateBuilder};
+pub use evaluate::{add_numbers, subtract_numbers, UsedPlaceholders};
 pub use resolve::readable;
 
 /// Deepest nesting of function calls (`list_append(list_append(...), ...)`) that
