@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use drift_value::expression::{readable, UpdateExpression};
+use drift_value::limits::canonical_number;
 
 use crate::model::action::{Action, ActionKind};
 use crate::model::item::{Item, Value};
@@ -136,7 +137,8 @@ impl MemoryTables {
     }
 }
 
-/// `item` with every set sorted, so that equal items compare equal.
+/// `item` with numbers in canonical form and every set sorted, so that equal items compare
+/// equal (DynamoDB keeps `1E+3` as `1000`, and sets have no order).
 pub fn canonical_item(item: &Item) -> Item {
     item.iter()
         .map(|(name, value)| (name.clone(), canonical(value)))
@@ -148,10 +150,12 @@ fn canonical(value: &Value) -> Value {
         v.sort();
         v
     };
+    let number = |n: &String| canonical_number(n).unwrap_or_else(|_| n.clone());
     match value {
+        Value::N(n) => Value::N(number(n)),
         Value::Ss(set) => Value::Ss(sorted(set.clone())),
         Value::Ns(set) => {
-            let mut numbers = set.clone();
+            let mut numbers: Vec<String> = set.iter().map(number).collect();
             numbers.sort_by(|a, b| {
                 let (x, y) = (a.parse::<f64>(), b.parse::<f64>());
                 match (x, y) {

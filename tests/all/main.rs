@@ -9,6 +9,7 @@ mod cases;
 mod crash;
 mod dynamodb;
 mod engine;
+mod evaluate;
 mod exec;
 mod fault_proxy;
 #[cfg(feature = "crash-points")]

@@ -691,12 +691,9 @@ impl<'e> Evaluation<'e> {
         let mut writes: Vec<(&[Step], Option<Value>)> = Vec::new();
         for action in &self.actions {
             let path = action.path();
-            // Alternator's test_nested_attribute_remove_from_missing_item: DynamoDB ignores
-            // `REMOVE x.y` (and `REMOVE x[0]`) when the whole item does not exist, where it
-            // rejects them on an item without `x`. ASSUMPTION: `DELETE x.y :set` likewise.
-            if item.is_none() && matches!(action, Action::Remove(_) | Action::Delete(..)) {
-                continue;
-            }
+            // A nested `REMOVE x.y` / `REMOVE x[0]` (or `DELETE x.y :set`) on an item that does
+            // not exist is refused like one on an item without `x`: so DynamoDB Local answers
+            // (tests/all/evaluate.rs), though Alternator reports real DynamoDB ignoring it.
             match parent(&before, path) {
                 Parent::Fits => {}
                 Parent::WrongType => problem.note(Rank::WrongTypeParent, INVALID_PATH),
@@ -1931,8 +1928,11 @@ mod tests {
         // Same when the item does not exist...
         assert_eq!(err(None, "SET c.c = :v", &[(":v", n("7"))]), INVALID_PATH);
         assert_eq!(err(None, "SET b[0] = :v", &[(":v", n("7"))]), INVALID_PATH);
-        // ...except that DynamoDB ignores a REMOVE below anything then.
-        assert_eq!(apply(None, "REMOVE x.y, z[0]", &[]).unwrap(), key());
+        // ...REMOVE below anything included (as DynamoDB Local answers); a top-level REMOVE
+        // of a missing item removes nothing and creates it.
+        assert_eq!(err(None, "REMOVE x.y", &[]), INVALID_PATH);
+        assert_eq!(err(None, "REMOVE z[0]", &[]), INVALID_PATH);
+        assert_eq!(apply(None, "REMOVE x", &[]).unwrap(), key());
     }
 
     #[test]

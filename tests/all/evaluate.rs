@@ -1,0 +1,325 @@
+//! drift-value's update-expression evaluator (what `plan`, `exec --diff` and `drift-host test`
+//! show as the after-state) against DynamoDB Local's `UpdateItem`: for generated items and
+//! expressions (SET with arithmetic, `if_not_exists`, `list_append`, list indexes and nested
+//! maps; REMOVE; ADD and DELETE on numbers and sets), the same resulting item, or both refuse.
+
+use std::collections::{BTreeMap, HashMap};
+
+use aws_sdk_dynamodb::types::{AttributeValue, ScalarAttributeType};
+use drift_host::aws::convert::{from_aws_item, to_aws, to_aws_item};
+use drift_host::aws::{create_table, Billing, RetryPolicy};
+use drift_host::model::item::{Item, Value};
+use drift_host::preview::canonical_item;
+use drift_value::expression::UpdateExpression;
+use fastrand::Rng;
+
+use crate::support::{block_on, client, unique};
+
+/// Generated cases per run (`DRIFT_EVALUATE_CASES` for more).
+fn cases() -> u64 {
+    std::env::var("DRIFT_EVALUATE_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(400)
+}
+
+/// Top-level attributes, each with the kind of value it usually holds.
+const ROOTS: [&str; 7] = ["n", "l", "m", "ss", "ns", "s", "x y"];
+
+fn number(rng: &mut Rng) -> String {
+    [
+        "0",
+        "1",
+        "-2.5",
+        "1E+3",
+        "0.001",
+        "99999999999999999999999999999999999999",
+        "-7",
+    ][rng.usize(0..7)]
+    .to_owned()
+}
+
+fn scalar(rng: &mut Rng) -> Value {
+    match rng.u32(0..5) {
+        0 => Value::S(["", "v", "héllo"][rng.usize(0..3)].into()),
+        1 => Value::N(number(rng)),
+        2 => Value::Bool(rng.bool()),
+        3 => Value::Null,
+        _ => Value::B(vec![1, 2]),
+    }
+}
+
+fn list(rng: &mut Rng) -> Value {
+    Value::L((0..rng.usize(0..4)).map(|_| scalar(rng)).collect())
+}
+
+fn string_set(rng: &mut Rng) -> Value {
+    let mut set: Vec<String> = ["p", "q", "r"]
+        .iter()
+        .filter(|_| rng.bool())
+        .map(|s| s.to_string())
+        .collect();
+    if set.is_empty() {
+        set.push("p".into());
+    }
+    Value::Ss(set)
+}
+
+fn number_set(rng: &mut Rng) -> Value {
+    let mut set: Vec<String> = ["1", "2.5", "-3"]
+        .iter()
+        .filter(|_| rng.bool())
+        .map(|s| s.to_string())
+        .collect();
+    if set.is_empty() {
+        set.push("1".into());
+    }
+    Value::Ns(set)
+}
+
+/// What the attribute `root` holds, mostly of its kind, sometimes anything.
+fn value_for(rng: &mut Rng, root: &str) -> Value {
+    if rng.u32(0..8) == 0 {
+        return [scalar(rng), list(rng), string_set(rng)][rng.usize(0..3)].clone();
+    }
+    match root {
+        "n" => Value::N(number(rng)),
+        "l" => list(rng),
+        "m" => {
+            let mut map = Item::new();
+            for k in ["k1", "k2"] {
+                if rng.bool() {
+                    map.insert(k.into(), scalar(rng));
+                }
+            }
+            if rng.bool() {
+                map.insert("inner".into(), Value::M(Item::new().with("z", 1)));
+            }
+            Value::M(map)
+        }
+        "ss" => string_set(rng),
+        "ns" => number_set(rng),
+        _ => scalar(rng),
+    }
+}
+
+/// Builds an expression's placeholders as it goes.
+#[derive(Default)]
+struct Spelling {
+    names: BTreeMap<String, String>,
+    values: Item,
+}
+
+impl Spelling {
+    fn name(&mut self, name: &str) -> String {
+        if let Some((placeholder, _)) = self.names.iter().find(|(_, n)| *n == name) {
+            return placeholder.clone();
+        }
+        let placeholder = format!("#n{}", self.names.len());
+        self.names.insert(placeholder.clone(), name.into());
+        placeholder
+    }
+
+    fn value(&mut self, value: Value) -> String {
+        let placeholder = format!(":v{}", self.values.len());
+        self.values.insert(placeholder.clone(), value);
+        placeholder
+    }
+
+    /// A path from `root`: the attribute, a list element, or a map member.
+    fn path(&mut self, rng: &mut Rng, root: &str) -> String {
+        let top = self.name(root);
+        match (root, rng.u32(0..3)) {
+            ("l", 0) => format!("{top}[{}]", rng.usize(0..4)),
+            ("m", 0) => {
+                let member = self.name(["k1", "k2", "inner"][rng.usize(0..3)]);
+                format!("{top}.{member}")
+            }
+            ("m", 1) => {
+                let (inner, z) = (self.name("inner"), self.name("z"));
+                format!("{top}.{inner}.{z}")
+            }
+            _ => top,
+        }
+    }
+}
+
+/// A random update expression with its placeholders.
+fn update(rng: &mut Rng) -> (String, BTreeMap<String, String>, Item) {
+    let mut spelling = Spelling::default();
+    let mut clauses: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut roots: Vec<&str> = ROOTS.to_vec();
+    rng.shuffle(&mut roots);
+    // Mostly distinct roots; now and then one twice, to see both refuse overlapping paths.
+    let mut chosen: Vec<&str> = roots.into_iter().take(rng.usize(1..4)).collect();
+    if rng.u32(0..10) == 0 {
+        chosen.push(chosen[0]);
+    }
+    for root in chosen {
+        let target = spelling.path(rng, root);
+        let (clause, action) = match rng.u32(0..10) {
+            0 => ("REMOVE", target),
+            1 => {
+                let v = spelling.value(Value::N(number(rng)));
+                let source = spelling.path(rng, root);
+                let op = if rng.bool() { "+" } else { "-" };
+                ("SET", format!("{target} = {source} {op} {v}"))
+            }
+            2 => {
+                let v = spelling.value(value_for(rng, root));
+                let source = spelling.path(rng, root);
+                ("SET", format!("{target} = if_not_exists({source}, {v})"))
+            }
+            3 => {
+                let v = spelling.value(list(rng));
+                let source = spelling.path(rng, root);
+                let text = if rng.bool() {
+                    format!("{target} = list_append({source}, {v})")
+                } else {
+                    format!("{target} = list_append({v}, {source})")
+                };
+                ("SET", text)
+            }
+            4 | 5 => {
+                let operand = match root {
+                    "ss" => string_set(rng),
+                    "ns" => number_set(rng),
+                    _ if rng.bool() => Value::N(number(rng)),
+                    _ => string_set(rng),
+                };
+                let v = spelling.value(operand);
+                let clause = if root.ends_with('s') && rng.bool() {
+                    "DELETE"
+                } else {
+                    "ADD"
+                };
+                (clause, format!("{target} {v}"))
+            }
+            _ => {
+                let v = spelling.value(value_for(rng, root));
+                ("SET", format!("{target} = {v}"))
+            }
+        };
+        clauses.entry(clause).or_default().push(action);
+    }
+    let expression = clauses
+        .iter()
+        .map(|(clause, actions)| format!("{clause} {}", actions.join(", ")))
+        .collect::<Vec<_>>()
+        .join(" ");
+    (expression, spelling.names, spelling.values)
+}
+
+fn stored(table: &str, key: &Item) -> Option<Item> {
+    let output = block_on(
+        client()
+            .get_item()
+            .table_name(table)
+            .set_key(Some(to_aws_item(key)))
+            .consistent_read(true)
+            .send(),
+    )
+    .unwrap();
+    output
+        .item
+        .map(|item| canonical_item(&from_aws_item(&item).unwrap()))
+}
+
+#[test]
+fn the_evaluator_leaves_what_update_item_leaves_or_both_refuse() {
+    let client = client();
+    let table = unique("evaluate");
+    block_on(create_table(
+        &client,
+        &RetryPolicy::default(),
+        &table,
+        ("id", ScalarAttributeType::S),
+        None,
+        Billing::PayPerRequest,
+    ))
+    .unwrap();
+    let mut rng = Rng::with_seed(
+        std::env::var("DRIFT_EVALUATE_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(20261130),
+    );
+    let mut outcomes: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut mismatches = Vec::new();
+    for case in 0..cases() {
+        let key = Item::new().with("id", format!("e{case}"));
+        // Now and then the item is missing: the update creates it.
+        let before = (rng.u32(0..6) > 0).then(|| {
+            let mut item = key.clone();
+            for root in ROOTS {
+                if rng.u32(0..3) > 0 {
+                    item.insert(root.into(), value_for(&mut rng, root));
+                }
+            }
+            block_on(
+                client
+                    .put_item()
+                    .table_name(&table)
+                    .set_item(Some(to_aws_item(&item)))
+                    .send(),
+            )
+            .unwrap();
+            item
+        });
+        let (expression, names, values) = update(&mut rng);
+        let sent_names: HashMap<String, String> = names.clone().into_iter().collect();
+        let sent_values: HashMap<String, AttributeValue> =
+            values.iter().map(|(k, v)| (k.clone(), to_aws(v))).collect();
+        let updated = block_on(
+            client
+                .update_item()
+                .table_name(&table)
+                .set_key(Some(to_aws_item(&key)))
+                .update_expression(&expression)
+                .set_expression_attribute_names(Some(sent_names))
+                .set_expression_attribute_values((!sent_values.is_empty()).then_some(sent_values))
+                .send(),
+        );
+        let expected = match updated {
+            Ok(_) => Ok(stored(&table, &key)),
+            Err(error) => Err(format!("{:?}", error.into_service_error())),
+        };
+        let evaluated = UpdateExpression::parse(&expression)
+            .and_then(|parsed| parsed.apply(before.as_ref(), &key, &names, &values))
+            .map(|item| Some(canonical_item(&item)));
+        let kind = match (&expected, &evaluated) {
+            (Ok(a), Ok(b)) if a == b => "same item",
+            (Err(_), Err(_)) => "both refused",
+            _ => {
+                mismatches.push(format!(
+                    "case {case}: `{expression}` names {names:?} values {values:?} on {before:?}:\n  \
+                     UpdateItem: {expected:?}\n  evaluator:  {evaluated:?}"
+                ));
+                "differ"
+            }
+        };
+        *outcomes.entry(kind).or_default() += 1;
+        // Leave the table as the next case's put finds it: gone.
+        block_on(
+            client
+                .delete_item()
+                .table_name(&table)
+                .set_key(Some(to_aws_item(&key)))
+                .send(),
+        )
+        .unwrap();
+    }
+    eprintln!("evaluate: {outcomes:?}");
+    assert!(
+        mismatches.is_empty(),
+        "{} of {} cases differ:\n{}",
+        mismatches.len(),
+        cases(),
+        mismatches.join("\n")
+    );
+    assert!(outcomes["same item"] >= cases() / 3, "{outcomes:?}");
+    assert!(
+        outcomes.get("both refused").copied().unwrap_or(0) >= cases() / 20,
+        "{outcomes:?}"
+    );
+}
