@@ -30,6 +30,7 @@
 //!   fixtures.
 //! - [`project`]: a folder of migrations run in order under one lock, its `drift.toml`,
 //!   declared tables, baseline and repair.
+//! - [`plan`]: `plan` (what a run would do, writing nothing) and `apply PLAN`.
 //! - [`cases`]: `drift-host test`, a migration's fixtures run offline.
 //! - [`preview`]: actions applied to items in memory (the after-state of `plan`, `exec --diff`
 //!   and `drift-host test`).
@@ -47,6 +48,7 @@ pub mod journal;
 pub mod load;
 pub mod metadata;
 pub mod model;
+pub mod plan;
 pub mod preview;
 pub mod project;
 pub mod run;

@@ -48,6 +48,8 @@ fn dispatch(cli: Cli) -> Result<u8> {
         Command::Inspect(args) => commands::inspect(args),
         Command::New(args) => commands::new_command(args),
         Command::Test(args) => commands::test_command(args),
+        Command::Plan(args) => async_runtime()?.block_on(commands::plan_command(args)),
+        Command::Apply(args) => async_runtime()?.block_on(commands::apply_command(args)),
         Command::Run(args) => async_runtime()?.block_on(commands::run_command(args)),
         Command::Undo(args) => async_runtime()?.block_on(commands::undo_command(args)),
         Command::Baseline(args) => async_runtime()?.block_on(commands::baseline_command(args)),

@@ -23,6 +23,7 @@ const LEVELS: &[(&str, u32)] = &[
     ("load", 7),
     ("project", 8),
     ("cases", 8),
+    ("plan", 8),
 ];
 
 /// Which top-level modules `source` (the text of a file of module `module`, at `relative`

@@ -15,5 +15,6 @@ mod fault_proxy;
 #[cfg(feature = "crash-points")]
 mod model;
 mod partiql;
+mod plan;
 mod project;
 mod reliability;

@@ -27,6 +27,11 @@ impl Throttle {
         })
     }
 
+    /// Units per second.
+    pub fn per_second(&self) -> f64 {
+        self.per_second
+    }
+
     fn refill(&self, state: &mut (f64, Instant)) {
         let now = Instant::now();
         let earned = now.duration_since(state.1).as_secs_f64() * self.per_second;

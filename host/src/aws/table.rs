@@ -89,6 +89,19 @@ pub async fn approximate_item_count(
         .and_then(|n| u64::try_from(n).ok())
 }
 
+/// When `table` was created (Unix seconds): a table deleted and created again since a plan
+/// is another table.
+pub async fn created_at(client: &Client, policy: &RetryPolicy, table: &str) -> Result<Option<f64>> {
+    let described = policy
+        .run(|| client.describe_table().table_name(table).send())
+        .await
+        .map_err(|e| anyhow!("cannot describe table `{table}`: {}", error_code(&e)))?;
+    Ok(described
+        .table()
+        .and_then(|t| t.creation_date_time())
+        .map(|time| time.as_secs_f64()))
+}
+
 /// How a created table is billed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Billing {

@@ -75,6 +75,15 @@ pub enum Command {
         after_help = "Example:\n  drift-host exec users_v2.wasm --input users.json --key id"
     )]
     Exec(ExecArgs),
+    /// Show what a run would do (actions by table and kind, failed items, capacity, items
+    /// before and after), writing nothing; `--out PLAN` keeps it for `apply`.
+    #[command(
+        after_help = "Examples:\n  drift-host plan users_v2.wasm --sample 5\n  drift-host plan users_v2.wasm --out plans/users_v2 --output json"
+    )]
+    Plan(PlanArgs),
+    /// Apply a plan that `plan --out` kept, and record the migration as `run` would.
+    #[command(after_help = "Example:\n  drift-host apply plans/users_v2")]
+    Apply(ApplyArgs),
     /// Run a migration's test cases offline (input items, and the expected tables, actions or
     /// errors); `--update` rewrites the expectations.
     #[command(
@@ -129,7 +138,10 @@ pub struct LoadArgs {
 /// `run`.
 #[derive(Args)]
 pub struct RunCommandArgs {
-    /// What to run and how.
+    /// The migration (a component, or a core module implementing the drift:migration ABI), or
+    /// a folder of them (`*.wasm`, with an optional drift.toml).
+    pub migration: PathBuf,
+    /// How to run.
     #[command(flatten)]
     pub run: RunArgs,
     /// For a folder: also run pending migrations numbered below the highest applied one.
@@ -143,7 +155,9 @@ pub struct RunCommandArgs {
 /// `undo`.
 #[derive(Args)]
 pub struct UndoArgs {
-    /// What to undo and how.
+    /// The migration, or a folder of them.
+    pub migration: PathBuf,
+    /// How to undo.
     #[command(flatten)]
     pub run: RunArgs,
     /// For a folder: undo the applied migrations numbered above N, newest first (0: all).
@@ -151,12 +165,9 @@ pub struct UndoArgs {
     pub to: Option<u64>,
 }
 
-/// `run` and `undo`.
+/// The options of `run`, `undo`, `plan` and `apply`.
 #[derive(Args)]
 pub struct RunArgs {
-    /// The migration (a component, or a core module implementing the drift:migration ABI), or
-    /// a folder of them (`*.wasm`, with an optional drift.toml).
-    pub migration: PathBuf,
     /// Scan this table instead of the one the migration's info() names (one migration only).
     #[arg(long)]
     pub table: Option<String>,
@@ -275,6 +286,7 @@ impl RunArgs {
             lease: Duration::from_secs(self.lease_seconds.unwrap_or(60)),
             restart: self.restart,
             capacity: Capacity::new(self.max_rcu, self.max_wcu),
+            planned: None,
         }
     }
 }
@@ -417,7 +429,6 @@ impl ProjectArgs {
     /// Options for a session on the metadata table (no migration runs with them).
     pub fn options(&self) -> RunOptions {
         let run = RunArgs {
-            migration: PathBuf::new(),
             table: None,
             concurrency: Some(1),
             segments: None,
@@ -540,6 +551,38 @@ pub struct ExecArgs {
     /// Guest limits and caching.
     #[command(flatten)]
     pub sandbox: SandboxArgs,
+}
+
+/// `plan`.
+#[derive(Args)]
+pub struct PlanArgs {
+    /// The migration, or a folder of them (its first pending migration is planned).
+    pub migration: PathBuf,
+    /// Keep the plan (journal and plan.json) in this folder, for `drift-host apply`.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Items shown before and after their actions.
+    #[arg(long, default_value_t = 3)]
+    pub sample: usize,
+    /// Plan the migration's undo (`rollback`) instead.
+    #[arg(long)]
+    pub undo: bool,
+    /// How to scan.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// `apply`.
+#[derive(Args)]
+pub struct ApplyArgs {
+    /// The plan folder `plan --out` wrote.
+    pub plan: PathBuf,
+    /// The module (default: the file the plan was made from); it must be the planned one.
+    #[arg(long)]
+    pub migration: Option<PathBuf>,
+    /// How to apply.
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 /// `test`.

@@ -41,6 +41,8 @@ pub struct ImmediateDb {
     pub policy: RetryPolicy,
     /// The run's read and write budgets (`--max-rcu`, `--max-wcu`): guests share them.
     pub capacity: Capacity,
+    /// Writes are refused (`plan` writes nothing); reads go through.
+    pub read_only: bool,
 }
 
 /// What a guest may reach: the tables it declared, and DynamoDB if the run is online.
@@ -68,6 +70,11 @@ impl HostState {
         attributes: wit::ExpressionAttributes,
     ) -> DbResult<()> {
         let (db, table) = self.db(table)?;
+        if db.read_only {
+            return Err(DbError::Refused(
+                "immediate writes are refused in `plan`, which writes nothing".into(),
+            ));
+        }
         let (names, values) = expression_parts(attributes)?;
         let repeatable = condition.is_none()
             && match &write {

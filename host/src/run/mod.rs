@@ -87,6 +87,17 @@ pub struct RunOptions {
     pub restart: bool,
     /// Read and write capacity budgets (`--max-rcu`, `--max-wcu`) and what was consumed.
     pub capacity: Capacity,
+    /// Apply this plan's journal instead of scanning (`drift-host apply PLAN`).
+    pub planned: Option<Planned>,
+}
+
+/// A plan's journal and the checkpoint at the end of its scan.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    /// The journal the plan's scan wrote.
+    pub journal: PathBuf,
+    /// Its checkpoint, in the apply phase with nothing applied.
+    pub checkpoint: Checkpoint,
 }
 
 /// What every phase of one run works with.
@@ -111,6 +122,43 @@ pub struct RunContext<'a> {
     pub table: String,
     /// This run's id, unless it resumes another's.
     pub run_id: String,
+}
+
+/// What the scan phase works with: a run's, or a plan's (which holds no lock, records nothing
+/// and lets guests only read).
+pub struct ScanContext<'a> {
+    /// The migration.
+    pub migration: &'a Arc<LoadedMigration>,
+    /// The DynamoDB client.
+    pub client: &'a Client,
+    /// How to run.
+    pub options: &'a RunOptions,
+    /// Live counts, for the progress display.
+    pub counts: &'a Arc<LiveCounts>,
+    /// The stop request.
+    pub stop: &'a Stop,
+    /// Key schema of every table the migration may write to.
+    pub schemas: &'a HashMap<String, KeySchema>,
+    /// The scanned table.
+    pub table: &'a str,
+    /// Guests' immediate writes are refused (`plan`).
+    pub read_only: bool,
+}
+
+impl RunContext<'_> {
+    /// The scan phase's part of the run.
+    fn scanning(&self) -> ScanContext<'_> {
+        ScanContext {
+            migration: self.migration,
+            client: self.client,
+            options: self.options,
+            counts: self.counts,
+            stop: self.stop,
+            schemas: &self.schemas,
+            table: &self.table,
+            read_only: false,
+        }
+    }
 }
 
 /// Runs `migration` (or its rollback) over its table; a stop request ends it cleanly. Once the
@@ -302,7 +350,13 @@ async fn run_locked(run: &RunContext<'_>, started: Instant) -> Result<RunReport>
         )
     })?;
     let work_dir = options.work_dir.canonicalize()?;
+    let planned = options
+        .planned
+        .as_ref()
+        .map(|planned| start_planned(run, planned, previous.as_ref(), &work_dir))
+        .transpose()?;
     let start = match (plan(asking, previous.as_ref()), &previous) {
+        _ if planned.is_some() => planned.expect("planned"),
         (Plan::Refuse(why), _) => return Err(refused(why)),
         (Plan::Resume, Some(record)) => {
             let of = ResumeOf {
@@ -339,6 +393,59 @@ async fn run_locked(run: &RunContext<'_>, started: Instant) -> Result<RunReport>
     .await
 }
 
+/// The start of `apply PLAN`: the plan's journal copied into the work directory under this
+/// run's id, and its checkpoint; refused if the migration was applied since, or is left
+/// running by a dead run (which `run` resumes or `--restart` restarts).
+fn start_planned(
+    run: &RunContext<'_>,
+    planned: &Planned,
+    previous: Option<&MigrationRecord>,
+    work_dir: &Path,
+) -> Result<Start> {
+    let info = &run.migration.info;
+    let who = format!("migration {} ({})", info.number, info.name);
+    match previous.map(|r| r.status) {
+        Some(Status::Applied) => {
+            return Err(refused(format!(
+                "{who} has been applied since the plan was made"
+            )))
+        }
+        Some(Status::Running) => {
+            return Err(refused(format!(
+                "{who} was left running by a run that is no longer alive: resume it with \
+                 `drift-host run`, or `--restart` it, before applying a plan"
+            )))
+        }
+        _ => {}
+    }
+    if planned.checkpoint.phase != Phase::Apply
+        || planned.checkpoint.checksum != run.migration.checksum
+    {
+        return Err(refused(format!(
+            "the plan does not belong to {who} as it is now"
+        )));
+    }
+    let journal = journal_path(work_dir, info, run.options.operation, &run.run_id);
+    std::fs::copy(&planned.journal, &journal).with_context(|| {
+        format!(
+            "cannot copy the plan's journal {} to {}",
+            planned.journal.display(),
+            journal.display()
+        )
+    })?;
+    let checkpoint = Checkpoint {
+        run_id: run.run_id.clone(),
+        ..planned.checkpoint.clone()
+    };
+    checkpoint.save(&Checkpoint::path_for(&journal))?;
+    Ok(Start::Resume(Box::new(resume::Resumed {
+        checkpoint,
+        journaled: Default::default(),
+        errors: 0,
+        failures: Vec::new(),
+    })))
+}
+
 /// Writes the record `running` (a fresh run's, or the resumed run's again) and returns it
 /// with the checkpoint to start from.
 async fn begin(
@@ -350,6 +457,7 @@ async fn begin(
     let info = &run.migration.info;
     let options = run.options;
     let (run_id, started_at) = match (start, previous) {
+        _ if options.planned.is_some() => (run.run_id.clone(), now()),
         (Start::Resume(resumed), Some(record)) => {
             (resumed.checkpoint.run_id.clone(), record.started_at.clone())
         }
@@ -391,6 +499,7 @@ async fn begin(
         journal: (checkpoint.phase == Phase::Apply).then(|| journal.display().to_string()),
         progress: Some(match start {
             Start::Fresh => "scan: starting".to_owned(),
+            Start::Resume(_) if options.planned.is_some() => "applying a plan".to_owned(),
             Start::Resume(_) => format!("resumed: {}", describe(&checkpoint)),
         }),
         notes: previous.map(|p| p.notes.clone()).unwrap_or_default(),
@@ -399,6 +508,7 @@ async fn begin(
     crate::crash::point("record-running");
     let verb = match start {
         Start::Fresh => "",
+        Start::Resume(_) if options.planned.is_some() => "applying the plan of ",
         Start::Resume(_) => "resuming ",
     };
     tracing::info!(
@@ -433,8 +543,9 @@ async fn work(
         checkpoint: &checkpoint_path,
         every: run.options.checkpoint_every * PUBLISH_EVERY_CHECKPOINTS,
     };
-    // A resume in the apply phase follows an attempt that may have written past its watermark.
-    let apply_resumed = checkpoint.phase == Phase::Apply;
+    // A resume in the apply phase follows an attempt that may have written past its watermark
+    // (a plan's apply starts with nothing written).
+    let apply_resumed = checkpoint.phase == Phase::Apply && run.options.planned.is_none();
     if checkpoint.phase == Phase::Scan {
         let resumed = match start {
             Start::Resume(resumed) => Some(*resumed),
@@ -484,7 +595,8 @@ async fn scan(
     recording: &mut Recording,
     tally: &mut Tally,
 ) -> Result<(), RunError> {
-    let scanning = scan_phase::scan_phase(run, journal.to_owned(), checkpoint.clone(), resumed);
+    let scan = run.scanning();
+    let scanning = scan_phase::scan_phase(&scan, journal.to_owned(), checkpoint.clone(), resumed);
     let scanned = while_publishing(scanning, published, &recording.stored)
         .await
         .map_err(|e| failure(run.stop, "scan", Some(e)))?;

@@ -11,7 +11,7 @@ use anyhow::{anyhow, bail, Result};
 
 use super::report::ItemFailure;
 use super::resume::Resumed;
-use super::{RunContext, FAILURES_REPORTED};
+use super::{ScanContext, FAILURES_REPORTED};
 use crate::aws::table::KeySchema;
 use crate::engine::{GuestContext, ImmediateDb, Job, Outcome, Pool, CHUNK};
 use crate::journal::checkpoint::Checkpoint;
@@ -38,7 +38,7 @@ pub struct Scanned {
 
 /// Scans the table into the journal at `journal`, from `checkpoint` (and what a resume found).
 pub async fn scan_phase(
-    run: &RunContext<'_>,
+    run: &ScanContext<'_>,
     journal: PathBuf,
     mut checkpoint: Checkpoint,
     resumed: Option<Resumed>,
@@ -91,8 +91,8 @@ pub async fn scan_phase(
         })
     };
     let scan_options = ScanOptions {
-        table: run.table.clone(),
-        schema: run.schemas[&run.table].clone(),
+        table: run.table.to_owned(),
+        schema: run.schemas[run.table].clone(),
         segments,
         capacity: options.capacity.clone(),
         page_size: options.page_size,
@@ -140,7 +140,7 @@ fn every_item_journaled(read: u64, segments: &[SegmentPosition]) -> Result<()> {
 }
 
 /// The guests of the scan, reaching the migration's declared tables through DynamoDB.
-fn start_pool(run: &RunContext<'_>) -> Pool<ScanTag> {
+fn start_pool(run: &ScanContext<'_>) -> Pool<ScanTag> {
     let options = run.options;
     let context = GuestContext {
         tables: run.migration.tables(options.table.as_deref()),
@@ -149,6 +149,7 @@ fn start_pool(run: &RunContext<'_>) -> Pool<ScanTag> {
             handle: tokio::runtime::Handle::current(),
             policy: options.policy.clone(),
             capacity: options.capacity.clone(),
+            read_only: run.read_only,
         })),
     };
     Pool::start(
