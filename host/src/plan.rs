@@ -33,7 +33,7 @@ use crate::model::now;
 use crate::model::operation::{Operation, Status};
 use crate::model::source::key_identity;
 use crate::model::stop::Stop;
-use crate::preview::{changes, MemoryTables};
+use crate::preview::{changes, describe, MemoryTables};
 use crate::run::report::{ItemFailure, RunReport};
 use crate::run::scan_phase::scan_phase;
 use crate::run::{run, Planned, RunOptions, ScanContext};
@@ -399,7 +399,7 @@ async fn samples(
         let mut elsewhere = Vec::new();
         for action in actions {
             if action.table != table {
-                elsewhere.push(describe_action(action));
+                elsewhere.push(describe(action));
             }
             if let Err(why) = memory.apply(action) {
                 elsewhere.push(format!("refused: {why}"));
@@ -415,24 +415,6 @@ async fn samples(
         });
     }
     Ok(out)
-}
-
-/// One line for an action on another table.
-fn describe_action(action: &Action) -> String {
-    match &action.kind {
-        ActionKind::Put { item } => format!("put into {}: {}", action.table, to_json_item(item)),
-        ActionKind::Update {
-            key, expression, ..
-        } => {
-            let readable = drift_value::expression::UpdateExpression::parse(expression)
-                .and_then(|e| e.resolve(&action.names, &action.values))
-                .unwrap_or_else(|_| expression.clone());
-            format!("update {} {}: {readable}", action.table, to_json_item(key))
-        }
-        ActionKind::Delete { key } => {
-            format!("delete from {}: {}", action.table, to_json_item(key))
-        }
-    }
 }
 
 /// Reads the plan in `folder`.

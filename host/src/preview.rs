@@ -9,7 +9,7 @@ use drift_value::expression::{readable, UpdateExpression};
 use drift_value::limits::canonical_number;
 
 use crate::model::action::{Action, ActionKind};
-use crate::model::item::{Item, Value};
+use crate::model::item::{to_json_item, Item, Value};
 use crate::model::source::key_identity;
 
 /// Tables in memory.
@@ -173,6 +173,80 @@ fn canonical(value: &Value) -> Value {
         Value::L(list) => Value::L(list.iter().map(canonical).collect()),
         Value::M(map) => Value::M(canonical_item(map)),
         other => other.clone(),
+    }
+}
+
+/// One line for an action: `put into T: {item}`, `update T {key}: SET a = "v"` (placeholders
+/// resolved), `delete from T: {key}`.
+pub fn describe(action: &Action) -> String {
+    match &action.kind {
+        ActionKind::Put { item } => format!("put into {}: {}", action.table, to_json_item(item)),
+        ActionKind::Update {
+            key, expression, ..
+        } => {
+            let readable = UpdateExpression::parse(expression)
+                .and_then(|e| e.resolve(&action.names, &action.values))
+                .unwrap_or_else(|_| expression.clone());
+            format!("update {} {}: {readable}", action.table, to_json_item(key))
+        }
+        ActionKind::Delete { key } => {
+            format!("delete from {}: {}", action.table, to_json_item(key))
+        }
+    }
+}
+
+/// The lines `exec --diff` and `plan` show for one item: what its actions change in it (or
+/// that they delete it), then each action on another table. `key` names the item's table's
+/// key attributes (learnt from its updates and deletes when empty).
+pub fn item_diff(item: &Item, table: &str, key: &[String], actions: &[Action]) -> Vec<String> {
+    let mut memory = MemoryTables::new();
+    let learnt = actions.iter().find_map(|a| match &a.kind {
+        ActionKind::Update { key, .. } | ActionKind::Delete { key } if a.table == table => {
+            Some(key.keys().cloned().collect::<Vec<_>>())
+        }
+        _ => None,
+    });
+    let names = if key.is_empty() {
+        learnt
+    } else {
+        Some(key.to_vec())
+    };
+    let mut lines = Vec::new();
+    let Some(names) = names else {
+        lines.extend(actions.iter().map(describe));
+        return lines;
+    };
+    memory.set_key(table, names.clone());
+    if let Err(why) = memory.insert(table, item.clone()) {
+        lines.push(format!("cannot show the change: {why}"));
+        lines.extend(actions.iter().map(describe));
+        return lines;
+    }
+    for action in actions {
+        if action.table != table {
+            lines.push(describe(action));
+        }
+        match memory.apply(action) {
+            Ok(Applied::Written) => {}
+            Ok(Applied::Conflict(why)) => lines.push(format!("conflict: {why}")),
+            Err(why) => lines.push(format!("refused: {why}")),
+        }
+    }
+    let item_key: Item = names
+        .iter()
+        .filter_map(|n| Some((n.clone(), item.get(n)?.clone())))
+        .collect();
+    match memory.get(table, &item_key) {
+        Some(after) => {
+            let mut changed = changes(Some(item), Some(after));
+            changed.extend(lines);
+            changed
+        }
+        None => {
+            let mut all = vec!["deleted".to_owned()];
+            all.extend(lines);
+            all
+        }
     }
 }
 

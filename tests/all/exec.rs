@@ -273,3 +273,78 @@ fn exec_prints_one_json_document_with_output_json() {
     assert_eq!(document["failures"].as_array().unwrap().len(), 1);
     assert!(document["items"].as_u64().unwrap() > 1);
 }
+
+#[test]
+fn exec_diff_shows_each_item_before_and_after() {
+    let wasm = guest("users_v2");
+    let output = drift_host(
+        &[
+            "exec",
+            wasm.to_str().unwrap(),
+            "--input",
+            &sample(),
+            "--key",
+            "id",
+            "--diff",
+        ],
+        None,
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "one item fails: {}",
+        stderr(&output)
+    );
+    let out = stdout(&output);
+    let ada = "{\"id\":{\"S\":\"u-001\"}}\n    + email_lower: \"ada.lovelace@example.com\"\n    \
+               + full_name: \"Ada Lovelace\"\n    - name: \"Ada Lovelace\"\n    + schema_version: 2\n";
+    assert!(out.contains(ada), "{out}");
+    assert!(out.contains("    (unchanged)\n"), "{out}");
+    assert!(
+        out.contains("    error: migration error: user has no `email` attribute"),
+        "{out}"
+    );
+    // Rollback shows the way back.
+    let back = drift_host(
+        &[
+            "exec",
+            wasm.to_str().unwrap(),
+            "--input",
+            &data("users_v2.migrated.jsonl"),
+            "--key",
+            "id",
+            "--diff",
+            "--rollback",
+        ],
+        None,
+    );
+    assert!(
+        stdout(&back).contains("    - email_lower: \"ada.lovelace@example.com\""),
+        "{}",
+        stdout(&back)
+    );
+}
+
+#[test]
+fn every_command_s_help_ends_with_an_example() {
+    let help = drift_host(&["--help"], None);
+    let text = stdout(&help);
+    let commands: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .collect();
+    assert!(commands.len() >= 14, "{commands:?}");
+    for command in commands {
+        let help = drift_host(&[command, "--help"], None);
+        let text = stdout(&help);
+        let tail = text.trim_end().rsplit("\n\n").next().unwrap_or_default();
+        assert!(
+            tail.starts_with("Example") && tail.contains("drift-host "),
+            "`{command} --help` ends with: {tail}"
+        );
+    }
+}

@@ -542,6 +542,9 @@ pub struct ExecArgs {
     /// one line per action.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
+    /// Show each item before and after its actions instead of the actions.
+    #[arg(long, conflicts_with = "output")]
+    pub diff: bool,
     /// Key attribute names (e.g. `id` or `pk,sk`), to name items in output and errors.
     #[arg(long, value_delimiter = ',')]
     pub key: Vec<String>,

@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::types::ScalarAttributeType;
 use aws_sdk_dynamodb::Client;
 use drift_host::aws::{connect, create_table, Billing, RetryPolicy};
 use drift_host::cases::{run_cases, CaseOptions};
-use drift_host::exec::{exec, ExecOptions};
+use drift_host::exec::{exec, exec_each, ExecOptions, ExecSummary};
 use drift_host::load::load;
 use drift_host::metadata::lock::unlock;
 use drift_host::metadata::MetadataTable;
@@ -22,6 +22,7 @@ use drift_host::model::key::KeyAttribute;
 use drift_host::model::operation::Operation;
 use drift_host::model::stop::Stop;
 use drift_host::plan::{age, apply_plan, plan, read_plan, PlanOptions, PlanReport};
+use drift_host::preview::item_diff;
 use drift_host::project::folder::Folder;
 use drift_host::project::scaffold::{next_number, scaffold, Language, NewMigration, SDK_DIR};
 use drift_host::project::tables::Change;
@@ -83,7 +84,9 @@ pub fn exec_command(args: ExecArgs) -> Result<u8> {
     };
     let label = migration.label.clone();
     let started = std::time::Instant::now();
-    let summary = if args.output == OutputFormat::Json {
+    let summary = if args.diff {
+        exec_diff(migration, input, &options)?
+    } else if args.output == OutputFormat::Json {
         let mut lines = Vec::new();
         let summary = exec(migration, input, &options, &mut lines, &mut io::sink())?;
         let actions = String::from_utf8(lines)?
@@ -206,6 +209,62 @@ pub async fn undo_command(args: UndoArgs) -> Result<u8> {
         bail!("--to is for a folder of migrations");
     }
     single_command(&args.migration, args.run, Operation::Undo).await
+}
+
+/// `exec --diff`: each item, then what its actions change.
+fn exec_diff(
+    migration: Arc<drift_host::engine::LoadedMigration>,
+    input: Box<dyn Read + Send>,
+    options: &ExecOptions,
+) -> Result<ExecSummary> {
+    // The items are read here too, to be shown with their changes.
+    let mut items = Vec::new();
+    drift_host::source::json::read_items(input, |item| {
+        items.push(item);
+        Ok(())
+    })?;
+    let lines: String = items
+        .iter()
+        .map(|item| {
+            format!(
+                "{{\"Item\": {}}}\n",
+                drift_host::model::item::to_json_item(item)
+            )
+        })
+        .collect();
+    let table = migration.info.table.clone();
+    let mut summary = ExecSummary::default();
+    let mut out = io::stdout().lock();
+    summary.items = exec_each(
+        migration,
+        Box::new(io::Cursor::new(lines.into_bytes())),
+        options,
+        |outcome| {
+            let item = &items[outcome.seq as usize];
+            writeln!(out, "{}", outcome.label)?;
+            match outcome.result {
+                Ok(actions) => {
+                    for action in &actions {
+                        *summary.actions.entry(action.kind.name()).or_default() += 1;
+                    }
+                    let diff = item_diff(item, &table, &options.key, &actions);
+                    if diff.is_empty() {
+                        writeln!(out, "    (unchanged)")?;
+                    }
+                    for line in diff {
+                        writeln!(out, "    {line}")?;
+                    }
+                }
+                Err(error) => {
+                    writeln!(out, "    error: {error}")?;
+                    summary.failures.push((outcome.label, error));
+                }
+            }
+            Ok(())
+        },
+    )?;
+    out.flush()?;
+    Ok(summary)
 }
 
 /// `run` and `undo` of one migration: the report is written (with `--report`) whatever the
