@@ -14,7 +14,7 @@ const SOURCES: &[&str] = &[
     "guest-sdk/assemblyscript/package.json",
     "guest-sdk/assemblyscript/README.md",
     "guest-sdk/assemblyscript/assembly",
-    "guest-sdk/assemblyscript/tests/run.mjs",
+    "guest-sdk/assemblyscript/tests/runner.mjs",
 ];
 
 fn walk(path: &Path, files: &mut Vec<PathBuf>) {

@@ -26,7 +26,7 @@ use crate::journal::checkpoint::{Checkpoint, Phase};
 use crate::journal::{Entry, JournalReader};
 use crate::metadata::MetadataTable;
 use crate::model::action::{Action, ActionKind};
-use crate::model::counts::{Counts, LiveCounts};
+use crate::model::counts::LiveCounts;
 use crate::model::error::{refused, RunError, EXIT_FAILED, EXIT_OK};
 use crate::model::item::{to_json_item, Item};
 use crate::model::now;
@@ -167,21 +167,29 @@ pub async fn plan(
         schemas.insert(name.clone(), key_schema(client, policy, &name).await?);
     }
     let meta = MetadataTable::new(client.clone(), &run_options.meta_table, policy.clone());
-    if meta.exists().await? {
-        if let Some(record) = meta.get(migration.info.number).await? {
-            let done = match run_options.operation {
-                Operation::Migrate => Status::Applied,
-                Operation::Undo => Status::RolledBack,
-            };
-            if record.status == done && record.checksum == migration.checksum {
-                return Err(refused(format!(
-                    "migration {} ({}) is {} already; there is nothing to plan",
-                    migration.info.number,
-                    migration.info.name,
-                    done.as_str()
-                )));
-            }
+    let record = match meta.exists().await? {
+        true => meta.get(migration.info.number).await?,
+        false => None,
+    };
+    let who = format!(
+        "migration {} ({})",
+        migration.info.number, migration.info.name
+    );
+    let applied = record
+        .as_ref()
+        .is_some_and(|r| r.status == Status::Applied && r.checksum == migration.checksum);
+    match run_options.operation {
+        Operation::Migrate if applied => {
+            return Err(refused(format!(
+                "{who} is applied already; there is nothing to plan"
+            )))
         }
+        Operation::Undo if !applied => {
+            return Err(refused(format!(
+                "{who} is not applied from this module; there is nothing to undo"
+            )))
+        }
+        _ => {}
     }
     let table_created_at = created_at(client, policy, &table).await?;
     let scanned_at = (now(), unix_now());
@@ -203,19 +211,13 @@ pub async fn plan(
             run_options.work_dir.join(format!("{plan_id}.journal"))
         }
     };
-    let checkpoint = Checkpoint {
-        run_id: plan_id,
-        operation: run_options.operation,
-        checksum: migration.checksum.clone(),
-        table: table.clone(),
-        segments: vec![Default::default(); run_options.segments.max(1) as usize],
-        journal_position: 0,
-        records: 0,
-        phase: Phase::Scan,
-        applied_position: 0,
-        applied: Counts::default(),
-        repeatable_upserts: false,
-    };
+    let checkpoint = Checkpoint::fresh(
+        plan_id,
+        run_options.operation,
+        migration.checksum.clone(),
+        table.clone(),
+        run_options.segments,
+    );
     let context = ScanContext {
         migration: &migration,
         client,

@@ -2,25 +2,13 @@
 //! build and pass their own cases and unit tests).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::{as_guest, command, guest, root, stderr, stdout};
-
-fn drift(args: &[&str]) -> Output {
-    command(args).output().unwrap()
-}
-
-fn expect(output: &Output, code: i32) {
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "{}{}",
-        stdout(output),
-        stderr(output)
-    );
-}
+use crate::support::{
+    as_guest, drift_output as drift, expect_exit as expect, guest, root, stderr, stdout,
+};
 
 fn cases(example: &str, folder: &str) -> String {
     root()

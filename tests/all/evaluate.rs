@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::types::{AttributeValue, ScalarAttributeType};
-use drift_host::aws::convert::{from_aws_item, to_aws, to_aws_item};
+use drift_host::aws::convert::{to_aws, to_aws_item};
 use drift_host::aws::{create_table, Billing, RetryPolicy};
 use drift_host::model::item::{Item, Value};
 use drift_host::preview::canonical_item;
@@ -211,18 +211,7 @@ fn update(rng: &mut Rng) -> (String, BTreeMap<String, String>, Item) {
 }
 
 fn stored(table: &str, key: &Item) -> Option<Item> {
-    let output = block_on(
-        client()
-            .get_item()
-            .table_name(table)
-            .set_key(Some(to_aws_item(key)))
-            .consistent_read(true)
-            .send(),
-    )
-    .unwrap();
-    output
-        .item
-        .map(|item| canonical_item(&from_aws_item(&item).unwrap()))
+    crate::partiql::stored(table, key).map(|item| canonical_item(&Item::from(item)))
 }
 
 #[test]

@@ -103,7 +103,8 @@ enum Outcome {
     Invalid,
 }
 
-fn stored(table: &str, key: &Item) -> Option<BTreeMap<String, Value>> {
+/// The item with `key` in `table` (a strongly consistent read).
+pub(crate) fn stored(table: &str, key: &Item) -> Option<BTreeMap<String, Value>> {
     let output = block_on(
         client()
             .get_item()

@@ -2,7 +2,6 @@
 //! `apply PLAN` (applies exactly the plan, refuses a stale one).
 
 use std::collections::BTreeMap;
-use std::process::Output;
 
 use drift_host::model::item::{Item, Value as AttrValue};
 use serde_json::Value;
@@ -10,21 +9,9 @@ use serde_json::Value;
 use crate::dynamodb::{
     by_id, changed_module, fill, hostile_copy_table, hostile_items_named, migrated, scan_all, users,
 };
-use crate::support::{block_on, client, command, guest, stderr, stdout, unique};
-
-fn drift(args: &[&str]) -> Output {
-    command(args).output().unwrap()
-}
-
-fn expect(output: &Output, code: i32) {
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "{}{}",
-        stdout(output),
-        stderr(output)
-    );
-}
+use crate::support::{
+    block_on, client, drift_output as drift, expect_exit as expect, guest, stderr, stdout, unique,
+};
 
 /// The tables whose names start with `prefix` and their items, and the items of the shared
 /// `hostile_copy` whose ids do (other tests write to their own tables meanwhile).
@@ -314,4 +301,62 @@ fn apply_applies_the_plan_and_refuses_a_stale_one() {
         stderr(&recreated)
     );
     assert_eq!(block_on(scan_all(&client, &other)), by_id(&items));
+}
+
+#[test]
+fn an_undo_is_planned_and_applied_only_for_an_applied_migration() {
+    let client = client();
+    let table = unique("plan_undo");
+    let meta = unique("plan_meta");
+    let items = users(50);
+    block_on(fill(&client, &table, &items));
+    let wasm = guest("users_v2");
+    let w = wasm.to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let early = dir.path().join("early");
+    // Nothing applied yet: nothing to undo.
+    let nothing = drift(&[
+        "plan",
+        w,
+        "--undo",
+        "--table",
+        &table,
+        "--meta-table",
+        &meta,
+    ]);
+    expect(&nothing, 3);
+    assert!(
+        stderr(&nothing).contains("nothing to undo"),
+        "{}",
+        stderr(&nothing)
+    );
+    let run = drift(&["run", w, "--table", &table, "--meta-table", &meta]);
+    expect(&run, 0);
+    let planned = drift(&[
+        "plan",
+        w,
+        "--undo",
+        "--table",
+        &table,
+        "--meta-table",
+        &meta,
+        "--out",
+        early.to_str().unwrap(),
+        "--output",
+        "json",
+    ]);
+    expect(&planned, 0);
+    let report: Value = serde_json::from_str(&stdout(&planned)).unwrap();
+    assert_eq!(report["operation"], "undo");
+    assert_eq!(report["actions"][&table]["update"], 50);
+    let applied = drift(&["apply", early.to_str().unwrap(), "--meta-table", &meta]);
+    expect(&applied, 0);
+    assert_eq!(
+        block_on(scan_all(&client, &table)),
+        by_id(&items),
+        "undone exactly"
+    );
+    // Rolled back now: the undo plan cannot be applied again.
+    let again = drift(&["apply", early.to_str().unwrap(), "--meta-table", &meta]);
+    expect(&again, 3);
 }

@@ -15,7 +15,7 @@ use drift_host::model::item::{Item, Value as AttrValue};
 use serde_json::Value;
 
 use crate::dynamodb::{by_id, changed_module, fill, migrated, scan_all, users};
-use crate::support::{block_on, client, command, guest, stderr, unique};
+use crate::support::{block_on, client, command, expect_exit as expect, guest, stderr, unique};
 
 /// The tests that run the example migrations over `users` take turns.
 fn serial() -> MutexGuard<'static, ()> {
@@ -137,11 +137,6 @@ fn ran(output: &Output) -> Vec<u64> {
         .iter()
         .map(|m| m["migration"]["number"].as_u64().unwrap())
         .collect()
-}
-
-/// Asserts that `output` exited with `expected`, showing its stderr otherwise.
-fn expect(output: &Output, expected: i32) {
-    assert_eq!(output.status.code(), Some(expected), "{}", stderr(output));
 }
 
 fn s(text: &str) -> AttrValue {

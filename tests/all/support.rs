@@ -210,3 +210,22 @@ pub fn stdout(output: &Output) -> String {
 pub fn stderr(output: &Output) -> String {
     String::from_utf8(output.stderr.clone()).unwrap()
 }
+
+/// Runs `drift-host args` (no stdin) and returns how it ended.
+pub fn drift_output(args: &[&str]) -> Output {
+    command(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run drift-host")
+}
+
+/// Asserts that `output` exited with `code`, showing its stdout and stderr otherwise.
+pub fn expect_exit(output: &Output, code: i32) {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "{}{}",
+        stdout(output),
+        stderr(output)
+    );
+}

@@ -64,6 +64,28 @@ fn yes() -> bool {
 }
 
 impl Checkpoint {
+    /// The checkpoint of a scan that has not started: `segments` segments at their start.
+    pub fn fresh(
+        run_id: String,
+        operation: Operation,
+        checksum: String,
+        table: String,
+        segments: u32,
+    ) -> Checkpoint {
+        Checkpoint {
+            run_id,
+            operation,
+            checksum,
+            table,
+            segments: vec![Default::default(); segments.max(1) as usize],
+            journal_position: 0,
+            records: 0,
+            phase: Phase::Scan,
+            applied_position: 0,
+            applied: Counts::default(),
+            repeatable_upserts: false,
+        }
+    }
     /// The checkpoint file of `journal`.
     pub fn path_for(journal: &Path) -> PathBuf {
         let mut name = journal.as_os_str().to_owned();

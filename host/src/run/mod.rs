@@ -404,13 +404,19 @@ fn start_planned(
 ) -> Result<Start> {
     let info = &run.migration.info;
     let who = format!("migration {} ({})", info.number, info.name);
-    match previous.map(|r| r.status) {
-        Some(Status::Applied) => {
+    match (run.options.operation, previous.map(|r| r.status)) {
+        (Operation::Undo, Some(Status::Applied)) => {}
+        (Operation::Undo, _) => {
+            return Err(refused(format!(
+                "{who} is not applied (any more): there is nothing to undo"
+            )))
+        }
+        (_, Some(Status::Applied)) => {
             return Err(refused(format!(
                 "{who} has been applied since the plan was made"
             )))
         }
-        Some(Status::Running) => {
+        (_, Some(Status::Running)) => {
             return Err(refused(format!(
                 "{who} was left running by a run that is no longer alive: resume it with \
                  `drift-host run`, or `--restart` it, before applying a plan"
@@ -465,19 +471,13 @@ async fn begin(
     };
     let checkpoint = match start {
         Start::Resume(resumed) => resumed.checkpoint.clone(),
-        Start::Fresh => Checkpoint {
-            run_id: run_id.clone(),
-            operation: options.operation,
-            checksum: run.migration.checksum.clone(),
-            table: run.table.clone(),
-            segments: vec![Default::default(); options.segments.max(1) as usize],
-            journal_position: 0,
-            records: 0,
-            phase: Phase::Scan,
-            applied_position: 0,
-            applied: Counts::default(),
-            repeatable_upserts: false,
-        },
+        Start::Fresh => Checkpoint::fresh(
+            run_id.clone(),
+            options.operation,
+            run.migration.checksum.clone(),
+            run.table.clone(),
+            options.segments,
+        ),
     };
     let journal = journal_path(work_dir, info, options.operation, &run_id);
     let record = MigrationRecord {
