@@ -360,3 +360,62 @@ fn an_undo_is_planned_and_applied_only_for_an_applied_migration() {
     let again = drift(&["apply", early.to_str().unwrap(), "--meta-table", &meta]);
     expect(&again, 3);
 }
+
+/// An `apply` killed midway is resumed by `run` of the same module, ending with the table an
+/// uninterrupted apply leaves.
+#[cfg(feature = "crash-points")]
+#[test]
+fn an_apply_killed_midway_is_resumed_by_run() {
+    let client = client();
+    let table = unique("plan_killed");
+    let meta = unique("plan_meta");
+    let items = users(400);
+    block_on(fill(&client, &table, &items));
+    let wasm = guest("users_v2");
+    let w = wasm.to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan");
+    expect(
+        &drift(&[
+            "plan",
+            w,
+            "--table",
+            &table,
+            "--meta-table",
+            &meta,
+            "--out",
+            plan.to_str().unwrap(),
+        ]),
+        0,
+    );
+    for point in ["batch-written:3", "apply-checkpoint:1"] {
+        let killed = crate::support::command(&[
+            "apply",
+            plan.to_str().unwrap(),
+            "--meta-table",
+            &meta,
+            "--checkpoint-interval-ms",
+            "10",
+            "--apply-concurrency",
+            "2",
+        ])
+        .env("DRIFT_CRASH_AT", point)
+        .output()
+        .unwrap();
+        if killed.status.code().is_some() {
+            // The point came after the last write: the apply finished; nothing to resume.
+            continue;
+        }
+        expect(&drift(&["unlock", "--force", "--meta-table", &meta]), 0);
+        let resumed = drift(&["run", w, "--table", &table, "--meta-table", &meta]);
+        expect(&resumed, 0);
+        let expected = by_id(&items.iter().map(migrated).collect::<Vec<_>>());
+        assert_eq!(
+            block_on(scan_all(&client, &table)),
+            expected,
+            "after a kill at {point}"
+        );
+        return;
+    }
+    panic!("no crash point was reached during the apply");
+}

@@ -481,7 +481,9 @@ fn tables_are_created_compared_and_pruned_only_when_confirmed() {
                     "[tables.{n}]\npartition_key = \"pk:S\"\nsort_key = \"sk:N\"\n\
                      billing = \"provisioned:2,3\"\n\
                      [[tables.{n}.indexes]]\nname = \"by_owner\"\npartition_key = \"owner:S\"\n\
-                     sort_key = \"sk:N\"\nprojection = [\"title\"]\n"
+                     sort_key = \"sk:N\"\nprojection = [\"title\"]\n\
+                     [[tables.{n}.local_indexes]]\nname = \"by_title\"\nsort_key = \"title:S\"\n\
+                     projection = \"keys\"\n"
                 )
             })
             .collect::<String>()
@@ -491,6 +493,15 @@ fn tables_are_created_compared_and_pruned_only_when_confirmed() {
     expect(&apply, 0);
     let report: Value = serde_json::from_slice(&apply.stdout).unwrap();
     assert_eq!(report["applied"].as_array().unwrap().len(), 2, "{report}");
+    let described = block_on(client().describe_table().table_name(&keep).send()).unwrap();
+    let described = described.table().unwrap();
+    assert_eq!(described.local_secondary_indexes().len(), 1);
+    let gsi = &described.global_secondary_indexes()[0];
+    assert_eq!(gsi.index_name(), Some("by_owner"));
+    assert_eq!(
+        gsi.projection().unwrap().non_key_attributes(),
+        ["title".to_owned()]
+    );
     let same = project.drift("tables", &[]);
     expect(&same, 0);
     assert!(
@@ -663,4 +674,66 @@ fn a_folder_mixes_assemblyscript_and_rust_modules() {
     // The Rust build of the same migration is another module: modified, refused.
     project.add("0002_users_v2_as.wasm", &guest("users_v2"));
     assert_eq!(project.states(), states(&[(2, "modified"), (3, "applied")]));
+}
+
+#[test]
+fn drift_toml_endpoint_is_used_and_a_second_folder_run_waits_for_the_lock() {
+    let _turn = serial();
+    fresh_tables(&users(20));
+    let project = Project::new(Some(&format!(
+        "endpoint_url = \"{}\"\n{TOML}",
+        crate::support::endpoint()
+    )));
+    project.add("0002.wasm", &guest("users_v2"));
+    project.add("0003.wasm", &guest("users_by_email"));
+    // No endpoint in the environment: drift.toml's is used.
+    let dir = project.path().to_str().unwrap();
+    let status = command(&[
+        "status",
+        dir,
+        "--meta-table",
+        &project.meta,
+        "--output",
+        "json",
+    ])
+    .env_remove("DRIFT_ENDPOINT_URL")
+    .output()
+    .unwrap();
+    expect(&status, 0);
+    // plan DIR plans the first pending migration only, writing nothing.
+    let plan = command(&[
+        "plan",
+        dir,
+        "--meta-table",
+        &project.meta,
+        "--output",
+        "json",
+    ])
+    .env_remove("DRIFT_ENDPOINT_URL")
+    .output()
+    .unwrap();
+    expect(&plan, 0);
+    let report: Value = serde_json::from_slice(&plan.stdout).unwrap();
+    assert_eq!(report["migration"]["number"], 2);
+    // Two folder runs at once: the lock lets one through; the other is refused, then the
+    // next run finds nothing to do.
+    let mut first = command(&["run", dir, "--meta-table", &project.meta])
+        .env_remove("DRIFT_ENDPOINT_URL")
+        .spawn()
+        .unwrap();
+    let second = command(&["run", dir, "--meta-table", &project.meta])
+        .env_remove("DRIFT_ENDPOINT_URL")
+        .output()
+        .unwrap();
+    let first = first.wait().unwrap();
+    let codes = [first.code(), second.status.code()];
+    assert!(codes.contains(&Some(0)), "{codes:?} {}", stderr(&second));
+    assert!(
+        codes.iter().all(|c| matches!(c, Some(0) | Some(3))),
+        "{codes:?} {}",
+        stderr(&second)
+    );
+    expect(&project.drift("run", &[]), 0);
+    assert_eq!(project.states(), states(&[(2, "applied"), (3, "applied")]));
+    assert_eq!(table("users_by_email").len(), 20);
 }
