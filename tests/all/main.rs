@@ -5,6 +5,7 @@ mod support;
 mod architecture;
 mod assemblyscript;
 mod cases;
+mod conformance;
 #[cfg(feature = "crash-points")]
 mod crash;
 mod dynamodb;

@@ -1,0 +1,65 @@
+// The SpiderMonkey engine glue (npm `@bytecodealliance/componentize-js`, built with
+// `-d http -d fetch-event`): the only module that knows how that engine binds the WIT world.
+// Import it only from the component's entry file, as `@drift/sdk-js/quickjs`:
+//
+//   import * as migration from "./migration.js";
+//   import { exportMigration } from "@drift/sdk-js/spidermonkey";
+//   export const { info, migrate, rollback } = exportMigration(migration);
+//
+// What it knows about componentize-js 0.23:
+// - the world's `log` import is the default export of the module `log`; interfaces are ES
+//   modules named by their WIT name (`drift:migration/dynamodb@0.1.0`);
+// - a failing import throws an Error whose `payload` is the WIT error (`{ tag, val }`);
+// - a `u64` is a bigint; lists of u32 may arrive as typed arrays (the arena codec takes both);
+// - an export returning `result<_, string>` fails when it throws a string.
+
+import log from "log";
+import * as dynamodb from "drift:migration/dynamodb@0.1.0";
+import { DbError, setHost } from "./host.js";
+import { exportsOf, Migration } from "./migration.js";
+import type { Level, WitAction, WitDbError, WitInfo, WitItem, WitQueryOutput } from "./wit.js";
+
+function db<T>(call: () => T): T {
+  try {
+    return call();
+  } catch (error) {
+    const payload = (error as { payload?: WitDbError } | null)?.payload;
+    if (payload !== undefined && payload !== null && typeof payload.tag === "string") throw DbError.fromWit(payload);
+    throw error;
+  }
+}
+
+setHost({
+  log: (level: Level, message: string) => log(level, message),
+  getItem: (table, key) => db(() => (dynamodb.getItem(table, key) as WitItem | null) ?? undefined),
+  putItem: (table, item, condition, attributes) => db(() => dynamodb.putItem(table, item, condition, attributes)),
+  updateItem: (table, key, expression, condition, attributes) =>
+    db(() => dynamodb.updateItem(table, key, expression, condition, attributes)),
+  deleteItem: (table, key, condition, attributes) => db(() => dynamodb.deleteItem(table, key, condition, attributes)),
+  query: (input) => db(() => dynamodb.query(input) as WitQueryOutput),
+});
+
+/** The component's exports, as componentize-js calls them. */
+export interface SpiderMonkeyExports {
+  info(): WitInfo;
+  migrate(item: WitItem): WitAction[];
+  rollback(item: WitItem): WitAction[];
+}
+
+/** Wraps a migration (a module namespace or an object with info, migrate, rollback) into the component's exports. */
+export function exportMigration(migration: Migration): SpiderMonkeyExports {
+  const exports = exportsOf(migration);
+  return {
+    info: () => exports.info(),
+    migrate(item) {
+      const outcome = exports.migrate(item);
+      if (outcome.error !== undefined) throw outcome.error;
+      return outcome.ok;
+    },
+    rollback(item) {
+      const outcome = exports.rollback(item);
+      if (outcome.error !== undefined) throw outcome.error;
+      return outcome.ok;
+    },
+  };
+}
