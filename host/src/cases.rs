@@ -25,7 +25,7 @@ use serde_json::{json, Value as Json};
 use crate::engine::LoadedMigration;
 use crate::exec::{exec_each, ExecOptions};
 use crate::model::item::{from_json_item, to_json_item, Item};
-use crate::preview::{canonical_item, Applied, MemoryTables};
+use crate::preview::{canonical_item, key_names_of, Applied, MemoryTables};
 
 /// How `test` runs.
 #[derive(Debug, Clone)]
@@ -202,15 +202,7 @@ fn run_case(
     if !memory.knows_key(&own) {
         if !options.key.is_empty() {
             memory.set_key(&own, options.key.clone());
-        } else if let Some(key) = typed.iter().find_map(|a| match &a.kind {
-            crate::model::action::ActionKind::Update { key, .. }
-            | crate::model::action::ActionKind::Delete { key }
-                if a.table == own =>
-            {
-                Some(key.keys().cloned().collect::<Vec<_>>())
-            }
-            _ => None,
-        }) {
+        } else if let Some(key) = key_names_of(&own, &typed) {
             memory.set_key(&own, key);
         }
     }

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use crate::aws::convert::{from_aws_item, to_aws_item};
-use crate::aws::table::{created_at, key_schema};
+use crate::aws::table::{created_at, key_schemas};
 use crate::engine::{LoadedMigration, MigrationInfo};
 use crate::journal::checkpoint::{Checkpoint, Phase};
 use crate::journal::{Entry, JournalReader};
@@ -162,10 +162,7 @@ pub async fn plan(
     let policy = &run_options.policy;
     let tables = migration.tables(run_options.table.as_deref());
     let table = tables.own().to_owned();
-    let mut schemas = HashMap::new();
-    for name in tables.all() {
-        schemas.insert(name.clone(), key_schema(client, policy, &name).await?);
-    }
+    let schemas = key_schemas(client, policy, &tables).await?;
     let meta = MetadataTable::new(client.clone(), &run_options.meta_table, policy.clone());
     let record = match meta.exists().await? {
         true => meta.get(migration.info.number).await?,

@@ -195,21 +195,24 @@ pub fn describe(action: &Action) -> String {
     }
 }
 
+/// The key attributes of `table` as the first update or delete on it names them.
+pub fn key_names_of(table: &str, actions: &[Action]) -> Option<Vec<String>> {
+    actions.iter().find_map(|a| match &a.kind {
+        ActionKind::Update { key, .. } | ActionKind::Delete { key } if a.table == table => {
+            Some(key.keys().cloned().collect())
+        }
+        _ => None,
+    })
+}
+
 /// The lines `exec --diff` and `plan` show for one item: what its actions change in it (or
 /// that they delete it), then each action on another table. `key` names the item's table's
 /// key attributes (learnt from its updates and deletes when empty).
 pub fn item_diff(item: &Item, table: &str, key: &[String], actions: &[Action]) -> Vec<String> {
     let mut memory = MemoryTables::new();
-    let learnt = actions.iter().find_map(|a| match &a.kind {
-        ActionKind::Update { key, .. } | ActionKind::Delete { key } if a.table == table => {
-            Some(key.keys().cloned().collect::<Vec<_>>())
-        }
-        _ => None,
-    });
-    let names = if key.is_empty() {
-        learnt
-    } else {
-        Some(key.to_vec())
+    let names = match key.is_empty() {
+        true => key_names_of(table, actions),
+        false => Some(key.to_vec()),
     };
     let mut lines = Vec::new();
     let Some(names) = names else {

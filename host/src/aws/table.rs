@@ -1,5 +1,6 @@
 //! Tables: their key schemas, and creating one.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -11,6 +12,7 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 
 use super::retry::{error_code, RetryPolicy};
+use crate::model::action::Tables;
 use crate::model::item::Item;
 
 /// A table's primary key attributes.
@@ -100,6 +102,21 @@ pub async fn created_at(client: &Client, policy: &RetryPolicy, table: &str) -> R
         .table()
         .and_then(|t| t.creation_date_time())
         .map(|time| time.as_secs_f64()))
+}
+
+/// The key schema of each of `tables` (the scanned one and those a migration declares); a
+/// missing table is a clear error.
+pub async fn key_schemas(
+    client: &Client,
+    policy: &RetryPolicy,
+    tables: &Tables,
+) -> Result<HashMap<String, KeySchema>> {
+    let mut schemas = HashMap::new();
+    for name in tables.all() {
+        let schema = key_schema(client, policy, &name).await?;
+        schemas.insert(name, schema);
+    }
+    Ok(schemas)
 }
 
 /// How a created table is billed.

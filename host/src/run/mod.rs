@@ -27,7 +27,7 @@ use crate::apply::Conflict;
 use crate::aws::capacity::Capacity;
 use crate::aws::client::fenced;
 use crate::aws::retry::RetryPolicy;
-use crate::aws::table::{approximate_item_count, key_schema, Billing, KeySchema};
+use crate::aws::table::{approximate_item_count, key_schemas, Billing, KeySchema};
 use crate::engine::LoadedMigration;
 use crate::journal::checkpoint::{Checkpoint, Phase};
 use crate::journal::JournalReader;
@@ -173,9 +173,7 @@ pub async fn run(
 ) -> Result<RunReport> {
     // Read-only checks first: a missing table writes nothing, not even the lock.
     let tables = migration.tables(options.table.as_deref());
-    for name in tables.all() {
-        key_schema(client, &options.policy, &name).await?;
-    }
+    let schemas = key_schemas(client, &options.policy, &tables).await?;
     let purpose = format!(
         "{} {} on `{}`",
         options.operation.as_str(),
@@ -183,7 +181,7 @@ pub async fn run(
         tables.own()
     );
     let session = Session::open(client, options, stop, &purpose).await?;
-    let report = session.run(migration, counts).await;
+    let report = session.run_with_schemas(migration, counts, schemas).await;
     session.close().await;
     report
 }
@@ -270,14 +268,21 @@ impl Session {
         migration: Arc<LoadedMigration>,
         counts: Arc<LiveCounts>,
     ) -> Result<RunReport> {
+        let tables = migration.tables(self.options.table.as_deref());
+        let schemas = key_schemas(&self.client, &self.options.policy, &tables).await?;
+        self.run_with_schemas(migration, counts, schemas).await
+    }
+
+    /// [`Session::run`] with the key schemas of the migration's tables already read.
+    async fn run_with_schemas(
+        &self,
+        migration: Arc<LoadedMigration>,
+        counts: Arc<LiveCounts>,
+        schemas: HashMap<String, KeySchema>,
+    ) -> Result<RunReport> {
         let started = Instant::now();
         let options = &self.options;
         let tables = migration.tables(options.table.as_deref());
-        let mut schemas = HashMap::new();
-        for name in tables.all() {
-            let schema = key_schema(&self.client, &options.policy, &name).await?;
-            schemas.insert(name, schema);
-        }
         let own = tables.own();
         let estimate = approximate_item_count(&self.client, &options.policy, own).await;
         counts
