@@ -8,6 +8,7 @@ use drift_host::aws::convert::from_aws_item;
 use drift_host::aws::{create_table, Billing};
 use drift_host::load::load;
 use drift_host::model::item::{to_json_item, Item, Value as AttrValue};
+pub(crate) use drift_host::preview::canonical_item;
 use serde_json::Value;
 
 use crate::support::{block_on, client, drift_host, guest, stderr, stdout, unique};
@@ -112,11 +113,16 @@ pub(crate) fn migrated(user: &Item) -> Item {
 }
 
 pub(crate) async fn fill(client: &Client, table: &str, items: &[Item]) {
+    fill_keyed(client, table, "id", items).await
+}
+
+/// Creates `table` with the string partition key `key` and writes `items` into it.
+pub(crate) async fn fill_keyed(client: &Client, table: &str, key: &str, items: &[Item]) {
     create_table(
         client,
         &Default::default(),
         table,
-        ("id", ScalarAttributeType::S),
+        (key, ScalarAttributeType::S),
         None,
         Billing::PayPerRequest,
     )
@@ -137,6 +143,11 @@ pub(crate) async fn fill(client: &Client, table: &str, items: &[Item]) {
 }
 
 pub(crate) async fn scan_all(client: &Client, table: &str) -> BTreeMap<String, Item> {
+    scan_keyed(client, table, "id").await
+}
+
+/// Every item of `table` (canonical, see [`canonical_item`]) by its string attribute `key`.
+pub(crate) async fn scan_keyed(client: &Client, table: &str, key: &str) -> BTreeMap<String, Item> {
     let mut out = BTreeMap::new();
     let mut start = None;
     loop {
@@ -150,8 +161,8 @@ pub(crate) async fn scan_all(client: &Client, table: &str) -> BTreeMap<String, I
             .unwrap();
         for raw in page.items() {
             let item = canonical_item(&from_aws_item(raw).unwrap());
-            let AttrValue::S(id) = &item["id"] else {
-                panic!("id")
+            let AttrValue::S(id) = &item[key] else {
+                panic!("{key}")
             };
             out.insert(id.clone(), item);
         }
@@ -162,34 +173,17 @@ pub(crate) async fn scan_all(client: &Client, table: &str) -> BTreeMap<String, I
     }
 }
 
-/// Sets are unordered in DynamoDB: compare them sorted.
-pub(crate) fn canonical(value: &AttrValue) -> AttrValue {
-    fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
-        v.sort();
-        v
-    }
-    match value {
-        AttrValue::Ss(set) => AttrValue::Ss(sorted(set.clone())),
-        AttrValue::Ns(set) => AttrValue::Ns(sorted(set.clone())),
-        AttrValue::Bs(set) => AttrValue::Bs(sorted(set.clone())),
-        AttrValue::L(list) => AttrValue::L(list.iter().map(canonical).collect()),
-        AttrValue::M(map) => AttrValue::M(canonical_item(map)),
-        other => other.clone(),
-    }
-}
-
-pub(crate) fn canonical_item(item: &Item) -> Item {
-    item.iter()
-        .map(|(name, value)| (name.clone(), canonical(value)))
-        .collect()
-}
-
 pub(crate) fn by_id(items: &[Item]) -> BTreeMap<String, Item> {
+    by_key(items, "id")
+}
+
+/// `items` (canonical, see [`canonical_item`]) by their string attribute `key`.
+pub(crate) fn by_key(items: &[Item], key: &str) -> BTreeMap<String, Item> {
     items
         .iter()
-        .map(|item| match &item["id"] {
+        .map(|item| match &item[key] {
             AttrValue::S(id) => (id.clone(), canonical_item(item)),
-            other => panic!("id {other:?}"),
+            other => panic!("{key} {other:?}"),
         })
         .collect()
 }
