@@ -151,6 +151,13 @@ export class Item {
     }
     return key;
   }
+  /** A deep copy (the attributes keep their order). */
+  clone(): Item {
+    const copy = new Item();
+    const names = this.entries.keys();
+    for (let i = 0; i < names.length; i++) copy.set(names[i], this.entries.get(names[i]).clone());
+    return copy;
+  }
   /** The first of `names` the item lacks, or null. */
   missingKey(names: string[]): string | null {
     for (let i = 0; i < names.length; i++) if (!this.has(names[i])) return names[i];

@@ -101,6 +101,15 @@ export function test_clone_is_deep(): void {
   assert(copy.kind == Kind.M);
 }
 
+export function test_item_clone_is_deep_and_keeps_the_order(): void {
+  const original = user();
+  const copy = original.clone().set("copied_from", Value.S("users"));
+  copy.get("address")!.map.set("city", Value.S("Bergen"));
+  assert(!original.has("copied_from"));
+  assert(original.path("address.city")!.asString() == "Oslo");
+  assert(copy.names().join(",") == "id,age,active,address,tags,copied_from");
+}
+
 export function test_results_and_info(): void {
   assert(ok([]).error == null);
   assert(err("no").error == "no");

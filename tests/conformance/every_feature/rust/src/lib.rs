@@ -17,7 +17,10 @@ fn summary() -> Item {
     let deep = Item::new().with("deep", vec![Value::Bool(false), Value::Null]);
     Item::new()
         .with("s", "")
-        .with("n", Value::N("12345678901234567890123456789012345678".into()))
+        .with(
+            "n",
+            Value::N("12345678901234567890123456789012345678".into()),
+        )
         .with("neg", Value::N("-0.000123".into()))
         .with("b", vec![0u8, 1, 2, 255])
         .with("empty_b", Vec::<u8>::new())
@@ -26,7 +29,10 @@ fn summary() -> Item {
         .with("ss", Value::Ss(vec!["red".into(), "green".into()]))
         .with("ns", Value::Ns(vec!["1".into(), "2.5".into(), "-3".into()]))
         .with("bs", Value::Bs(vec![vec![1], vec![2, 3]]))
-        .with("l", vec![Value::from("one"), Value::N("2".into()), deep.into()])
+        .with(
+            "l",
+            vec![Value::from("one"), Value::N("2".into()), deep.into()],
+        )
         .with(
             "m",
             Item::new()
@@ -174,8 +180,11 @@ impl Migration for EveryFeature {
             .condition("attribute_exists(#pk)")
             .name("#pk", "pk");
 
-        let mut actions: Vec<Action> =
-            vec![change.into(), uncopy.into(), stats_update(":minus_one", -1).into()];
+        let mut actions: Vec<Action> = vec![
+            change.into(),
+            uncopy.into(),
+            stats_update(":minus_one", -1).into(),
+        ];
         if let Some(entry) = entry {
             let mut reindex = put(entry);
             reindex
