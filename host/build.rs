@@ -15,6 +15,20 @@ const SOURCES: &[&str] = &[
     "guest-sdk/assemblyscript/README.md",
     "guest-sdk/assemblyscript/assembly",
     "guest-sdk/assemblyscript/tests/runner.mjs",
+    "guest-sdk/js/package.json",
+    "guest-sdk/js/tsconfig.json",
+    "guest-sdk/js/README.md",
+    "guest-sdk/js/src",
+    "guest-sdk/js/drift-js.sh",
+    "guest-sdk/python/pyproject.toml",
+    "guest-sdk/python/README.md",
+    "guest-sdk/python/drift_sdk",
+    "guest-sdk/python/drift-py.sh",
+    "guest-sdk/c/README.md",
+    "guest-sdk/c/drift-c.sh",
+    "guest-sdk/c/include",
+    "guest-sdk/c/src",
+    "guest-sdk/c/tests/native_stubs.c",
 ];
 
 fn walk(path: &Path, files: &mut Vec<PathBuf>) {

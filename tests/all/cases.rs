@@ -271,3 +271,43 @@ fn new_projects_build_outside_the_repository_and_pass_their_tests() {
     assert_eq!(info["info"]["number"], 4);
     assert_eq!(info["info"]["table"], "orders");
 }
+
+#[test]
+fn new_typescript_python_and_c_projects_build_and_pass_their_tests() {
+    let dir = tempfile::tempdir().unwrap();
+    let migrations = dir.path().join("migrations");
+    let folder = migrations.to_str().unwrap();
+    // (language, how its build.sh runs the unit tests before building)
+    let languages = [("ts", "--test"), ("python", "--test"), ("c", "test")];
+    for (number, (language, test)) in (1..).zip(languages) {
+        let name = format!("stamp_{language}");
+        let new = drift(&[
+            "new", &name, "--lang", language, "--dir", folder, "--table", "orders", "--key",
+            "pk,sk",
+        ]);
+        expect(&new, 0);
+        let project = migrations.join(format!("{number:04}_{name}"));
+        // build.sh installs what it needs (npm packages, a venv, clang and the C tools: the
+        // test run shares them through DRIFT_PY_VENV and DRIFT_C_TOOLS), runs the unit tests
+        // and builds build/<name>.wasm.
+        run_in(&project, "./build.sh", &[test], &[]);
+        let module = project.join("build").join(format!("{name}.wasm"));
+        let cases = project.join("cases");
+        let tested = drift(&[
+            "test",
+            module.to_str().unwrap(),
+            "--cases",
+            cases.to_str().unwrap(),
+        ]);
+        expect(&tested, 0);
+        assert!(
+            stdout(&tested).contains("ok      stamps_every_item"),
+            "{language}: {}",
+            stdout(&tested)
+        );
+        let info = drift(&["inspect", module.to_str().unwrap()]);
+        let info: Value = serde_json::from_str(&stdout(&info)).unwrap();
+        assert_eq!(info["info"]["number"], number, "{language}");
+        assert_eq!(info["info"]["table"], "orders", "{language}");
+    }
+}

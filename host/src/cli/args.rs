@@ -67,7 +67,7 @@ pub enum Command {
     /// Scaffold a migration project (Rust or AssemblyScript) with the next free number of a
     /// migrations folder: it builds out of the box and has a sample, a test case and a unit test.
     #[command(
-        after_help = "Examples:\n  drift-host new add_email_lower --lang rust --table users\n  drift-host new copy_orders --lang assemblyscript --dir migrations --table orders --key pk,sk"
+        after_help = "Examples:\n  drift-host new add_email_lower --lang rust --table users\n  drift-host new copy_orders --lang assemblyscript --dir migrations --table orders --key pk,sk\n  drift-host new tag_orders --lang ts --table orders --key pk,sk"
     )]
     New(NewArgs),
     /// Run a migration over items from a file (DynamoDB JSON) and print its actions; writes nothing.
@@ -391,6 +391,14 @@ pub enum Lang {
     Rust,
     /// An npm project on @drift/sdk.
     Assemblyscript,
+    /// A TypeScript npm project on @drift/sdk-js (QuickJS).
+    #[value(alias = "ts")]
+    Typescript,
+    /// A Python module on drift_sdk (componentize-py).
+    #[value(alias = "py")]
+    Python,
+    /// A C file on the C SDK (clang + wasi-libc).
+    C,
 }
 
 /// The options of the folder commands that take the lock without running a migration.

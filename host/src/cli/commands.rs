@@ -699,6 +699,9 @@ pub fn new_command(args: NewArgs) -> Result<u8> {
         language: match args.lang {
             Lang::Rust => Language::Rust,
             Lang::Assemblyscript => Language::AssemblyScript,
+            Lang::Typescript => Language::TypeScript,
+            Lang::Python => Language::Python,
+            Lang::C => Language::C,
         },
         dir: args.dir,
         table: args.table,

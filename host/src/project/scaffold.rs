@@ -1,11 +1,12 @@
-//! `drift-host new`: a migration project that builds out of the box, in Rust or
-//! AssemblyScript, numbered after the migrations already in its folder.
+//! `drift-host new`: a migration project that builds out of the box, in Rust, AssemblyScript,
+//! TypeScript, Python or C, numbered after the migrations already in its folder.
 //!
-//! Our SDKs are not published to crates.io or npm: the binary carries them (see `build.rs`)
-//! and writes them to `<folder>/.drift-sdk/` (the repository's layout: `guest-sdk/rust`,
-//! `guest-sdk/value`, `guest-sdk/assemblyscript`, `wit`), which every migration of the folder
-//! refers to by path. A new project thus needs only the `drift-host` binary, the language's
-//! toolchain and the package registries.
+//! Our SDKs are not published to crates.io, npm or PyPI: the binary carries them (see
+//! `build.rs`) and writes them to `<folder>/.drift-sdk/` (the repository's layout:
+//! `guest-sdk/rust`, `guest-sdk/value`, `guest-sdk/assemblyscript`, `guest-sdk/js`,
+//! `guest-sdk/python`, `guest-sdk/c`, `wit`), which every migration of the folder refers to by
+//! path. A new project thus needs only the `drift-host` binary, the language's toolchain and
+//! the package registries (the TypeScript, Python and C projects' `build.sh` installs the rest).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -27,6 +28,12 @@ pub enum Language {
     Rust,
     /// An npm project on `@drift/sdk`, built with asc.
     AssemblyScript,
+    /// An npm project on `@drift/sdk-js`, built with componentize-qjs (QuickJS).
+    TypeScript,
+    /// A Python module on `drift_sdk`, built with componentize-py.
+    Python,
+    /// A C file on the C SDK, built with clang-19 and wasi-libc.
+    C,
 }
 
 /// What to scaffold.
@@ -126,8 +133,31 @@ pub fn write_sdks(dir: &Path) -> Result<PathBuf> {
         }
         std::fs::write(&target, contents)
             .with_context(|| format!("cannot write {}", target.display()))?;
+        if path.ends_with(".sh") {
+            make_executable(&target)?;
+        }
     }
     Ok(root)
+}
+
+/// The commands of a project whose `build.sh` installs, tests (with `test`) and builds.
+fn built_by_script(name: &str, test: &str) -> Vec<String> {
+    vec![
+        test.to_owned(),
+        format!("drift-host test build/{name}.wasm --cases cases"),
+    ]
+}
+
+#[cfg(unix)]
+fn make_executable(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+        .with_context(|| format!("cannot make {} executable", path.display()))
+}
+
+#[cfg(not(unix))]
+fn make_executable(_: &Path) -> Result<()> {
+    Ok(())
 }
 
 /// Scaffolds `new` as migration `number` in `<dir>/<NNNN>_<name>/`.
@@ -180,6 +210,22 @@ pub fn scaffold(new: &NewMigration, number: u64) -> Result<Scaffolded> {
                 .map(|k| format!(".with(\"{k}\", \"a\")"))
                 .collect(),
         ),
+        ("upper_name", new.name.to_ascii_uppercase()),
+        (
+            "key_sample",
+            new.key
+                .iter()
+                .map(|k| format!("\"{k}\": \"a\""))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        (
+            "c_sample_keys",
+            new.key
+                .iter()
+                .map(|k| format!("    drift_item_set(item, \"{k}\", drift_s(\"a\"));\n"))
+                .collect(),
+        ),
         (
             "sample_set",
             new.key
@@ -202,6 +248,10 @@ pub fn scaffold(new: &NewMigration, number: u64) -> Result<Scaffolded> {
         new.table,
         stamped.join(",\n      ")
     );
+    // Files named after the migration (a Python module, a C file and header).
+    let named = |suffix: &str| format!("{}{suffix}", new.name);
+    let (py_module, py_test) = (named(".py"), format!("tests/test_{}.py", new.name));
+    let (c_source, c_header) = (named(".c"), named(".h"));
     let (files, module, commands): (Vec<(&str, String)>, PathBuf, Vec<String>) = match new.language
     {
         Language::Rust => (
@@ -258,6 +308,73 @@ pub fn scaffold(new: &NewMigration, number: u64) -> Result<Scaffolded> {
                 format!("drift-host test build/{}.wasm --cases cases", new.name),
             ],
         ),
+        Language::TypeScript => (
+            vec![
+                (
+                    "package.json",
+                    fill(include_str!("templates/typescript/package.json")),
+                ),
+                (
+                    "tsconfig.json",
+                    include_str!("templates/typescript/tsconfig.json").to_owned(),
+                ),
+                (
+                    "tsconfig.test.json",
+                    include_str!("templates/typescript/tsconfig.test.json").to_owned(),
+                ),
+                (
+                    "src/migration.ts",
+                    fill(include_str!("templates/typescript/migration.ts")),
+                ),
+                (
+                    "src/component.ts",
+                    include_str!("templates/typescript/component.ts").to_owned(),
+                ),
+                (
+                    "test/migration.test.ts",
+                    fill(include_str!("templates/typescript/migration.test.ts")),
+                ),
+                (
+                    "build.sh",
+                    fill(include_str!("templates/typescript/build.sh")),
+                ),
+                (".gitignore", "build/\nnode_modules/\n".to_owned()),
+            ],
+            Path::new("build").join(format!("{}.wasm", new.name)),
+            built_by_script(&new.name, "./build.sh --test"),
+        ),
+        Language::Python => (
+            vec![
+                (
+                    &py_module,
+                    fill(include_str!("templates/python/migration.py")),
+                ),
+                (
+                    &py_test,
+                    fill(include_str!("templates/python/test_migration.py")),
+                ),
+                (
+                    "tests/conftest.py",
+                    include_str!("templates/python/conftest.py").to_owned(),
+                ),
+                ("pytest.ini", "[pytest]\ntestpaths = tests\n".to_owned()),
+                ("build.sh", fill(include_str!("templates/python/build.sh"))),
+                (".gitignore", "build/\n.venv/\n__pycache__/\n".to_owned()),
+            ],
+            Path::new("build").join(format!("{}.wasm", new.name)),
+            built_by_script(&new.name, "./build.sh --test"),
+        ),
+        Language::C => (
+            vec![
+                (&c_source, fill(include_str!("templates/c/migration.c"))),
+                (&c_header, fill(include_str!("templates/c/migration.h"))),
+                ("test.c", fill(include_str!("templates/c/test.c"))),
+                ("build.sh", fill(include_str!("templates/c/build.sh"))),
+                (".gitignore", "build/\n.tools/\n".to_owned()),
+            ],
+            Path::new("build").join(format!("{}.wasm", new.name)),
+            built_by_script(&new.name, "./build.sh test"),
+        ),
     };
     let readme = format!(
         "# {number:04} {name}\n\nMigration {number} of the drift-host project in `..`, over the table \
@@ -282,6 +399,9 @@ pub fn scaffold(new: &NewMigration, number: u64) -> Result<Scaffolded> {
         std::fs::create_dir_all(target.parent().unwrap_or(&project))?;
         std::fs::write(&target, contents)
             .with_context(|| format!("cannot write {}", target.display()))?;
+        if path == "build.sh" {
+            make_executable(&target)?;
+        }
     }
     Ok(Scaffolded {
         number,
@@ -326,6 +446,13 @@ mod tests {
             "guest-sdk/rust/src/lib.rs",
             "guest-sdk/value/src/lib.rs",
             "guest-sdk/assemblyscript/assembly/index.ts",
+            "guest-sdk/js/src/index.ts",
+            "guest-sdk/js/drift-js.sh",
+            "guest-sdk/python/drift_sdk/__init__.py",
+            "guest-sdk/python/drift-py.sh",
+            "guest-sdk/c/include/drift.h",
+            "guest-sdk/c/drift-c.sh",
+            "guest-sdk/c/tests/native_stubs.c",
         ] {
             assert!(paths.contains(&needed), "{needed} is not embedded");
         }
