@@ -109,13 +109,33 @@ class Bench:
 
     def engine(self, what, items):
         cmd = self.tool("engine", "--items", str(items), "--workers", "2")
-        cmd += ["--native"] if what == "native" else ["--wasm", {"rust": self.args.users_v2,
-                                                               "assemblyscript": self.args.users_v2_as}[what]]
+        cmd += ["--native"] if what == "native" else ["--wasm", GUESTS[what](self.args)]
         result = measure(cmd)
         inner = json.loads(result["stdout"])
         result["items"] = items
         result["items_per_s_inner"] = inner["items_per_s"]
+        result["load_seconds"] = inner.get("load_seconds")
+        result["module_bytes"] = inner.get("module_bytes")
         return result
+
+
+# users_v2 in each guest language, and the share of --engine-items each runs (the slow
+# interpreters get fewer items, for rounds of comparable length).
+GUESTS = {
+    "rust": lambda args: args.users_v2,
+    "assemblyscript": lambda args: args.users_v2_as,
+    "typescript": lambda args: args.users_v2_ts,
+    "python": lambda args: args.users_v2_py,
+    "c": lambda args: args.users_v2_c,
+}
+ENGINES = {
+    "engine alone, Rust guest": ("rust", 1),
+    "engine alone, AssemblyScript guest": ("assemblyscript", 1),
+    "engine alone, C guest": ("c", 1),
+    "engine alone, TypeScript guest (QuickJS)": ("typescript", 4),
+    "engine alone, Python guest": ("python", 20),
+    "engine alone, native Rust": ("native", 1),
+}
 
 
 def per_item(result):
@@ -134,8 +154,8 @@ def median(rows, key):
 
 def main():
     parser = argparse.ArgumentParser()
-    for flag in ("--endpoint", "--drift", "--bench-bin", "--users-v2", "--users-v2-as", "--hostile",
-                 "--out", "--command"):
+    for flag in ("--endpoint", "--drift", "--bench-bin", "--users-v2", "--users-v2-as", "--users-v2-ts",
+                 "--users-v2-py", "--users-v2-c", "--hostile", "--out", "--command"):
         parser.add_argument(flag, required=flag not in ("--command",))
     parser.add_argument("--server-pid", type=int, required=True)
     parser.add_argument("--items", type=int, default=20000)
@@ -157,11 +177,8 @@ def main():
         "drift-host run, delete": lambda n: bench.drift_run("delete", n),
         "native baseline, UpdateItem x32": lambda n: bench.baseline(n),
     }
-    engines = {
-        "engine alone, Rust guest": lambda n: bench.engine("rust", n),
-        "engine alone, AssemblyScript guest": lambda n: bench.engine("assemblyscript", n),
-        "engine alone, native Rust": lambda n: bench.engine("native", n),
-    }
+    engines = {name: (lambda n, what=what, share=share: bench.engine(what, max(n // share, 1000)))
+               for name, (what, share) in ENGINES.items()}
     print("warm-up", file=sys.stderr)
     for run in runners.values():
         run(2000)
@@ -178,6 +195,8 @@ def main():
     for name in engines:
         for row, result in zip(rows[name], raw[name]):
             row["items_per_s"] = result["items_per_s_inner"]
+            row["load_seconds"] = result["load_seconds"] or 0.0
+            row["module_bytes"] = result["module_bytes"] or 0
     summary = {name: {key: median(r, key) for key in r[0]} for name, r in rows.items()}
     base = summary["native baseline, UpdateItem x32"]["items_per_s"]
     native_engine = summary["engine alone, native Rust"]["items_per_s"]
@@ -208,12 +227,18 @@ def write_markdown(args, summary, base, native_engine):
         lines.append(
             f"| {name} | {fmt(row['items_per_s'])} | {row['items_per_s'] / base:.2f} | "
             f"{row['client_cpu_ms']:.3f} | {row['server_cpu_ms']:.3f} | {row['peak_rss_mb']:.0f} |")
-    lines += ["", f"Engine alone ({args.engine_items} items in memory → 2 workers → actions dropped):", "",
-              "| runner | items/s | wasm / native time per item | client CPU ms/item |", "|---|---|---|---|"]
+    lines += ["", f"Engine alone (users_v2 in each language; {args.engine_items} items in memory, fewer "
+              "for TypeScript (1/4) and Python (1/20) → 2 workers → actions dropped). µs per item is per "
+              "worker; first load is the module's compilation without a cache:", "",
+              "| runner | items/s | µs per item | wasm / native time per item | client CPU ms/item "
+              "| module KB | first load s |", "|---|---|---|---|---|---|---|"]
     for name, row in summary.items():
         if name.startswith("engine"):
-            lines.append(f"| {name} | {fmt(row['items_per_s'])} | {native_engine / row['items_per_s']:.2f} | "
-                         f"{row['client_cpu_ms']:.4f} |")
+            size = f"{row['module_bytes'] / 1024:,.0f}".replace(",", " ") if row.get("module_bytes") else ""
+            load = f"{row['load_seconds']:.2f}" if row.get("load_seconds") else ""
+            lines.append(f"| {name} | {fmt(row['items_per_s'])} | {2e6 / row['items_per_s']:.1f} | "
+                         f"{native_engine / row['items_per_s']:.2f} | {row['client_cpu_ms']:.4f} | {size} | "
+                         f"{load} |")
     update = summary["drift-host run, update (users_v2)"]
     put = summary["drift-host run, put (whole items)"]
     rust = summary["engine alone, Rust guest"]

@@ -173,6 +173,29 @@ fn run_in(dir: &Path, program: &str, args: &[&str], env: &[(&str, PathBuf)]) {
     );
 }
 
+/// Checks a module `new` scaffolded and its project built: its `cases/` pass under
+/// `drift-host test`, and it says it is migration `number` over `table`.
+fn check_scaffolded(module: &Path, project: &Path, number: u64, table: &str) {
+    let cases = project.join("cases");
+    let tested = drift(&[
+        "test",
+        module.to_str().unwrap(),
+        "--cases",
+        cases.to_str().unwrap(),
+    ]);
+    expect(&tested, 0);
+    assert!(
+        stdout(&tested).contains("ok      stamps_every_item"),
+        "{}: {}",
+        module.display(),
+        stdout(&tested)
+    );
+    let info = drift(&["inspect", module.to_str().unwrap()]);
+    let info: Value = serde_json::from_str(&stdout(&info)).unwrap();
+    assert_eq!(info["info"]["number"], number, "{}", module.display());
+    assert_eq!(info["info"]["table"], table, "{}", module.display());
+}
+
 #[test]
 fn new_projects_build_outside_the_repository_and_pass_their_tests() {
     let dir = tempfile::tempdir().unwrap();
@@ -231,22 +254,7 @@ fn new_projects_build_outside_the_repository_and_pass_their_tests() {
         &target,
     );
     let module = root().join("target/scaffold/wasm32-wasip2/release/stamp_users.wasm");
-    let cases = rust_project.join("cases");
-    let tested = drift(&[
-        "test",
-        module.to_str().unwrap(),
-        "--cases",
-        cases.to_str().unwrap(),
-    ]);
-    expect(&tested, 0);
-    assert!(
-        stdout(&tested).contains("ok      stamps_every_item"),
-        "{}",
-        stdout(&tested)
-    );
-    let info = drift(&["inspect", module.to_str().unwrap()]);
-    let info: Value = serde_json::from_str(&stdout(&info)).unwrap();
-    assert_eq!(info["info"]["number"], 3);
+    check_scaffolded(&module, &rust_project, 3, "users");
 
     // AssemblyScript: npm, its unit tests, the build, its cases.
     run_in(
@@ -258,18 +266,7 @@ fn new_projects_build_outside_the_repository_and_pass_their_tests() {
     run_in(&script_project, "npm", &["test", "--silent"], &[]);
     run_in(&script_project, "npm", &["run", "build", "--silent"], &[]);
     let module = script_project.join("build/stamp_orders.wasm");
-    let cases = script_project.join("cases");
-    let tested = drift(&[
-        "test",
-        module.to_str().unwrap(),
-        "--cases",
-        cases.to_str().unwrap(),
-    ]);
-    expect(&tested, 0);
-    let info = drift(&["inspect", module.to_str().unwrap()]);
-    let info: Value = serde_json::from_str(&stdout(&info)).unwrap();
-    assert_eq!(info["info"]["number"], 4);
-    assert_eq!(info["info"]["table"], "orders");
+    check_scaffolded(&module, &script_project, 4, "orders");
 }
 
 #[test]
@@ -292,22 +289,6 @@ fn new_typescript_python_and_c_projects_build_and_pass_their_tests() {
         // and builds build/<name>.wasm.
         run_in(&project, "./build.sh", &[test], &[]);
         let module = project.join("build").join(format!("{name}.wasm"));
-        let cases = project.join("cases");
-        let tested = drift(&[
-            "test",
-            module.to_str().unwrap(),
-            "--cases",
-            cases.to_str().unwrap(),
-        ]);
-        expect(&tested, 0);
-        assert!(
-            stdout(&tested).contains("ok      stamps_every_item"),
-            "{language}: {}",
-            stdout(&tested)
-        );
-        let info = drift(&["inspect", module.to_str().unwrap()]);
-        let info: Value = serde_json::from_str(&stdout(&info)).unwrap();
-        assert_eq!(info["info"]["number"], number, "{language}");
-        assert_eq!(info["info"]["table"], "orders", "{language}");
+        check_scaffolded(&module, &project, number, "orders");
     }
 }

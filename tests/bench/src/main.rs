@@ -308,7 +308,11 @@ fn engine_alone(
     } else {
         let wasm = wasm.context("--wasm or --native")?;
         let runtime = Runtime::new(Limits::default(), workers as u32)?;
+        // No cache: the first load of a module, compilation included (what a first `run` or
+        // `inspect` of a new build pays).
+        let loading = Instant::now();
         let migration = Arc::new(engine::load(&runtime, wasm, None)?);
+        let load_seconds = loading.elapsed().as_secs_f64();
         let context = GuestContext {
             tables: Tables::new("users", []),
             db: None,
@@ -337,9 +341,13 @@ fn engine_alone(
         feeder.join().expect("feeder");
         ensure!(failed == 0, "{failed} items failed in the guest");
         let seconds = started_pool.elapsed().as_secs_f64();
-        return Ok(
-            json!({ "items": items, "seconds": seconds, "items_per_s": items as f64 / seconds }),
-        );
+        return Ok(json!({
+            "items": items,
+            "seconds": seconds,
+            "items_per_s": items as f64 / seconds,
+            "load_seconds": load_seconds,
+            "module_bytes": std::fs::metadata(wasm)?.len(),
+        }));
     }
     let seconds = started.elapsed().as_secs_f64();
     Ok(json!({ "items": items, "seconds": seconds, "items_per_s": items as f64 / seconds }))
