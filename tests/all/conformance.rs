@@ -10,13 +10,13 @@
 //!   logs, its cases, and against DynamoDB Local the golden migrated table, the same other tables
 //!   in every language, and the original tables after `undo`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, PoisonError};
 
 use aws_sdk_dynamodb::Client;
-use drift_host::model::item::{from_json_item, Item};
+use drift_host::model::item::{from_json_item, to_json_item, Item, Value};
 use serde_json::{json, Value as Json};
 
 use crate::dynamodb::{by_id, by_key, fill, fill_keyed, migrated, scan_all, scan_keyed, users};
@@ -189,16 +189,30 @@ fn every_language_leaves_the_same_tables_against_dynamodb_local() {
     }
 }
 
-/// The guest's log lines in `stderr` (as `exec` prints them), without their timestamps.
+/// The guest's log lines in `stderr` (as `exec` prints them), without their timestamps, sorted:
+/// `exec` runs chunks of items on several instances at once, so lines of different items may
+/// interleave in any order.
 fn guest_log(stderr: &str) -> String {
-    stderr
+    let mut lines: Vec<String> = stderr
         .lines()
         .filter(|line| line.contains(" guest: "))
         .map(|line| {
             let (_, rest) = line.split_once(' ').unwrap_or(("", line));
             format!("{}\n", rest.trim_start())
         })
-        .collect()
+        .collect();
+    lines.sort();
+    lines.concat()
+}
+
+/// A golden log file, its lines sorted as [`guest_log`] sorts them.
+fn golden_log(name: &str) -> String {
+    guest_log(
+        &golden(name)
+            .lines()
+            .map(|line| format!("- {line}\n"))
+            .collect::<String>(),
+    )
 }
 
 /// `drift-host exec` with the guest's log lines at info level and above on stderr.
@@ -236,7 +250,7 @@ fn every_feature_gives_the_golden_actions_and_logs_in_every_language() {
         );
         assert_eq!(
             guest_log(&stderr(&migrate)),
-            golden("migrate.log"),
+            golden_log("migrate.log"),
             "{language}: migrate log"
         );
         assert_eq!(
@@ -266,7 +280,7 @@ fn every_feature_gives_the_golden_actions_and_logs_in_every_language() {
         );
         assert_eq!(
             guest_log(&stderr(&back)),
-            golden("rollback.log"),
+            golden_log("rollback.log"),
             "{language}: rollback log"
         );
     }
@@ -415,5 +429,278 @@ fn every_feature_leaves_the_same_tables_in_every_language() {
             stats(0),
             "{language}: stats after undo"
         );
+    }
+}
+
+/// Random items for every_feature: names and values of every type, nested, with the attributes
+/// the migration reads (`note`, `visits`, `labels`, `profile.city`, `scores`, `poison`, and for
+/// rollback `summary`, `profile.city_label`, `first_score`, `archive.note`, `index_entry`)
+/// present or not, of the type it expects or not.
+struct Generated {
+    rng: fastrand::Rng,
+}
+
+impl Generated {
+    fn chance(&mut self, one_in: u32) -> bool {
+        self.rng.u32(0..one_in) == 0
+    }
+
+    fn string(&mut self) -> String {
+        const PIECES: [&str; 12] = [
+            "", "a", "Zed", "é", "ü", "東京", "🦀", " ", "\"", "\\", "\n", "x_1",
+        ];
+        (0..self.rng.usize(0..4))
+            .map(|_| PIECES[self.rng.usize(0..PIECES.len())])
+            .collect()
+    }
+
+    /// Attribute names: non-empty, and sorting the same by bytes, code points and UTF-16 code
+    /// units (no characters above U+FFFF), as the spec asks of the data.
+    fn name(&mut self) -> String {
+        const LETTERS: [&str; 8] = ["a", "b", "z", "é", "ü", "東", "_", "0"];
+        (0..self.rng.usize(1..5))
+            .map(|_| LETTERS[self.rng.usize(0..LETTERS.len())])
+            .collect()
+    }
+
+    /// A valid DynamoDB number: up to 38 significant digits, an exponent now and then.
+    fn number(&mut self) -> String {
+        let digits = |rng: &mut fastrand::Rng, n: usize| -> String {
+            (0..n).map(|_| char::from(b'0' + rng.u8(0..10))).collect()
+        };
+        let whole_len = self.rng.usize(1..20);
+        let mut number = match self.rng.bool() {
+            true => "-".to_owned(),
+            false => String::new(),
+        };
+        number.push(char::from(b'1' + self.rng.u8(0..9)));
+        number += &digits(&mut self.rng, whole_len - 1);
+        if self.rng.bool() {
+            let fraction_len = self.rng.usize(1..=38 - whole_len);
+            number = format!("{number}.{}", digits(&mut self.rng, fraction_len));
+        }
+        if self.chance(4) {
+            number = format!("{number}E{}", self.rng.i32(-30..30));
+        }
+        number
+    }
+
+    fn bytes(&mut self, at_least: usize) -> Vec<u8> {
+        let len = self.rng.usize(at_least..6);
+        (0..len).map(|_| self.rng.u8(..)).collect()
+    }
+
+    fn value(&mut self, depth: u32) -> Value {
+        let kinds = if depth == 0 { 8 } else { 10 };
+        match self.rng.u8(0..kinds) {
+            0 => Value::S(self.string()),
+            1 => Value::N(self.number()),
+            2 => Value::B(self.bytes(0)),
+            3 => Value::Bool(self.rng.bool()),
+            4 => Value::Null,
+            5 => {
+                let set: BTreeSet<String> = (0..self.rng.usize(1..4))
+                    .map(|i| format!("{i}{}", self.string()))
+                    .collect();
+                Value::Ss(set.into_iter().collect())
+            }
+            6 => {
+                let set: BTreeSet<i64> = (0..self.rng.usize(1..4))
+                    .map(|_| self.rng.i64(-1000..1000))
+                    .collect();
+                Value::Ns(set.into_iter().map(|n| n.to_string()).collect())
+            }
+            7 => {
+                let set: BTreeSet<Vec<u8>> =
+                    (0..self.rng.usize(1..4)).map(|_| self.bytes(1)).collect();
+                Value::Bs(set.into_iter().collect())
+            }
+            8 => Value::L(
+                (0..self.rng.usize(0..4))
+                    .map(|_| self.value(depth - 1))
+                    .collect(),
+            ),
+            _ => Value::M(self.map(depth - 1)),
+        }
+    }
+
+    fn map(&mut self, depth: u32) -> Item {
+        let mut map = Item::new();
+        for _ in 0..self.rng.usize(0..4) {
+            let (name, value) = (self.name(), self.value(depth));
+            map.set(name, value);
+        }
+        map
+    }
+
+    /// `value` of the expected kind most of the time, anything otherwise.
+    fn mostly(&mut self, expected: Value) -> Value {
+        match self.chance(4) {
+            true => self.value(2),
+            false => expected,
+        }
+    }
+
+    /// An item of `things` as it is before the migration.
+    fn item(&mut self, pk: String) -> Item {
+        let mut item = self.map(2);
+        if self.chance(2) {
+            let note = self.value(2);
+            item.set("note", note);
+        }
+        if self.chance(2) {
+            let visits = Value::N(self.rng.u32(0..100).to_string());
+            let visits = self.mostly(visits);
+            item.set("visits", visits);
+        }
+        if self.chance(2) {
+            let labels = Value::Ss(vec!["a".into(), "é".into()][..self.rng.usize(1..3)].to_vec());
+            item.set("labels", labels);
+        }
+        if self.chance(2) {
+            let mut profile = self.map(1);
+            if self.rng.bool() {
+                let city = Value::S(self.string());
+                let city = self.mostly(city);
+                profile.set("city", city);
+            }
+            let profile = self.mostly(Value::M(profile));
+            item.set("profile", profile);
+        }
+        if self.chance(2) {
+            let scores = Value::L((0..self.rng.usize(0..3)).map(|_| self.value(1)).collect());
+            let scores = self.mostly(scores);
+            item.set("scores", scores);
+        }
+        if self.chance(12) {
+            item.set("poison", Value::Bool(true));
+        }
+        item.set("pk", Value::S(pk));
+        item
+    }
+
+    /// An item of `things` as it may be after the migration (or not migrated at all).
+    fn migrated(&mut self, pk: String) -> Item {
+        let mut item = self.item(pk.clone());
+        item.remove("poison");
+        if self.chance(5) {
+            return item;
+        }
+        let summary = Value::M(self.map(1));
+        let summary = self.mostly(summary);
+        item.set("summary", summary);
+        item.set("types", Value::L(vec![Value::S("S".into())]));
+        if let Some(Value::M(profile)) = item.get("profile").cloned() {
+            if self.rng.bool() {
+                let mut profile = profile;
+                profile.set("city_label", Value::S(format!("city of {}", self.string())));
+                item.set("profile", Value::M(profile));
+            }
+        }
+        if self.rng.bool() {
+            let first = self.value(1);
+            item.set("first_score", first);
+        }
+        if let Some(note) = item.remove("note") {
+            let archive = self.mostly(Value::M(Item::new().with("note", note)));
+            item.set("archive", archive);
+        }
+        if self.rng.bool() {
+            let mut entry = self.map(1);
+            entry.set("pk", Value::S(pk));
+            entry.set("state", Value::S("active".into()));
+            // Not a map now and then (rollback then leaves it); never a map without a key, which
+            // rollback would put and the host refuse.
+            let entry = match self.chance(4) {
+                true => Value::S(self.string()),
+                false => Value::M(entry),
+            };
+            item.set("index_entry", entry);
+        }
+        item
+    }
+}
+
+/// What `exec` printed: the actions (stdout), the guest's log lines, the exit code.
+type Printed = (String, String, Option<i32>);
+
+/// Writes `items` as `exec --input` reads them.
+fn write_items(path: &Path, items: &[Item]) {
+    let items: Vec<Json> = items.iter().map(to_json_item).collect();
+    std::fs::write(path, json!({ "Items": items }).to_string()).unwrap();
+}
+
+#[test]
+fn every_feature_agrees_on_generated_items_in_every_language() {
+    let seed = std::env::var("DRIFT_CONFORMANCE_SEED")
+        .map(|s| s.parse().expect("DRIFT_CONFORMANCE_SEED: a number"))
+        .unwrap_or(13);
+    let count: usize = std::env::var("DRIFT_CONFORMANCE_CASES")
+        .map(|s| s.parse().expect("DRIFT_CONFORMANCE_CASES: a number"))
+        .unwrap_or(150);
+    let mut generated = Generated {
+        rng: fastrand::Rng::with_seed(seed),
+    };
+    let before: Vec<Item> = (0..count)
+        .map(|i| generated.item(format!("g-{i}")))
+        .collect();
+    let after: Vec<Item> = (0..count)
+        .map(|i| generated.migrated(format!("m-{i}")))
+        .collect();
+    // Kept after the run, to reproduce a difference by hand.
+    let dir = root().join("target").join("conformance-generated");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (input, migrated) = (dir.join("before.json"), dir.join("after.json"));
+    write_items(&input, &before);
+    write_items(&migrated, &after);
+    let poisoned = before.iter().any(|item| item.contains("poison"));
+
+    let mut reference: Option<(&str, Vec<Printed>)> = None;
+    for language in languages() {
+        let wasm = every_feature(language);
+        let wasm = wasm.to_str().unwrap();
+        let outputs: Vec<Printed> = [
+            vec!["--input", input.to_str().unwrap()],
+            vec!["--input", migrated.to_str().unwrap(), "--rollback"],
+        ]
+        .into_iter()
+        .map(|args| {
+            let mut all = vec!["exec", wasm, "--key", "pk"];
+            all.extend(args);
+            let output = exec_logged(&all);
+            (
+                stdout(&output),
+                guest_log(&stderr(&output)),
+                output.status.code(),
+            )
+        })
+        .collect();
+        match &reference {
+            None => {
+                let (migrate, rollback) = (&outputs[0], &outputs[1]);
+                assert!(
+                    migrate.0.lines().count() >= count && rollback.0.lines().count() >= count / 2,
+                    "seed {seed}: too few actions to compare:\n{}{}",
+                    migrate.0,
+                    rollback.0
+                );
+                assert_eq!(migrate.2, Some(if poisoned { 1 } else { 0 }), "seed {seed}");
+                assert_eq!(rollback.2, Some(0), "seed {seed}: {}", rollback.1);
+                reference = Some((language, outputs));
+            }
+            Some((first, expected)) => {
+                for (what, (got, want)) in ["migrate", "rollback"]
+                    .iter()
+                    .zip(outputs.iter().zip(expected))
+                {
+                    assert_eq!(
+                        got,
+                        want,
+                        "seed {seed}: {language} and {first} differ on {what} (inputs in {})",
+                        dir.display()
+                    );
+                }
+            }
+        }
     }
 }
