@@ -447,7 +447,7 @@ impl Generated {
 
     fn string(&mut self) -> String {
         const PIECES: [&str; 12] = [
-            "", "a", "Zed", "é", "ü", "東京", "🦀", " ", "\"", "\\", "\n", "x_1",
+            "", "a", "Zed", "é", "ü", "東京", "🦀", " ", "\"", "\\", "\n", "\u{0}",
         ];
         (0..self.rng.usize(0..4))
             .map(|_| PIECES[self.rng.usize(0..PIECES.len())])

@@ -95,6 +95,17 @@ typedef struct drift_str {
     size_t len;
 } drift_str;
 
+/* drift_concat and the other `const char *` functions stop at the first NUL byte, which a
+ * DynamoDB string may hold: to build text from strings read from items, keep their lengths
+ * with drift_str (a value's `as.s`, DRIFT_STR("literal"), drift_str_of) and drift_join, then
+ * drift_s_str and drift_log_str. (Error messages a migration returns end at a NUL byte.) */
+/* A drift_str of a string literal, its length known at compile time. */
+#define DRIFT_STR(literal) ((drift_str){(literal), sizeof(literal) - 1})
+/* A drift_str of a NUL-terminated string. */
+drift_str drift_str_of(const char *text);
+/* The concatenation of `count` strings, NUL bytes kept, in the region (ptr[len] is 0). */
+drift_str drift_join(const drift_str *parts, size_t count);
+
 /* Bytes with their length. */
 typedef struct drift_bytes {
     const uint8_t *ptr;
@@ -143,6 +154,7 @@ struct drift_item {
 /* Builders (every result lives in the region). */
 drift_value *drift_s(const char *text);
 drift_value *drift_s_len(const char *text, size_t len);
+drift_value *drift_s_str(drift_str text); /* its length kept, NUL bytes included */
 drift_value *drift_n(const char *decimal); /* the text as is, e.g. "12.50" or "1E+3" */
 drift_value *drift_n_i64(int64_t n);
 drift_value *drift_n_u64(uint64_t n);
@@ -356,6 +368,8 @@ void drift_log_debug(const char *message);
 void drift_log_info(const char *message);
 void drift_log_warn(const char *message);
 void drift_log_error(const char *message);
+/* A message with its length (NUL bytes kept). */
+void drift_log_str(drift_level level, drift_str message);
 
 /* ------------------------------------------------------------------------------------------
  * Immediate DynamoDB operations (run at once, during the scan; only the tables in info()).

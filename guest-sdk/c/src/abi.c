@@ -395,6 +395,11 @@ void drift_log(drift_level level, const char *message) {
     migration_log((migration_level_t)level, &text);
 }
 
+void drift_log_str(drift_level level, drift_str message) {
+    migration_string_t text = {(uint8_t *)message.ptr, message.len};
+    migration_log((migration_level_t)level, &text);
+}
+
 void drift_log_trace(const char *message) { drift_log(DRIFT_TRACE, message); }
 void drift_log_debug(const char *message) { drift_log(DRIFT_DEBUG, message); }
 void drift_log_info(const char *message) { drift_log(DRIFT_INFO, message); }

@@ -126,6 +126,16 @@ char *drift_concat(const char *first, ...) {
     return (char *)drift_buf_text(&buf);
 }
 
+drift_str drift_str_of(const char *text) { return (drift_str){text, strlen(text)}; }
+
+drift_str drift_join(const drift_str *parts, size_t count) {
+    drift_buf buf = {0};
+    for (size_t i = 0; i < count; i++) drift_buf_mem(&buf, parts[i].ptr, parts[i].len);
+    /* drift_buf_text NUL-terminates; the length is the buffer's, NUL bytes inside included. */
+    size_t len = buf.len;
+    return (drift_str){drift_buf_text(&buf), len};
+}
+
 char *drift_u64_text(uint64_t n) {
     drift_buf buf = {0};
     drift_buf_u64(&buf, n);

@@ -18,6 +18,8 @@ drift_value *drift_s_len(const char *text, size_t len) {
 
 drift_value *drift_s(const char *text) { return drift_s_len(text, strlen(text)); }
 
+drift_value *drift_s_str(drift_str text) { return drift_s_len(text.ptr, text.len); }
+
 drift_value *drift_n(const char *decimal) {
     drift_value *v = new_value(DRIFT_N);
     v->as.s = drift_str_copy(decimal, strlen(decimal));

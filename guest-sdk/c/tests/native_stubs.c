@@ -13,6 +13,7 @@
 #include <string.h>
 
 char native_last_log[512];
+size_t native_last_log_len;
 int native_last_level = -1;
 char native_last_db[512];
 
@@ -24,6 +25,7 @@ void __wasm_import_migration_log(int32_t level, uint8_t *message, size_t len) {
     size_t n = len < sizeof native_last_log - 1 ? len : sizeof native_last_log - 1;
     memcpy(native_last_log, message, n);
     native_last_log[n] = 0;
+    native_last_log_len = n;
     fprintf(stderr, "[%s] %.*s\n", level >= 0 && level < 5 ? names[level] : "?", (int)len,
             (const char *)message);
 }

@@ -36,6 +36,7 @@ static int failures, checks;
     } while (0)
 
 extern char native_last_log[512];
+extern size_t native_last_log_len;
 extern int native_last_level;
 extern char native_last_db[512];
 
@@ -742,8 +743,24 @@ static void the_region_grows_and_resets(void) {
     CHECK(drift_region_bytes() == 0);
 }
 
+static void joined_text_keeps_nul_bytes(void) {
+    drift_item *item = drift_item_new();
+    drift_item_set(item, "city", drift_s_len("a\0b", 3));
+    const drift_value *city = drift_item_get(item, "city");
+    const drift_str parts[] = {DRIFT_STR("city of "), city->as.s};
+    drift_str label = drift_join(parts, 2);
+    CHECK(label.len == 11 && memcmp(label.ptr, "city of a\0b", 12) == 0);
+    CHECK(drift_s_str(label)->as.s.len == 11);
+    drift_log_str(DRIFT_INFO, label);
+    CHECK(native_last_log_len == 11 && memcmp(native_last_log, "city of a\0b", 11) == 0);
+    CHECK(drift_str_of("abc").len == 3);
+    CHECK(drift_join(NULL, 0).len == 0);
+    drift_reset();
+}
+
 int main(void) {
     typed_accessors_match_only_their_type();
+    joined_text_keeps_nul_bytes();
     integers_parse_as_rust_parses_them();
     paths_reach_nested_maps_and_lists();
     key_picks_attributes_or_names_the_missing_one();

@@ -60,12 +60,19 @@ static drift_value *summary(void) {
     return drift_map(s);
 }
 
-/* The item's `pk` and its key. */
-static const char *key_of(const drift_item *item, const char **pk, drift_item **key) {
+/* The item's `pk` (with its length: a string may hold NUL bytes) and its key. */
+static const char *key_of(const drift_item *item, drift_str *pk, drift_item **key) {
     DRIFT_TRY(drift_item_key(item, key, "pk", NULL));
-    *pk = drift_item_get_str(*key, "pk");
-    if (*pk == NULL) return "item's `pk` is not a string";
+    const drift_value *value = drift_item_get(*key, "pk");
+    if (value->type != DRIFT_S) return "item's `pk` is not a string";
+    *pk = value->as.s;
     return NULL;
+}
+
+/* Logs `prefix`, `pk` and `suffix` at `level`, NUL bytes of `pk` kept. */
+static void log_about(drift_level level, drift_str prefix, drift_str pk, drift_str suffix) {
+    const drift_str parts[] = {prefix, pk, suffix};
+    drift_log_str(level, drift_join(parts, 3));
 }
 
 /* The update of the `total` item of `things_stats`: ADD #count <placeholder> (= by). */
@@ -81,20 +88,21 @@ static drift_action *stats_update(const char *placeholder, int64_t by) {
 static bool is_number(const drift_value *value) { return value != NULL && value->type == DRIFT_N; }
 
 static const char *every_feature_migrate(drift_item *item, drift_actions *out) {
-    const char *pk;
+    drift_str pk;
     drift_item *key;
     DRIFT_TRY(key_of(item, &pk, &key));
     if (drift_item_has(item, "poison")) {
-        drift_log_error(drift_concat("poisoned item ", pk, NULL));
-        return drift_concat("item ", pk, " is poisoned", NULL);
+        log_about(DRIFT_ERROR, DRIFT_STR("poisoned item "), pk, DRIFT_STR(""));
+        /* (an error message is a C string: it ends at a NUL byte of pk) */
+        return drift_concat("item ", pk.ptr, " is poisoned", NULL);
     }
     if (drift_item_has(item, "summary")) return NULL;
-    drift_log_info(
-        drift_concat("migrate ", pk, ": ", drift_u64_text(item->len), " attributes", NULL));
+    log_about(DRIFT_INFO, DRIFT_STR("migrate "), pk,
+              drift_str_of(drift_concat(": ", drift_u64_text(item->len), " attributes", NULL)));
 
     drift_item *entry; /* the index entry, or NULL */
     if (drift_db_get(INDEX, key, &entry, NULL) != DRIFT_DB_OK) {
-        drift_log_warn(drift_concat("index lookup unavailable for ", pk, NULL));
+        log_about(DRIFT_WARN, DRIFT_STR("index lookup unavailable for "), pk, DRIFT_STR(""));
     }
 
     drift_action *change = drift_push(out, drift_update(key));
@@ -104,9 +112,10 @@ static const char *every_feature_migrate(drift_item *item, drift_actions *out) {
         drift_list_push(types, drift_s(drift_type_name(item->entries[i].value)));
     }
     drift_set(change, "types", types);
-    const char *city = drift_as_str(drift_item_path(item, "profile.city"));
-    if (city != NULL) {
-        drift_set(change, "profile.city_label", drift_s(drift_concat("city of ", city, NULL)));
+    const drift_value *city = drift_item_path(item, "profile.city");
+    if (city != NULL && city->type == DRIFT_S) {
+        const drift_str label[] = {DRIFT_STR("city of "), city->as.s};
+        drift_set(change, "profile.city_label", drift_s_str(drift_join(label, 2)));
     }
     const drift_value *first = drift_item_path(item, "scores[0]");
     if (first != NULL) drift_set(change, "first_score", drift_value_clone(first));
@@ -141,10 +150,10 @@ static const char *every_feature_migrate(drift_item *item, drift_actions *out) {
 
 static const char *every_feature_rollback(drift_item *item, drift_actions *out) {
     if (!drift_item_has(item, "summary")) return NULL;
-    const char *pk;
+    drift_str pk;
     drift_item *key;
     DRIFT_TRY(key_of(item, &pk, &key));
-    drift_log_info(drift_concat("rollback ", pk, NULL));
+    log_about(DRIFT_INFO, DRIFT_STR("rollback "), pk, DRIFT_STR(""));
 
     drift_action *change = drift_push(out, drift_update(key));
     drift_remove(change, "summary");
