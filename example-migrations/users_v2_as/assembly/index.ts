@@ -5,7 +5,7 @@
 // - a user without an `email` is an error: the whole migration then applies nothing;
 // - users already at schema version 2 are left alone; `rollback` restores version-1 users.
 
-import { Info, Item, Result, Value, err, ok, register, update } from "@drift/sdk/assembly/index";
+import { Info, Item, Result, Value, err, ok, register, toLowerCase, update } from "@drift/sdk/assembly/index";
 export * from "@drift/sdk/assembly/exports";
 
 function info(): Info {
@@ -29,7 +29,7 @@ function migrate(user: Item): Result {
   const key = user.key(["id"]);
   if (key == null) return err("item has no key attribute `id`");
   const change = update(key)
-    .set("email_lower", Value.S(email.asString()!.toLowerCase()))
+    .set("email_lower", Value.S(toLowerCase(email.asString()!)))
     .set("schema_version", Value.int(2));
   const name = user.get("name");
   if (name != null) change.set("full_name", name.clone()).remove("name");

@@ -11,6 +11,7 @@ export { Item, Kind, Value } from "./value";
 export { Path, Segment } from "./path";
 export { Action, ActionKind, deleteItem, put, update } from "./action";
 export { Info, Result, err, ok, register } from "./migration";
+export { toLowerCase } from "./text";
 // Logging and immediate reads are their own modules:
 //   import * as log from "@drift/sdk/assembly/log";
 //   import { getItem } from "@drift/sdk/assembly/db";

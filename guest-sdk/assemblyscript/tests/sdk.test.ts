@@ -4,6 +4,7 @@ import { Item, Kind, Value } from "../assembly/value";
 import { Path } from "../assembly/path";
 import { deleteItem, put, update } from "../assembly/action";
 import { Info, err, ok } from "../assembly/migration";
+import { toLowerCase } from "../assembly/text";
 
 function user(): Item {
   const address = new Item().set("city", Value.S("Oslo")).set("zip", Value.int(150));
@@ -115,4 +116,15 @@ export function test_results_and_info(): void {
   assert(err("no").error == "no");
   const info = new Info(2, "users_v2", "users").withDescription("d").withOtherTable("audit");
   assert(info.number == 2 && info.otherTables.length == 1);
+}
+
+export function test_lowercase_applies_the_final_sigma_rule_as_rust_does(): void {
+  // What Rust's str::to_lowercase gives (the AssemblyScript standard library gives σ at the end).
+  assert(toLowerCase("AΣ") == "aς");
+  assert(toLowerCase("K ΣΣ") == "k σς");
+  assert(toLowerCase("@ AΣΣ\u0345") == "@ aσς\u0345");
+  assert(toLowerCase("ΟΔΥΣΣΕΥΣ@Ithaca.GR") == "οδυσσευς@ithaca.gr");
+  assert(toLowerCase("Σ") == "σ");
+  assert(toLowerCase("") == "");
+  assert(toLowerCase("İ") == "i\u0307");
 }
