@@ -754,7 +754,17 @@ fn users_v2_agrees_on_generated_users_in_every_language() {
         if rng.bool() {
             user.set("name", Value::S(text(&mut rng)));
         }
+        // Versions that equal 2 only as decimals, or do not fit an i64: only `2` is version 2.
+        const VERSIONS: [&str; 6] = ["1", "2.0", "2E0", "20E-1", "-0", "9223372036854775809"];
+        if rng.u8(0..4) == 0 {
+            let version = VERSIONS[rng.usize(0..VERSIONS.len())];
+            user.set("schema_version", Value::N(version.into()));
+        }
         let mut done = user.clone().with("schema_version", 2);
+        if rng.u8(0..4) == 0 {
+            let version = VERSIONS[rng.usize(0..VERSIONS.len())];
+            done.set("schema_version", Value::N(version.into()));
+        }
         if let Some(name) = done.remove("name") {
             done.set("full_name", name);
         }
@@ -765,7 +775,7 @@ fn users_v2_agrees_on_generated_users_in_every_language() {
     let outputs = agree("users_v2", seed, module, "id", &users, &migrated);
     if let [migrate, rollback] = &outputs[..] {
         assert!(
-            migrate.0.lines().count() >= count / 2 && rollback.0.lines().count() == count,
+            migrate.0.lines().count() >= count / 2 && rollback.0.lines().count() >= count / 2,
             "seed {seed}: too few actions to compare:\n{}{}",
             migrate.0,
             rollback.0
