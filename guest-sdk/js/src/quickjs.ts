@@ -13,33 +13,14 @@
 // - an export returning `result<_, string>` fails when it throws a string;
 // - there is no `console`: this module routes one to the host's log.
 
-import * as dynamodb from "drift:migration/dynamodb@0.1.0";
-import { DbError, setHost } from "./host.js";
+import { installWitHost } from "./wit-host.js";
 import { exportsOf, Migration } from "./migration.js";
-import type { Level, WitAction, WitDbError, WitInfo, WitItem, WitQueryOutput } from "./wit.js";
+import type { Level, WitAction, WitInfo, WitItem } from "./wit.js";
 
 /** The world's `log` import: a global in componentize-qjs. */
 declare const log: (level: Level, message: string) => void;
 
-function db<T>(call: () => T): T {
-  try {
-    return call();
-  } catch (error) {
-    const payload = (error as { payload?: WitDbError } | null)?.payload;
-    if (payload !== undefined && payload !== null && typeof payload.tag === "string") throw DbError.fromWit(payload);
-    throw error;
-  }
-}
-
-setHost({
-  log: (level, message) => log(level, message),
-  getItem: (table, key) => db(() => (dynamodb.getItem(table, key) as WitItem | null) ?? undefined),
-  putItem: (table, item, condition, attributes) => db(() => dynamodb.putItem(table, item, condition, attributes)),
-  updateItem: (table, key, expression, condition, attributes) =>
-    db(() => dynamodb.updateItem(table, key, expression, condition, attributes)),
-  deleteItem: (table, key, condition, attributes) => db(() => dynamodb.deleteItem(table, key, condition, attributes)),
-  query: (input) => db(() => dynamodb.query(input) as WitQueryOutput),
-});
+installWitHost((level, message) => log(level, message));
 
 const g = globalThis as { console?: unknown };
 if (g.console === undefined) {

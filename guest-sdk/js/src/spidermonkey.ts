@@ -14,30 +14,11 @@
 // - an export returning `result<_, string>` fails when it throws a string.
 
 import log from "log";
-import * as dynamodb from "drift:migration/dynamodb@0.1.0";
-import { DbError, setHost } from "./host.js";
+import { installWitHost } from "./wit-host.js";
 import { exportsOf, Migration } from "./migration.js";
-import type { Level, WitAction, WitDbError, WitInfo, WitItem, WitQueryOutput } from "./wit.js";
+import type { WitAction, WitInfo, WitItem } from "./wit.js";
 
-function db<T>(call: () => T): T {
-  try {
-    return call();
-  } catch (error) {
-    const payload = (error as { payload?: WitDbError } | null)?.payload;
-    if (payload !== undefined && payload !== null && typeof payload.tag === "string") throw DbError.fromWit(payload);
-    throw error;
-  }
-}
-
-setHost({
-  log: (level: Level, message: string) => log(level, message),
-  getItem: (table, key) => db(() => (dynamodb.getItem(table, key) as WitItem | null) ?? undefined),
-  putItem: (table, item, condition, attributes) => db(() => dynamodb.putItem(table, item, condition, attributes)),
-  updateItem: (table, key, expression, condition, attributes) =>
-    db(() => dynamodb.updateItem(table, key, expression, condition, attributes)),
-  deleteItem: (table, key, condition, attributes) => db(() => dynamodb.deleteItem(table, key, condition, attributes)),
-  query: (input) => db(() => dynamodb.query(input) as WitQueryOutput),
-});
+installWitHost((level, message) => log(level, message));
 
 /** The component's exports, as componentize-js calls them. */
 export interface SpiderMonkeyExports {
