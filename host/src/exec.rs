@@ -99,6 +99,7 @@ pub fn exec_each(
     let context = GuestContext {
         tables: migration.tables(None),
         db: None,
+        schemas: None,
     };
     let mut pool: Pool<Tag> = Pool::start(migration, options.operation, options.workers, context);
     let sender = pool.sender();

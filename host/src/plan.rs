@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use crate::aws::convert::{from_aws_item, to_aws_item};
-use crate::aws::table::{created_at, key_schemas};
+use crate::aws::table::{created_at, table_schemas};
 use crate::engine::{LoadedMigration, MigrationInfo};
 use crate::journal::checkpoint::{Checkpoint, Phase};
 use crate::journal::{Entry, JournalReader};
@@ -162,7 +162,7 @@ pub async fn plan(
     let policy = &run_options.policy;
     let tables = migration.tables(run_options.table.as_deref());
     let table = tables.own().to_owned();
-    let schemas = key_schemas(client, policy, &tables).await?;
+    let schemas = table_schemas(client, policy, &tables).await?;
     let meta = MetadataTable::new(client.clone(), &run_options.meta_table, policy.clone());
     let record = match meta.exists().await? {
         true => meta.get(migration.info.number).await?,
@@ -356,11 +356,11 @@ fn summarize(journal: &Path, sample: usize) -> Result<Summary> {
 async fn samples(
     client: &Client,
     options: &RunOptions,
-    schemas: &HashMap<String, crate::aws::table::KeySchema>,
+    schemas: &crate::model::schema::Schemas,
     table: &str,
     sampled: &[(Item, Vec<Action>)],
 ) -> Result<Vec<Sample>> {
-    let schema = &schemas[table];
+    let schema = &schemas[table].key;
     let mut key_names = vec![schema.hash.clone()];
     key_names.extend(schema.range.clone());
     let mut out = Vec::new();
@@ -386,8 +386,8 @@ async fn samples(
         let mut memory = MemoryTables::new();
         memory.set_key(table, key_names.clone());
         for (name, schema) in schemas {
-            let mut names = vec![schema.hash.clone()];
-            names.extend(schema.range.clone());
+            let mut names = vec![schema.key.hash.clone()];
+            names.extend(schema.key.range.clone());
             memory.set_key(name, names);
         }
         if let Some(before) = &before {

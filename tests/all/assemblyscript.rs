@@ -110,6 +110,7 @@ fn run_many(count: usize, blob: usize, memory_mib: usize) -> Vec<Result<usize, I
     let context = GuestContext {
         tables: migration.tables(None),
         db: None,
+        schemas: None,
     };
     let mut pool: Pool<usize> = Pool::start(migration, Operation::Migrate, 2, context);
     let sender = pool.sender();

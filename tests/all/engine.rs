@@ -38,6 +38,7 @@ fn run_pool<T: std::fmt::Display + Send + 'static>(
     let context = GuestContext {
         tables: migration.tables(None),
         db: None,
+        schemas: None,
     };
     let mut pool = Pool::start(migration, Operation::Migrate, workers, context);
     let sender = pool.sender();
@@ -282,6 +283,7 @@ fn dropping_a_pool_midway_stops_its_workers_and_feeder() {
     let context = GuestContext {
         tables: migration.tables(None),
         db: None,
+        schemas: None,
     };
     let mut pool: Pool<u32> = Pool::start(migration, Operation::Migrate, 2, context);
     let sender = pool.sender();

@@ -9,8 +9,9 @@ use aws_sdk_dynamodb::types::{AttributeValue, ScalarAttributeType};
 use drift_host::aws::convert::{from_aws_item, to_aws, to_aws_item};
 use drift_host::aws::partiql::update_statement;
 use drift_host::aws::write::{batch_statements, StatementOutcome};
-use drift_host::aws::{create_table, Billing, KeySchema, RetryPolicy};
+use drift_host::aws::{create_table, Billing, RetryPolicy};
 use drift_host::model::item::{Item, Value};
+use drift_host::model::schema::KeySchema;
 use fastrand::Rng;
 
 use crate::support::{block_on, client, unique};

@@ -35,9 +35,9 @@ use anyhow::{anyhow, Context, Result};
 
 use super::watermark::Settled;
 use super::{identity, target_key, ApplyContext, ApplyOptions};
-use crate::aws::table::KeySchema;
 use crate::journal::{Entry, JournalReader};
 use crate::model::action::{Action, ActionKind};
+use crate::model::schema::KeySchema;
 
 /// How a marker says its record was settled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

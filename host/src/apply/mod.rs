@@ -45,7 +45,6 @@ use crate::aws::capacity::Capacity;
 use crate::aws::convert::to_aws_item;
 use crate::aws::partiql::{update_statement, Statement};
 use crate::aws::retry::RetryPolicy;
-use crate::aws::table::KeySchema;
 use crate::aws::write::{
     batch_statements, batch_write, write_once, Expression, SingleWrite, StatementOutcome,
     WriteError, Written,
@@ -54,6 +53,7 @@ use crate::journal::{Entry, JournalReader, Record};
 use crate::model::action::{Action, ActionKind};
 use crate::model::counts::LiveCounts;
 use crate::model::item::{to_json_item, Item};
+use crate::model::schema::KeySchema;
 use crate::model::source::key_identity;
 use crate::model::stop::{Stop, StopReason};
 

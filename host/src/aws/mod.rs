@@ -1,4 +1,4 @@
-//! The AWS layer under every stage: the client, the retry policy, table key schemas and
+//! The AWS layer under every stage: the client, the retry policy, table schemas and
 //! creation, single, exactly-once and batched writes, capacity budgets, and conversions between
 //! our items and the SDK's `AttributeValue`.
 //!
@@ -16,4 +16,4 @@ pub mod write;
 pub use capacity::Capacity;
 pub use client::{connect, ConnectOptions};
 pub use retry::{error_code, RetryPolicy};
-pub use table::{create_table, key_schema, Billing, KeySchema};
+pub use table::{create_table, key_schema, table_schema, Billing};

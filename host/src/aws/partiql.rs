@@ -16,8 +16,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use drift_value::expression::{Clause, DocumentPath, Element, Operand, Term, UpdateExpression};
 
 use super::convert::to_aws;
-use super::table::KeySchema;
 use crate::model::item::Item;
+use crate::model::schema::KeySchema;
 
 /// One PartiQL statement and its parameters.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,4 +1,4 @@
-//! Tables: their key schemas, and creating one.
+//! Tables: their schemas (key, key types, index keys), and creating one.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -13,38 +13,15 @@ use aws_sdk_dynamodb::Client;
 
 use super::retry::{error_code, RetryPolicy};
 use crate::model::action::Tables;
-use crate::model::item::Item;
+use crate::model::schema::{IndexSchema, KeySchema, ScalarType, Schemas, TableSchema};
 
-/// A table's primary key attributes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeySchema {
-    /// Partition key attribute.
-    pub hash: String,
-    /// Sort key attribute, if the table has one.
-    pub range: Option<String>,
-}
-
-impl KeySchema {
-    /// The key attributes of `item`, or `None` if one is missing.
-    pub fn key_of(&self, item: &Item) -> Option<Item> {
-        let mut key = Item::new();
-        key.insert(self.hash.clone(), item.get(&self.hash)?.clone());
-        if let Some(range) = &self.range {
-            key.insert(range.clone(), item.get(range)?.clone());
-        }
-        Some(key)
-    }
-
-    /// Whether `key` has exactly this schema's attributes.
-    pub fn matches(&self, key: &Item) -> bool {
-        key.len() == 1 + self.range.is_some() as usize
-            && key.contains_key(&self.hash)
-            && self.range.as_ref().is_none_or(|r| key.contains_key(r))
-    }
-}
-
-/// Reads a table's key schema; a missing table is a clear error.
-pub async fn key_schema(client: &Client, policy: &RetryPolicy, table: &str) -> Result<KeySchema> {
+/// Reads a table's schema (key, declared key types, secondary index keys); a missing table is
+/// a clear error.
+pub async fn table_schema(
+    client: &Client,
+    policy: &RetryPolicy,
+    table: &str,
+) -> Result<TableSchema> {
     let described = policy
         .run(|| client.describe_table().table_name(table).send())
         .await
@@ -56,22 +33,64 @@ pub async fn key_schema(client: &Client, policy: &RetryPolicy, table: &str) -> R
                 anyhow!("cannot describe table `{table}`: {}", error_code(&e))
             }
         })?;
-    let table_description = described
+    let description = described
         .table()
         .with_context(|| format!("DescribeTable `{table}` returned no table"))?;
+    let key = key_of(description.key_schema())
+        .with_context(|| format!("the key schema of table `{table}`"))?;
+    let types = description
+        .attribute_definitions()
+        .iter()
+        .filter_map(|definition| {
+            let kind = ScalarType::parse(definition.attribute_type().as_str())?;
+            Some((definition.attribute_name().to_owned(), kind))
+        })
+        .collect();
+    let mut indexes = Vec::new();
+    for (name, elements) in description
+        .global_secondary_indexes()
+        .iter()
+        .map(|i| (i.index_name(), i.key_schema()))
+        .chain(
+            description
+                .local_secondary_indexes()
+                .iter()
+                .map(|i| (i.index_name(), i.key_schema())),
+        )
+    {
+        let name = name.unwrap_or_default().to_owned();
+        let key = key_of(elements)
+            .with_context(|| format!("the key schema of index `{name}` of table `{table}`"))?;
+        indexes.push(IndexSchema { name, key });
+    }
+    Ok(TableSchema {
+        name: table.to_owned(),
+        key,
+        types,
+        indexes,
+    })
+}
+
+/// A key schema from DescribeTable's elements.
+fn key_of(elements: &[KeySchemaElement]) -> Result<KeySchema> {
     let mut hash = None;
     let mut range = None;
-    for element in table_description.key_schema() {
+    for element in elements {
         match element.key_type() {
             KeyType::Hash => hash = Some(element.attribute_name().to_owned()),
             KeyType::Range => range = Some(element.attribute_name().to_owned()),
-            other => bail!("table `{table}` has an unknown key type {other:?}"),
+            other => bail!("unknown key type {other:?}"),
         }
     }
     Ok(KeySchema {
-        hash: hash.with_context(|| format!("table `{table}` has no partition key"))?,
+        hash: hash.context("no partition key")?,
         range,
     })
+}
+
+/// Reads a table's key schema; a missing table is a clear error.
+pub async fn key_schema(client: &Client, policy: &RetryPolicy, table: &str) -> Result<KeySchema> {
+    Ok(table_schema(client, policy, table).await?.key)
 }
 
 /// The table's approximate item count (DynamoDB updates it about every six hours), for
@@ -104,16 +123,16 @@ pub async fn created_at(client: &Client, policy: &RetryPolicy, table: &str) -> R
         .map(|time| time.as_secs_f64()))
 }
 
-/// The key schema of each of `tables` (the scanned one and those a migration declares); a
-/// missing table is a clear error.
-pub async fn key_schemas(
+/// The schema of each of `tables` (the scanned one and those a migration declares), read once
+/// per run; a missing table is a clear error.
+pub async fn table_schemas(
     client: &Client,
     policy: &RetryPolicy,
     tables: &Tables,
-) -> Result<HashMap<String, KeySchema>> {
+) -> Result<Schemas> {
     let mut schemas = HashMap::new();
     for name in tables.all() {
-        let schema = key_schema(client, policy, &name).await?;
+        let schema = table_schema(client, policy, &name).await?;
         schemas.insert(name, schema);
     }
     Ok(schemas)

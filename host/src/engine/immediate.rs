@@ -52,6 +52,9 @@ pub struct GuestContext {
     pub tables: Tables,
     /// `None` offline (`exec`): every immediate operation is refused.
     pub db: Option<Arc<ImmediateDb>>,
+    /// The schemas of those tables, when known: each action is then checked against them
+    /// (see [`super::validate`]) before it leaves the engine.
+    pub schemas: Option<Arc<crate::model::schema::Schemas>>,
 }
 
 type DbResult<T> = Result<T, DbError>;

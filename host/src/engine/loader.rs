@@ -172,6 +172,7 @@ pub fn load_bytes(
     let context = GuestContext {
         tables: Tables::new("", []),
         db: None,
+        schemas: None,
     };
     let mut store = sandbox::store(runtime, Arc::from("loading"), context);
     store.set_epoch_deadline(runtime.deadline_ticks());

@@ -1,6 +1,7 @@
 //! Runs migration components: one wasmtime [`Runtime`] per process, [`loader`] to turn a
 //! `.wasm` into a ready-to-instantiate migration (compiled-component cache included),
-//! [`sandbox`] for what a guest may touch, and [`pool`] for the worker threads that call it.
+//! [`sandbox`] for what a guest may touch, [`pool`] for the worker threads that call it, and
+//! [`guest_action`] and [`validate`] for the checks of what it returns.
 
 pub mod bindings;
 pub mod guest_action;
@@ -8,6 +9,7 @@ pub mod immediate;
 pub mod loader;
 pub mod pool;
 pub mod sandbox;
+pub mod validate;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

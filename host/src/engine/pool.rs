@@ -20,6 +20,7 @@ use super::guest_action;
 use super::immediate::GuestContext;
 use super::loader::{one_line, LoadedMigration};
 use super::sandbox::{self, HostState};
+use super::validate;
 use crate::model::action::Action;
 use crate::model::item::Item;
 use crate::model::operation::Operation;
@@ -222,7 +223,7 @@ impl Worker {
         };
         store.data_mut().end_call();
         match returned {
-            Ok(Ok(actions)) => self.check(actions),
+            Ok(Ok(actions)) => self.check(actions, &job.item),
             Ok(Err(message)) => Err(ItemError::Rejected(message)),
             Err(error) => {
                 let (store, _) = self.instance.take().expect("instance present");
@@ -231,7 +232,13 @@ impl Worker {
         }
     }
 
-    fn check(&self, actions: Vec<bindings::wit::Action>) -> Result<Vec<Action>, ItemError> {
+    /// Converts the guest's actions, checking each (and, where the tables' schemas are known,
+    /// against them, with the item they were returned for).
+    fn check(
+        &self,
+        actions: Vec<bindings::wit::Action>,
+        item: &Item,
+    ) -> Result<Vec<Action>, ItemError> {
         let max = self.migration.runtime.limits().max_actions_per_item;
         if actions.len() > max {
             return Err(ItemError::InvalidOutput(format!(
@@ -239,14 +246,20 @@ impl Worker {
                 actions.len()
             )));
         }
-        actions
+        let actions = actions
             .into_iter()
             .enumerate()
             .map(|(n, a)| {
                 guest_action::from_guest(a, &self.context.tables)
                     .map_err(|e| ItemError::InvalidOutput(format!("action {n}: {e}")))
             })
-            .collect()
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(schemas) = &self.context.schemas {
+            let own = self.context.tables.own();
+            validate::check_actions(&actions, item, own, schemas)
+                .map_err(ItemError::InvalidOutput)?;
+        }
+        Ok(actions)
     }
 }
 

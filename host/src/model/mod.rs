@@ -5,6 +5,7 @@
 //! - [`operation`]: migrate or undo, and where a migration stands;
 //! - [`counts`]: one set of counts, and its live (atomic) form;
 //! - [`key`]: a key attribute as people write it (`NAME:S|N|B`);
+//! - [`schema`]: a table's key, key types and index keys, as the checks need them;
 //! - [`source`]: how a scanned item is named (its key, its scan page);
 //! - [`error`]: the typed failures that decide the exit code;
 //! - [`stop`]: the shared request to stop, with its reason;
@@ -17,6 +18,7 @@ pub mod fence;
 pub mod item;
 pub mod key;
 pub mod operation;
+pub mod schema;
 pub mod source;
 pub mod stop;
 

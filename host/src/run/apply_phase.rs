@@ -71,7 +71,11 @@ pub async fn apply_phase(
     };
     let context = ApplyContext {
         client: run.client.clone(),
-        schemas: run.schemas.clone(),
+        schemas: run
+            .schemas
+            .iter()
+            .map(|(name, schema)| (name.clone(), schema.key.clone()))
+            .collect(),
         counts: run.counts.clone(),
         watermark: watermark.clone(),
         stop: run.stop.clone(),

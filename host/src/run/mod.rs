@@ -14,7 +14,6 @@ pub mod report;
 pub mod resume;
 pub mod scan_phase;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -27,7 +26,7 @@ use crate::apply::Conflict;
 use crate::aws::capacity::Capacity;
 use crate::aws::client::fenced;
 use crate::aws::retry::RetryPolicy;
-use crate::aws::table::{approximate_item_count, key_schemas, Billing, KeySchema};
+use crate::aws::table::{approximate_item_count, table_schemas, Billing};
 use crate::engine::LoadedMigration;
 use crate::journal::checkpoint::{Checkpoint, Phase};
 use crate::journal::JournalReader;
@@ -37,6 +36,7 @@ use crate::model::error::{refused, RunError, EXIT_FAILED, EXIT_OK};
 use crate::model::fence::Fence;
 use crate::model::now;
 use crate::model::operation::{Operation, Status};
+use crate::model::schema::Schemas;
 use crate::model::stop::{Stop, StopReason};
 use plan::{plan, Asking, Plan};
 use publish::{describe, while_publishing, Published};
@@ -116,8 +116,8 @@ pub struct RunContext<'a> {
     pub meta: &'a MetadataTable,
     /// The lease held for the whole run.
     pub lease: &'a Lease,
-    /// Key schema of every table the migration may write to.
-    pub schemas: HashMap<String, KeySchema>,
+    /// Schema of every table the migration may write to.
+    pub schemas: Schemas,
     /// The scanned table.
     pub table: String,
     /// This run's id, unless it resumes another's.
@@ -137,8 +137,8 @@ pub struct ScanContext<'a> {
     pub counts: &'a Arc<LiveCounts>,
     /// The stop request.
     pub stop: &'a Stop,
-    /// Key schema of every table the migration may write to.
-    pub schemas: &'a HashMap<String, KeySchema>,
+    /// Schema of every table the migration may write to.
+    pub schemas: &'a Schemas,
     /// The scanned table.
     pub table: &'a str,
     /// Guests' immediate writes are refused (`plan`).
@@ -173,7 +173,7 @@ pub async fn run(
 ) -> Result<RunReport> {
     // Read-only checks first: a missing table writes nothing, not even the lock.
     let tables = migration.tables(options.table.as_deref());
-    let schemas = key_schemas(client, &options.policy, &tables).await?;
+    let schemas = table_schemas(client, &options.policy, &tables).await?;
     let purpose = format!(
         "{} {} on `{}`",
         options.operation.as_str(),
@@ -269,16 +269,16 @@ impl Session {
         counts: Arc<LiveCounts>,
     ) -> Result<RunReport> {
         let tables = migration.tables(self.options.table.as_deref());
-        let schemas = key_schemas(&self.client, &self.options.policy, &tables).await?;
+        let schemas = table_schemas(&self.client, &self.options.policy, &tables).await?;
         self.run_with_schemas(migration, counts, schemas).await
     }
 
-    /// [`Session::run`] with the key schemas of the migration's tables already read.
+    /// [`Session::run`] with the schemas of the migration's tables already read.
     async fn run_with_schemas(
         &self,
         migration: Arc<LoadedMigration>,
         counts: Arc<LiveCounts>,
-        schemas: HashMap<String, KeySchema>,
+        schemas: Schemas,
     ) -> Result<RunReport> {
         let started = Instant::now();
         let options = &self.options;

@@ -1,7 +1,7 @@
 //! The scan phase: the scan feeding the pool of guests, and a consumer spooling the pool's
 //! output to the journal and checkpointing it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -12,11 +12,10 @@ use anyhow::{anyhow, bail, Result};
 use super::report::ItemFailure;
 use super::resume::Resumed;
 use super::{ScanContext, FAILURES_REPORTED};
-use crate::aws::table::KeySchema;
 use crate::engine::{GuestContext, ImmediateDb, Job, Outcome, Pool, CHUNK};
 use crate::journal::checkpoint::Checkpoint;
 use crate::journal::{Entry, JournalWriter, Record};
-use crate::model::action::{Action, ActionKind};
+use crate::model::action::ActionKind;
 use crate::model::counts::LiveCounts;
 use crate::model::item::to_json_item;
 use crate::model::source::ScanTag;
@@ -77,9 +76,9 @@ pub async fn scan_phase(
             fail_fast: options.fail_fast,
         };
         let outcomes = pool.outcomes().clone();
-        let (schemas, counts, stop) = (run.schemas.clone(), run.counts.clone(), run.stop.clone());
+        let (counts, stop) = (run.counts.clone(), run.stop.clone());
         tokio::task::spawn_blocking(move || {
-            let spooled = spool.run(outcomes.clone(), &schemas, &counts, &stop);
+            let spooled = spool.run(outcomes.clone(), &counts, &stop);
             if spooled.is_err() {
                 // A journal that cannot be written (a full disk, say) ends the scan: stop it,
                 // and keep taking the guests' outcomes so that no worker, and so no feeder,
@@ -92,7 +91,7 @@ pub async fn scan_phase(
     };
     let scan_options = ScanOptions {
         table: run.table.to_owned(),
-        schema: run.schemas[run.table].clone(),
+        schema: run.schemas[run.table].key.clone(),
         segments,
         capacity: options.capacity.clone(),
         page_size: options.page_size,
@@ -151,6 +150,7 @@ fn start_pool(run: &ScanContext<'_>) -> Pool<ScanTag> {
             capacity: options.capacity.clone(),
             read_only: run.read_only,
         })),
+        schemas: Some(Arc::new(run.schemas.clone())),
     };
     Pool::start(
         run.migration.clone(),
@@ -189,7 +189,6 @@ impl Spool {
     fn run(
         mut self,
         outcomes: crossbeam_channel::Receiver<Vec<Outcome<ScanTag>>>,
-        schemas: &HashMap<String, KeySchema>,
         counts: &LiveCounts,
         stop: &Stop,
     ) -> Result<(Checkpoint, u64, Vec<ItemFailure>)> {
@@ -208,7 +207,7 @@ impl Spool {
                 .processed
                 .fetch_add(chunk.len() as u64, Ordering::Relaxed);
             for outcome in chunk {
-                self.journal(outcome, schemas, counts, stop)?;
+                self.journal(outcome, counts, stop)?;
             }
             if saved.elapsed() >= self.every {
                 self.checkpoint()?;
@@ -223,19 +222,12 @@ impl Spool {
     fn journal(
         &mut self,
         outcome: Outcome<ScanTag>,
-        schemas: &HashMap<String, KeySchema>,
         counts: &LiveCounts,
         stop: &Stop,
     ) -> Result<()> {
-        let checked = outcome
-            .result
-            .map_err(|e| e.to_string())
-            .and_then(|actions| {
-                actions.iter().enumerate().try_for_each(|(n, a)| {
-                    check_key(a, schemas).map_err(|e| format!("invalid action: action {n}: {e}"))
-                })?;
-                Ok(actions)
-            });
+        // The engine checked the actions against the tables' schemas (see
+        // `engine::validate`): an action DynamoDB would refuse is a failed item here.
+        let checked = outcome.result.map_err(|e| e.to_string());
         let source = outcome.tag.key.0.clone();
         let page = Some(outcome.tag.page);
         match checked {
@@ -277,29 +269,6 @@ impl Spool {
         }
         self.ledger.item_journaled(outcome.tag.page);
         Ok(())
-    }
-}
-
-/// An action's key must be exactly its table's key (puts: contain it).
-fn check_key(action: &Action, schemas: &HashMap<String, KeySchema>) -> Result<(), String> {
-    let schema = &schemas[&action.table];
-    let describe = || match &schema.range {
-        Some(range) => format!("`{}`, `{range}`", schema.hash),
-        None => format!("`{}`", schema.hash),
-    };
-    let ok = match &action.kind {
-        ActionKind::Put { item } => schema.key_of(item).is_some(),
-        ActionKind::Update { key, .. } | ActionKind::Delete { key } => schema.matches(key),
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "{} on `{}` lacks the table's key {}",
-            action.kind.name(),
-            action.table,
-            describe()
-        ))
     }
 }
 

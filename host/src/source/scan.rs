@@ -23,8 +23,8 @@ use super::pages::PageLedger;
 use crate::aws::capacity::Capacity;
 use crate::aws::convert::{from_aws_item, to_aws_item};
 use crate::aws::retry::{error_code, RetryPolicy};
-use crate::aws::table::KeySchema;
 use crate::model::item::{from_json_item, to_json_item, Item};
+use crate::model::schema::KeySchema;
 use crate::model::source::{key_identity, PageTag, ScanTag, SourceKey};
 use crate::model::stop::{Stop, StopReason};
 

@@ -316,6 +316,7 @@ fn engine_alone(
         let context = GuestContext {
             tables: Tables::new("users", []),
             db: None,
+            schemas: None,
         };
         let started_pool = Instant::now();
         let mut pool: Pool<usize> = Pool::start(migration, Operation::Migrate, workers, context);

@@ -92,6 +92,46 @@ impl UpdateExpression {
         Evaluation::new(self, names, values, false)?.run(item, key)
     }
 
+    /// The checks DynamoDB makes on an update request before it reads the item (the
+    /// placeholders, the paths, the operands' static types, no action on a key attribute
+    /// named in `key`), without an item; [`UpdateExpression::apply`] makes them too. `unused`:
+    /// whether a placeholder the expression does not use is an error (see
+    /// [`UpdateExpression::apply_allowing_unused`]). Returns what the update writes at the top
+    /// level of the item, for checks against the table's declared attribute types.
+    pub fn check_request(
+        &self,
+        key: &[&str],
+        names: &BTreeMap<String, String>,
+        values: &Item,
+        unused: bool,
+    ) -> Result<Vec<TopLevelWrite>, String> {
+        let evaluation = Evaluation::new(self, names, values, unused)?;
+        let mut writes = Vec::new();
+        for action in &evaluation.actions {
+            let [Step::Name(name)] = action.path() else {
+                if let Some(Step::Name(name)) = action.path().first() {
+                    check_not_key(key, name)?;
+                }
+                continue;
+            };
+            check_not_key(key, name)?;
+            let value = match action {
+                Action::Set(_, Operand::Term(Term::Value(placeholder))) => {
+                    Some(evaluation.value(placeholder)?.clone())
+                }
+                Action::Add(_, value) => Some((*value).clone()),
+                _ => None,
+            };
+            let removes = matches!(action, Action::Remove(_));
+            writes.push(TopLevelWrite {
+                attribute: name.clone(),
+                value: (!removes).then_some(value).flatten(),
+                removes,
+            });
+        }
+        Ok(writes)
+    }
+
     /// The `#name` and `:value` placeholders the expression uses, on either side of its
     /// actions.
     pub fn placeholders(&self) -> UsedPlaceholders<'_> {
@@ -184,6 +224,27 @@ impl Term {
             }
         }
     }
+}
+
+/// What an update writes to one top-level attribute (see [`UpdateExpression::check_request`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopLevelWrite {
+    /// The attribute, its placeholder resolved.
+    pub attribute: String,
+    /// The value written, when the request alone tells it: `SET a = :v` and `ADD a :v`.
+    pub value: Option<Value>,
+    /// Whether the attribute is removed.
+    pub removes: bool,
+}
+
+/// DynamoDB refuses any action on a key attribute.
+fn check_not_key(key: &[&str], name: &str) -> Result<(), String> {
+    if key.contains(&name) {
+        return Err(format!(
+            "One or more parameter values were invalid: Cannot update attribute {name}. This attribute is part of the key"
+        ));
+    }
+    Ok(())
 }
 
 /// `a + b` on DynamoDB numbers, exactly, in canonical form (see [`canonical_number`]).
@@ -670,13 +731,10 @@ impl<'e> Evaluation<'e> {
             }
         }
         // ASSUMPTION: any action on a key attribute fails, even one that would leave its value.
+        let key_names: Vec<&str> = key.iter().map(|(name, _)| name.as_str()).collect();
         for action in &self.actions {
             if let Some(Step::Name(name)) = action.path().first() {
-                if key.contains(name) {
-                    return Err(format!(
-                        "One or more parameter values were invalid: Cannot update attribute {name}. This attribute is part of the key"
-                    ));
-                }
+                check_not_key(&key_names, name)?;
             }
         }
 
@@ -731,6 +789,14 @@ impl<'e> Evaluation<'e> {
         }
         let mut after = before.into_owned();
         write(&mut after, writes)?;
+        let size = after.size();
+        if size > limits::MAX_ITEM_BYTES {
+            return Err(format!(
+                "Item size to update has exceeded the maximum allowed size (the item would be \
+                 {size} bytes, over {})",
+                limits::MAX_ITEM_BYTES
+            ));
+        }
         limits::check_item(&after)?;
         Ok(after)
     }

@@ -20,7 +20,7 @@ mod resolve;
 use std::fmt;
 
 pub use builder::{ExpressionAttributes, Placeholders, UpdateBuilder};
-pub use evaluate::{add_numbers, subtract_numbers, UsedPlaceholders};
+pub use evaluate::{add_numbers, subtract_numbers, TopLevelWrite, UsedPlaceholders};
 pub use resolve::readable;
 
 /// Deepest nesting of function calls (`list_append(list_append(...), ...)`) that

@@ -1,0 +1,141 @@
+//! A table as the checks before any write need it: its primary key, the declared types of its
+//! key attributes, and the keys of its secondary indexes (read once per run from
+//! `DescribeTable`, see `aws::table`).
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use super::item::{Item, Value};
+
+/// The schema of every table a migration may write to, by name.
+pub type Schemas = HashMap<String, TableSchema>;
+
+/// A table's primary key attributes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeySchema {
+    /// Partition key attribute.
+    pub hash: String,
+    /// Sort key attribute, if the table has one.
+    pub range: Option<String>,
+}
+
+impl KeySchema {
+    /// The key attributes of `item`, or `None` if one is missing.
+    pub fn key_of(&self, item: &Item) -> Option<Item> {
+        let mut key = Item::new();
+        key.insert(self.hash.clone(), item.get(&self.hash)?.clone());
+        if let Some(range) = &self.range {
+            key.insert(range.clone(), item.get(range)?.clone());
+        }
+        Some(key)
+    }
+
+    /// Whether `key` has exactly this schema's attributes.
+    pub fn matches(&self, key: &Item) -> bool {
+        key.len() == 1 + self.range.is_some() as usize
+            && key.contains_key(&self.hash)
+            && self.range.as_ref().is_none_or(|r| key.contains_key(r))
+    }
+
+    /// The key attributes, partition key first.
+    pub fn attributes(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.hash.as_str()).chain(self.range.as_deref())
+    }
+
+    /// Whether `name` is one of the key attributes.
+    pub fn is_key(&self, name: &str) -> bool {
+        self.attributes().any(|a| a == name)
+    }
+
+    /// The key attributes as people read them: `` `id` `` or `` `pk`, `sk` ``.
+    pub fn describe(&self) -> String {
+        self.attributes()
+            .map(|a| format!("`{a}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// The type a key attribute is declared with (`AttributeDefinitions`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScalarType {
+    /// String.
+    S,
+    /// Number.
+    N,
+    /// Binary.
+    B,
+}
+
+impl ScalarType {
+    /// `S`, `N` or `B` as DynamoDB spells them; `None` for anything else.
+    pub fn parse(text: &str) -> Option<ScalarType> {
+        match text {
+            "S" => Some(ScalarType::S),
+            "N" => Some(ScalarType::N),
+            "B" => Some(ScalarType::B),
+            _ => None,
+        }
+    }
+
+    /// Whether `value` is of this type.
+    pub fn holds(self, value: &Value) -> bool {
+        matches!(
+            (self, value),
+            (ScalarType::S, Value::S(_))
+                | (ScalarType::N, Value::N(_))
+                | (ScalarType::B, Value::B(_))
+        )
+    }
+}
+
+impl fmt::Display for ScalarType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ScalarType::S => "S",
+            ScalarType::N => "N",
+            ScalarType::B => "B",
+        })
+    }
+}
+
+/// The key of a global or local secondary index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexSchema {
+    /// The index's name.
+    pub name: String,
+    /// Its key attributes.
+    pub key: KeySchema,
+}
+
+/// What the checks know of a table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableSchema {
+    /// The table's name.
+    pub name: String,
+    /// Its primary key.
+    pub key: KeySchema,
+    /// The declared type of every key attribute, the indexes' included.
+    pub types: BTreeMap<String, ScalarType>,
+    /// Its global and local secondary indexes.
+    pub indexes: Vec<IndexSchema>,
+}
+
+impl TableSchema {
+    /// A table with `key` alone (no declared types, no indexes): what is known offline.
+    pub fn keys_only(name: impl Into<String>, key: KeySchema) -> TableSchema {
+        TableSchema {
+            name: name.into(),
+            key,
+            types: BTreeMap::new(),
+            indexes: Vec::new(),
+        }
+    }
+
+    /// The index whose key includes `attribute`, if any (the first, when several do).
+    pub fn index_with(&self, attribute: &str) -> Option<&IndexSchema> {
+        self.indexes
+            .iter()
+            .find(|index| index.key.is_key(attribute))
+    }
+}
