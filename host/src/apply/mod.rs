@@ -23,7 +23,7 @@ pub mod markers;
 pub mod watermark;
 
 use std::collections::hash_map::DefaultHasher;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::hash::{Hash, Hasher};
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -81,9 +81,10 @@ pub struct ApplyOptions {
     /// Whether the journal may hold a repeatable upsert update (the checkpoint says): if not,
     /// the apply need not read the journal once more before it starts.
     pub repeatable_upserts: bool,
-    /// Whether plain updates go as PartiQL statements in batches (`BatchExecuteStatement`);
-    /// otherwise each is an `UpdateItem`.
-    pub batch_updates: bool,
+    /// The tables whose plain updates go as PartiQL statements in batches
+    /// (`BatchExecuteStatement`: the server takes them, see [`crate::aws::partiql::probe`]);
+    /// elsewhere each is an `UpdateItem`.
+    pub statement_tables: BTreeSet<String>,
     /// Whether an earlier attempt may have applied records from `start` on (a resumed apply):
     /// the apply then first finds which, by their markers (see [`already_applied`]).
     pub resumed: bool,
@@ -133,8 +134,8 @@ pub struct Applied {
 
 /// What the lanes share.
 struct Shared {
-    /// See [`ApplyOptions::batch_updates`].
-    batch_updates: bool,
+    /// See [`ApplyOptions::statement_tables`].
+    statement_tables: BTreeSet<String>,
     /// Which records go exactly once.
     rule: Arc<OnceRule>,
     /// What an earlier attempt of this apply settled (see [`exactly_once`]).
@@ -189,7 +190,7 @@ pub async fn apply(
         AppliedBefore::default()
     };
     let shared = Arc::new(Shared {
-        batch_updates: options.batch_updates,
+        statement_tables: options.statement_tables.clone(),
         rule,
         applied_before,
         context,
@@ -343,7 +344,9 @@ fn route_of(prepared: &Prepared, shared: &Shared) -> Route {
     match &action.kind {
         ActionKind::Put { .. } | ActionKind::Delete { .. } => Route::Batch,
         ActionKind::Update { upsert: true, .. } => Route::Single,
-        ActionKind::Update { expression, .. } if shared.batch_updates => {
+        ActionKind::Update { expression, .. }
+            if shared.statement_tables.contains(&action.table) =>
+        {
             let schema = &shared.context.schemas[&action.table];
             update_statement(
                 &action.table,
@@ -412,6 +415,9 @@ async fn flush_statements(updates: &mut Vec<(Prepared, Statement)>, shared: &Sha
     )
     .await?;
     crate::crash::point("batch-written");
+    // Every statement that was applied is settled (and counted) before a failed one stops
+    // the apply, so the counts stay exact.
+    let mut failed = None;
     for ((prepared, _), outcome) in updates.drain(..).zip(outcomes) {
         match outcome {
             StatementOutcome::Applied => {
@@ -429,14 +435,22 @@ async fn flush_statements(updates: &mut Vec<(Prepared, Statement)>, shared: &Sha
                 );
             }
             StatementOutcome::ConditionFailed => conflict(&prepared, shared),
-            StatementOutcome::Failed(error) => bail!(
-                "update on `{}` key {} failed: {error}",
-                prepared.action.table,
-                to_json_item(&prepared.key)
-            ),
+            StatementOutcome::Failed(error) => {
+                failed.get_or_insert_with(|| write_failed(&prepared, &error));
+            }
         }
     }
-    Ok(())
+    failed.map_or(Ok(()), Err)
+}
+
+/// The error of a write DynamoDB did not take: what it was, where, and DynamoDB's answer.
+fn write_failed(prepared: &Prepared, error: &str) -> anyhow::Error {
+    anyhow!(
+        "{} on `{}` key {} failed: {error}",
+        prepared.action.kind.name(),
+        prepared.action.table,
+        to_json_item(&prepared.key)
+    )
 }
 
 /// Counts and reports `prepared` as a conflict: its condition (or its item's existence) did
@@ -506,13 +520,27 @@ async fn flush(batch: &mut Vec<Prepared>, shared: &Shared) -> Result<()> {
             .or_default()
             .push(request);
     }
-    batch_write(
+    let written = batch_write(
         &shared.context.client,
         &shared.policy,
         &shared.capacity,
         requests,
     )
-    .await?;
+    .await;
+    match written {
+        Ok(()) => {}
+        // One write DynamoDB refuses refuses the whole batch, and nothing of it is written:
+        // the batch's writes go one by one (each leaves the same item when repeated), so the
+        // one refused is named and those before it are applied and counted.
+        Err(WriteError::Refused(why)) => {
+            tracing::debug!("a batch was refused ({why}): writing it one by one");
+            for prepared in batch.drain(..) {
+                apply_one(prepared, shared).await?;
+            }
+            return Ok(());
+        }
+        Err(error) => bail!("{error}"),
+    }
     crate::crash::point("batch-written");
     for prepared in batch.drain(..) {
         let kind = &prepared.action.kind;
@@ -556,10 +584,13 @@ async fn apply_one(prepared: Prepared, shared: &Shared) -> Result<()> {
             SingleWrite::Update(to_aws_item(key), expression.clone())
         }
     };
+    // A put or delete without a condition has no expression for the placeholders (a batch
+    // does not send them either).
+    let has_expression = condition_sent.is_some() || matches!(kind, ActionKind::Update { .. });
     let expression = Expression {
         condition: condition_sent,
-        names: (!names.is_empty()).then_some(names),
-        values: (!values.is_empty()).then(|| to_aws_item(values)),
+        names: (has_expression && !names.is_empty()).then_some(names),
+        values: (has_expression && !values.is_empty()).then(|| to_aws_item(values)),
     };
     let marker = prepared.once.then(|| {
         (
@@ -608,10 +639,8 @@ async fn apply_one(prepared: Prepared, shared: &Shared) -> Result<()> {
             conflict(&prepared, shared);
             Ok(())
         }
-        Err(WriteError::Failed(error)) => Err(anyhow!(
-            "{} on `{table}` key {} failed: {error}",
-            kind.name(),
-            to_json_item(key),
-        )),
+        Err(WriteError::Failed(error) | WriteError::Refused(error)) => {
+            Err(write_failed(&prepared, &error))
+        }
     }
 }

@@ -62,6 +62,18 @@ impl Watermark {
         (state.position, state.counts)
     }
 
+    /// The counts of every record settled, those ahead of the watermark included: what was
+    /// really applied when an apply stops early (a resume starts at the watermark and repeats
+    /// the records ahead of it, counting them again from there).
+    pub fn settled(&self) -> Counts {
+        let state = self.state.lock().expect("watermark lock");
+        let mut counts = state.counts;
+        for (_, how) in state.ahead.values() {
+            count(&mut counts, *how);
+        }
+        counts
+    }
+
     /// Record `sequence` (ending at journal position `end`) is settled, `how`.
     pub fn settle(&self, sequence: u64, end: u64, how: Settled) {
         let mut state = self.state.lock().expect("watermark lock");
@@ -72,13 +84,17 @@ impl Watermark {
         } {
             state.next += 1;
             state.position = end;
-            let counts = &mut state.counts;
-            match how {
-                Settled::Applied(kind) => counts.count_applied(kind),
-                Settled::Conflict => counts.conflicts += 1,
-                Settled::Nothing => {}
-            }
+            count(&mut state.counts, how);
         }
+    }
+}
+
+/// Adds one settled record to `counts`.
+fn count(counts: &mut Counts, how: Settled) {
+    match how {
+        Settled::Applied(kind) => counts.count_applied(kind),
+        Settled::Conflict => counts.conflicts += 1,
+        Settled::Nothing => {}
     }
 }
 
@@ -99,5 +115,10 @@ mod tests {
         watermark.settle(2, 40, Settled::Nothing);
         let (position, counts) = watermark.get();
         assert_eq!((position, counts.conflicts), (50, 1));
+        // Settled ahead of a gap: not under the watermark, but counted as settled.
+        watermark.settle(5, 70, Settled::Applied(AppliedKind::Delete));
+        assert_eq!(watermark.get().1.deletes, 0);
+        assert_eq!(watermark.settled().deletes, 1);
+        assert_eq!(watermark.settled().puts, 1);
     }
 }

@@ -15,9 +15,12 @@ use std::collections::BTreeMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use drift_value::expression::{Clause, DocumentPath, Element, Operand, Term, UpdateExpression};
 
-use super::convert::to_aws;
-use crate::model::item::Item;
-use crate::model::schema::KeySchema;
+use aws_sdk_dynamodb::Client;
+
+use super::convert::{to_aws, to_aws_item};
+use super::retry::{error_code, RetryPolicy};
+use crate::model::item::{Item, Value};
+use crate::model::schema::{KeySchema, ScalarType, TableSchema};
 
 /// One PartiQL statement and its parameters.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,10 +92,108 @@ pub fn update_statement(
     Some(Statement { text, parameters })
 }
 
+/// Why a server does not take our statements on a table, as [`probe`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementsRefused(pub String);
+
+/// Finds whether the server takes our batched `UPDATE` statements on `table`, writing nothing:
+/// an update of a key that does not exist, in the shape [`update_statement`] writes (`SET`
+/// and `REMOVE`), must fail with `ConditionalCheckFailed`, as DynamoDB's does. A server
+/// without PartiQL (ScyllaDB Alternator), with a parser that cannot read the statement
+/// (moto), or whose `UPDATE` creates a missing item, is refused: its updates must go as
+/// `UpdateItem`. The probe is tried a few times at most: a server that keeps failing it is
+/// not one to send batches to.
+pub async fn probe(
+    client: &Client,
+    policy: &RetryPolicy,
+    schema: &TableSchema,
+) -> Result<(), StatementsRefused> {
+    use aws_sdk_dynamodb::types::{BatchStatementErrorCodeEnum as Code, BatchStatementRequest};
+    let refused = |why: String| Err(StatementsRefused(why));
+    let key = probe_key(schema);
+    let values = Item::new().with(":p", "drift-host probe");
+    let Some(statement) = update_statement(
+        &schema.name,
+        &schema.key,
+        &key,
+        "SET drift_host_probe = :p REMOVE drift_host_probe_removed",
+        &BTreeMap::new(),
+        &values,
+    ) else {
+        return refused("the probe statement does not translate".into());
+    };
+    let request = BatchStatementRequest::builder()
+        .statement(&statement.text)
+        .set_parameters(Some(statement.parameters.clone()))
+        .build()
+        .map_err(|e| StatementsRefused(e.to_string()))?;
+    let policy = RetryPolicy {
+        max_attempts: policy.max_attempts.min(3),
+        ..policy.clone()
+    };
+    let output = match policy
+        .run(|| {
+            client
+                .batch_execute_statement()
+                .statements(request.clone())
+                .send()
+        })
+        .await
+    {
+        Ok(output) => output,
+        Err(error) => return refused(format!("BatchExecuteStatement: {}", error_code(&error))),
+    };
+    match output.responses() {
+        [response] => match response.error() {
+            Some(error) if error.code() == Some(&Code::ConditionalCheckFailed) => Ok(()),
+            Some(error) => refused(format!(
+                "its UPDATE statement failed with {}: {}",
+                error.code().map_or("no code", |c| c.as_str()),
+                error.message().unwrap_or_default()
+            )),
+            None => {
+                // It created the item: remove it again, and never let it recreate items.
+                let _ = policy
+                    .run(|| {
+                        client
+                            .delete_item()
+                            .table_name(&schema.name)
+                            .set_key(Some(to_aws_item(&key)))
+                            .send()
+                    })
+                    .await;
+                refused("its UPDATE statement created a missing item".into())
+            }
+        },
+        responses => refused(format!(
+            "BatchExecuteStatement answered {} responses to one statement",
+            responses.len()
+        )),
+    }
+}
+
+/// A key of `schema` that no real item has: random values of the declared types.
+fn probe_key(schema: &TableSchema) -> Item {
+    let random = uuid::Uuid::new_v4();
+    schema
+        .key
+        .attributes()
+        .map(|name| {
+            let value = match schema.types.get(name) {
+                Some(ScalarType::N) => {
+                    Value::N(format!("-0.{}1", random.as_u128() % 10u128.pow(30)))
+                }
+                Some(ScalarType::B) => Value::B(random.as_bytes().to_vec()),
+                _ => Value::S(format!("drift-host-probe-{random}")),
+            };
+            (name.to_owned(), value)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::item::Value;
 
     fn schema(range: Option<&str>) -> KeySchema {
         KeySchema {

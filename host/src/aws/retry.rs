@@ -146,7 +146,10 @@ where
             match (err.code(), err.message()) {
                 (Some(code), Some(message)) => format!("{code}: {message}"),
                 (Some(code), None) => code.to_owned(),
-                _ => "unknown service error".to_owned(),
+                _ => match http_details(service.raw()) {
+                    Some(details) => format!("unknown service error ({details})"),
+                    None => "unknown service error".to_owned(),
+                },
             }
         }
         SdkError::TimeoutError(_) => "request timed out".to_owned(),
@@ -163,6 +166,32 @@ where
         }
         _ => "unknown error".to_owned(),
     }
+}
+
+/// What an answer the SDK could not read says: its HTTP status and the message of its body (a
+/// JSON `message`, or the body's first line), for servers that answer outside DynamoDB's
+/// protocol (an emulator's parser crashing with a 500, a proxy's error page).
+fn http_details(raw: &dyn std::any::Any) -> Option<String> {
+    let response = raw.downcast_ref::<aws_sdk_dynamodb::config::http::HttpResponse>()?;
+    let status = response.status().as_u16();
+    let body = response.body().bytes().unwrap_or_default();
+    let text = String::from_utf8_lossy(body);
+    let message = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|json| {
+            ["message", "Message", "__type"]
+                .iter()
+                .find_map(|field| json.get(*field)?.as_str().map(str::to_owned))
+        })
+        .unwrap_or_else(|| {
+            text.lines()
+                .map(str::trim)
+                .find(|line| !line.is_empty())
+                .unwrap_or("empty body")
+                .to_owned()
+        });
+    let message: String = message.chars().take(300).collect();
+    Some(format!("HTTP {status}: {message}"))
 }
 
 /// Whether the fence turned the request away ([`LeaseExpired`] in its causes).

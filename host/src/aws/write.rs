@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::Client;
 
 use super::capacity::Capacity;
 use super::partiql::Statement;
-use super::retry::{error_code, is_conditional_check_failed, RetryPolicy};
+use super::retry::{error_code, is_conditional_check_failed, is_transient, RetryPolicy};
 
 /// The optional parts of a single write: condition and placeholders.
 #[derive(Debug, Clone, Default)]
@@ -34,12 +34,18 @@ pub enum SingleWrite {
     Delete(HashMap<String, AttributeValue>),
 }
 
-/// Why a single write failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why a write failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WriteError {
     /// Its condition did not hold; nothing was written.
+    #[error("condition check failed")]
     ConditionFailed,
+    /// DynamoDB refused the request with an error a retry cannot change (a validation error,
+    /// say): nothing was written.
+    #[error("{0}")]
+    Refused(String),
     /// Anything else, after retries.
+    #[error("{0}")]
     Failed(String),
 }
 
@@ -51,6 +57,8 @@ where
     fn from(error: SdkError<E, R>) -> WriteError {
         if is_conditional_check_failed(&error) {
             WriteError::ConditionFailed
+        } else if matches!(error, SdkError::ServiceError(_)) && !is_transient(&error) {
+            WriteError::Refused(error_code(&error))
         } else {
             WriteError::Failed(error_code(&error))
         }
@@ -254,13 +262,15 @@ pub async fn write_once(
 }
 
 /// Writes `requests` (at most 25 in all) with `BatchWriteItem`, retrying what DynamoDB leaves
-/// unprocessed with backoff and jitter until everything is written.
+/// unprocessed with backoff and jitter until everything is written. A request DynamoDB refuses
+/// (one invalid write refuses the whole batch) is [`WriteError::Refused`]: nothing of it was
+/// written.
 pub async fn batch_write(
     client: &Client,
     policy: &RetryPolicy,
     capacity: &Capacity,
     mut requests: HashMap<String, Vec<WriteRequest>>,
-) -> Result<()> {
+) -> Result<(), WriteError> {
     // Throttled batches can take a while to drain: allow twice the usual attempts.
     let max_rounds = policy.max_attempts * 2;
     let mut round = 0;
@@ -277,7 +287,10 @@ pub async fn batch_write(
                     .send()
             })
             .await
-            .map_err(|e| anyhow!("BatchWriteItem failed: {}", error_code(&e)))?;
+            .map_err(|e| match WriteError::from(e) {
+                WriteError::Refused(why) => WriteError::Refused(format!("BatchWriteItem: {why}")),
+                other => WriteError::Failed(format!("BatchWriteItem failed: {other}")),
+            })?;
         let consumed = output.consumed_capacity();
         let units = consumed.iter().filter_map(|c| c.capacity_units()).sum();
         capacity.wrote_reserved(reserved, units);
@@ -293,7 +306,9 @@ pub async fn batch_write(
         round += 1;
         if round >= max_rounds {
             let left: usize = requests.values().map(Vec::len).sum();
-            bail!("BatchWriteItem still left {left} writes unprocessed after {round} rounds");
+            return Err(WriteError::Failed(format!(
+                "BatchWriteItem still left {left} writes unprocessed after {round} rounds"
+            )));
         }
         tokio::time::sleep(policy.backoff(round)).await;
     }

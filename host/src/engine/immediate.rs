@@ -150,7 +150,7 @@ where
 fn db_error(error: WriteError) -> DbError {
     match error {
         WriteError::ConditionFailed => DbError::ConditionalCheckFailed,
-        WriteError::Failed(why) => DbError::Failed(why),
+        WriteError::Failed(why) | WriteError::Refused(why) => DbError::Failed(why),
     }
 }
 

@@ -1,6 +1,8 @@
-//! The apply phase: applies the journal from the checkpoint's watermark, saving the
-//! watermark as it rises, then removes the exactly-once markers.
+//! The apply phase: finds which tables take batched PartiQL updates, applies the journal from
+//! the checkpoint's watermark, saving the watermark as it rises, then removes the exactly-once
+//! markers.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -9,18 +11,38 @@ use anyhow::Result;
 
 use super::RunContext;
 use crate::apply::{apply, Applied, ApplyContext, ApplyOptions, Markers, Watermark};
+use crate::aws::partiql::{probe, StatementsRefused};
 use crate::journal::checkpoint::Checkpoint;
+use crate::model::counts::Counts;
 use crate::model::stop::StopReason;
 
+/// What the apply phase tells besides its result.
+#[derive(Debug, Default)]
+pub struct ApplyNotes {
+    /// Every action settled, exactly (the watermark's counts and those settled past it).
+    pub settled: Counts,
+    /// Why updates went as `UpdateItem` instead of batched statements, if they did.
+    pub statements_refused: Option<String>,
+}
+
 /// Applies `journal` from `checkpoint`'s watermark; `checkpoint` ends at the watermark
-/// reached (saved), whatever happened. `resumed`: an earlier attempt of this apply may have
-/// written records past the watermark.
+/// reached (saved), whatever happened, and `notes` tell what was settled. `resumed`: an
+/// earlier attempt of this apply may have written records past the watermark.
 pub async fn apply_phase(
     run: &RunContext<'_>,
     journal: &Path,
     checkpoint: &mut Checkpoint,
     resumed: bool,
+    notes: &mut ApplyNotes,
 ) -> Result<Applied> {
+    notes.settled = checkpoint.applied;
+    let statement_tables = if run.options.batch_updates {
+        let (tables, refused) = statement_tables(run).await;
+        notes.statements_refused = refused;
+        tables
+    } else {
+        BTreeSet::new()
+    };
     let settled = checkpoint.applied.applied() + checkpoint.applied.conflicts;
     let left = checkpoint.records.saturating_sub(settled);
     run.counts.expected.store(left, Ordering::Relaxed);
@@ -38,7 +60,7 @@ pub async fn apply_phase(
         capacity: options.capacity.clone(),
         start: checkpoint.applied_position,
         resumed,
-        batch_updates: options.batch_updates,
+        statement_tables,
         repeatable_upserts: checkpoint.repeatable_upserts,
         markers: Markers::new(run.meta.name(), number, &checkpoint.run_id),
     };
@@ -81,6 +103,7 @@ pub async fn apply_phase(
         stop: run.stop.clone(),
     };
     let applied = apply(journal, &apply_options, context).await;
+    notes.settled = watermark.settled();
     saver.abort();
     if let Ok(Err(error)) = saver.await {
         return Err(error);
@@ -100,4 +123,31 @@ pub async fn apply_phase(
     tracing::debug!("removed {markers} exactly-once markers");
     crate::crash::point("markers-removed");
     Ok(applied)
+}
+
+/// The tables of the migration whose server takes our batched `UPDATE` statements (see
+/// [`probe`]), and, if some do not, why, said once on stderr.
+async fn statement_tables(run: &RunContext<'_>) -> (BTreeSet<String>, Option<String>) {
+    let mut taken = BTreeSet::new();
+    let mut refused = Vec::new();
+    let mut names: Vec<&String> = run.schemas.keys().collect();
+    names.sort();
+    for name in names {
+        match probe(run.client, &run.options.policy, &run.schemas[name]).await {
+            Ok(()) => {
+                taken.insert(name.clone());
+            }
+            Err(StatementsRefused(why)) => refused.push(format!("`{name}`: {why}")),
+        }
+    }
+    if refused.is_empty() {
+        return (taken, None);
+    }
+    let message = format!(
+        "the server does not take batched PartiQL updates ({}); updates go one by one as \
+         UpdateItem",
+        refused.join("; ")
+    );
+    tracing::warn!("{message}");
+    (taken, Some(message))
 }

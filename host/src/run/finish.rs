@@ -69,10 +69,16 @@ pub fn describe(error: &RunError) -> String {
         }
         RunError::ApplyFailed {
             settled, journaled, ..
-        } => format!(
-            "{error}; at least {} of {journaled} actions were applied",
-            settled.settled()
-        ),
+        } => {
+            let conflicts = match settled.conflicts {
+                0 => String::new(),
+                n => format!(", {n} found in conflict"),
+            };
+            format!(
+                "{error}; {} of {journaled} actions were applied{conflicts}",
+                settled.applied()
+            )
+        }
         RunError::Cancelled { phase } => format!(
             "cancelled during the {phase}; some actions may have been applied (the counts say how many)"
         ),
@@ -129,7 +135,10 @@ mod tests {
         };
         let e = ending(Operation::Migrate, Err(&apply), true);
         let text = e.last_error.unwrap();
-        assert!(text.contains("at least 4 of 10 actions"), "{text}");
+        assert!(
+            text.contains("; 3 of 10 actions were applied, 1 found in conflict"),
+            "{text}"
+        );
         assert!(e.resumable);
     }
 

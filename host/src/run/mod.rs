@@ -318,6 +318,7 @@ struct Tally {
     actions_journaled: u64,
     failures: Vec<ItemFailure>,
     conflicts: Vec<Conflict>,
+    statements_refused: Option<String>,
 }
 
 /// The record as stored (the condition of the next write) and as it is being changed.
@@ -564,13 +565,17 @@ async fn work(
         recording.next.counts.items_scanned = checkpoint.items_scanned();
         tally.actions_journaled = checkpoint.records;
     }
-    let applying = apply_phase::apply_phase(run, journal, checkpoint, apply_resumed);
+    let mut notes = apply_phase::ApplyNotes::default();
+    let applying = apply_phase::apply_phase(run, journal, checkpoint, apply_resumed, &mut notes);
     let applied = while_publishing(applying, published, &recording.stored).await;
+    tally.statements_refused = notes.statements_refused;
     let counts = &mut recording.next.counts;
     let scanned = counts.items_scanned;
+    // Exact: what the apply settled, past the watermark too (a resume starts at the
+    // watermark, whose counts the checkpoint keeps).
     *counts = Counts {
         items_scanned: scanned,
-        ..checkpoint.applied.apply_part()
+        ..notes.settled.apply_part()
     };
     match applied {
         Ok(applied) if applied.complete => {
@@ -581,7 +586,7 @@ async fn work(
         Err(error) => match failure(run.stop, "apply", Some(error)) {
             RunError::ScanFailed(cause) => Err(RunError::ApplyFailed {
                 cause,
-                settled: checkpoint.applied,
+                settled: notes.settled,
                 journaled: tally.actions_journaled,
             }),
             other => Err(other),
@@ -721,6 +726,7 @@ async fn finish(
         actions_journaled: tally.actions_journaled,
         updates_batched: run.counts.updates_batched.load(Ordering::Relaxed),
         updates_single: run.counts.updates_single.load(Ordering::Relaxed),
+        statements_refused: tally.statements_refused,
         failures: tally.failures,
         conflicts: tally.conflicts,
         error,

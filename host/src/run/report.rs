@@ -52,6 +52,9 @@ pub struct RunReport {
     /// exactly-once ones): those that do not translate to PartiQL, or all with
     /// `--no-batch-updates`.
     pub updates_single: u64,
+    /// Why updates went one by one instead of in batches of PartiQL statements, when the
+    /// server did not take them (see `aws::partiql::probe`).
+    pub statements_refused: Option<String>,
     /// The first failed items.
     pub failures: Vec<ItemFailure>,
     /// The first conflicts.
