@@ -19,3 +19,4 @@ mod partiql;
 mod plan;
 mod project;
 mod reliability;
+mod validation;

@@ -14,7 +14,6 @@
 
 use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
-use std::sync::Mutex;
 
 use aws_sdk_dynamodb::types::ScalarAttributeType;
 use drift_host::aws::convert::from_aws_item;
@@ -33,8 +32,7 @@ const KILLS_PER_SEED: usize = 4;
 /// Scanned items per seed.
 const ITEMS: usize = 48;
 
-/// The model tables are shared by the tests here: one at a time.
-static TABLES: Mutex<()> = Mutex::new(());
+use crate::support::MODEL_TABLES as TABLES;
 
 /// A table the guest writes to, with its key schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

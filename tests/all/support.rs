@@ -229,3 +229,7 @@ pub fn expect_exit(output: &Output, code: i32) {
         stderr(output)
     );
 }
+
+/// The model guest's other tables (`model_s`, `model_n`, `model_sb`) are shared by every test
+/// that runs that guest, and the model tests delete and create them: one such test at a time.
+pub static MODEL_TABLES: std::sync::Mutex<()> = std::sync::Mutex::new(());

@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::Client;
 
 use super::retry::{error_code, RetryPolicy};
 use crate::model::action::Tables;
-use crate::model::schema::{IndexSchema, KeySchema, ScalarType, Schemas, TableSchema};
+use crate::model::schema::{IndexSchema, KeySchema, Projection, ScalarType, Schemas, TableSchema};
 
 /// Reads a table's schema (key, declared key types, secondary index keys); a missing table is
 /// a clear error.
@@ -47,21 +47,22 @@ pub async fn table_schema(
         })
         .collect();
     let mut indexes = Vec::new();
-    for (name, elements) in description
+    let globals = description
         .global_secondary_indexes()
         .iter()
-        .map(|i| (i.index_name(), i.key_schema()))
-        .chain(
-            description
-                .local_secondary_indexes()
-                .iter()
-                .map(|i| (i.index_name(), i.key_schema())),
+        .map(|i| (i.index_name(), i.key_schema(), None));
+    let locals = description.local_secondary_indexes().iter().map(|i| {
+        (
+            i.index_name(),
+            i.key_schema(),
+            Some(projection(i.projection())),
         )
-    {
+    });
+    for (name, elements, local) in globals.chain(locals) {
         let name = name.unwrap_or_default().to_owned();
         let key = key_of(elements)
             .with_context(|| format!("the key schema of index `{name}` of table `{table}`"))?;
-        indexes.push(IndexSchema { name, key });
+        indexes.push(IndexSchema { name, key, local });
     }
     Ok(TableSchema {
         name: table.to_owned(),
@@ -69,6 +70,20 @@ pub async fn table_schema(
         types,
         indexes,
     })
+}
+
+/// What a local index's entries hold (all attributes when DynamoDB does not say).
+fn projection(projection: Option<&aws_sdk_dynamodb::types::Projection>) -> Projection {
+    use aws_sdk_dynamodb::types::ProjectionType;
+    match projection.and_then(|p| p.projection_type()) {
+        Some(ProjectionType::KeysOnly) => Projection::KeysOnly,
+        Some(ProjectionType::Include) => Projection::Include(
+            projection
+                .map(|p| p.non_key_attributes().to_vec())
+                .unwrap_or_default(),
+        ),
+        _ => Projection::All,
+    }
 }
 
 /// A key schema from DescribeTable's elements.

@@ -18,7 +18,7 @@ use std::collections::BTreeSet;
 use drift_value::expression::UpdateExpression;
 
 use crate::model::action::{Action, ActionKind};
-use crate::model::item::{to_json_item, Item, Value};
+use crate::model::item::{to_json_item, Item, Value, MAX_ITEM_BYTES};
 use crate::model::schema::{KeySchema, Schemas, TableSchema};
 use crate::model::source::key_identity;
 
@@ -116,6 +116,7 @@ fn check_action(
             }
             check_primary_key(item, schema)?;
             check_index_keys(item, schema)?;
+            check_local_entries(item, schema)?;
             if let Some(key) = schema.key.key_of(item) {
                 if scanned.is(&action.table, &key) {
                     scanned.current = Some(Cow::Owned(item.clone()));
@@ -158,7 +159,27 @@ fn check_action(
             };
             let after = parsed.apply_allowing_unused(before, key, &action.names, &action.values)?;
             check_index_keys(&after, schema)?;
+            check_local_entries(&after, schema)?;
             scanned.current = Some(Cow::Owned(after));
+        }
+    }
+    Ok(())
+}
+
+/// An item and its entry in each local index it is in must fit in 400 KB together.
+fn check_local_entries(item: &Item, schema: &TableSchema) -> Result<(), String> {
+    for index in &schema.indexes {
+        let Some(entry) = schema.local_entry_size(index, item) else {
+            continue;
+        };
+        let size = item.size();
+        if size + entry > MAX_ITEM_BYTES {
+            return Err(format!(
+                "the item would be {size} bytes and its entry in local index `{}` {entry}: \
+                 over DynamoDB's limit of {MAX_ITEM_BYTES} for the two together (DynamoDB: \
+                 Item size has exceeded the maximum allowed size)",
+                index.name
+            ));
         }
     }
     Ok(())

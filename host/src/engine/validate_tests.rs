@@ -7,7 +7,7 @@ use drift_value::testing::{arb_item, arb_value};
 use proptest::prelude::*;
 
 use super::*;
-use crate::model::schema::{IndexSchema, ScalarType};
+use crate::model::schema::{IndexSchema, Projection, ScalarType};
 
 /// `users` (partition key `id` S) with a global index on `email` (S) and a local one on
 /// `joined` (N); `events` (`pk` S, `at` N).
@@ -33,6 +33,7 @@ fn schemas() -> Schemas {
                     hash: "email".into(),
                     range: None,
                 },
+                local: None,
             },
             IndexSchema {
                 name: "by_joined".into(),
@@ -40,6 +41,7 @@ fn schemas() -> Schemas {
                     hash: "id".into(),
                     range: Some("joined".into()),
                 },
+                local: Some(Projection::KeysOnly),
             },
         ],
     };
@@ -419,4 +421,36 @@ proptest! {
             && crate::model::item::validate_value(&value_checked, 1).is_ok();
         prop_assert_eq!(result.is_ok(), stored, "{:?}", result);
     }
+}
+
+#[test]
+fn an_item_and_its_local_index_entries_fit_in_400_kb_together() {
+    let mut schemas = schemas();
+    let users = schemas.get_mut("users").unwrap();
+    users.indexes[1].local = Some(Projection::All);
+    let big = |joined: bool| {
+        let item = id("u2").with("blob", vec![0u8; 210 * 1024]);
+        if joined {
+            item.with("joined", Value::N("1".into()))
+        } else {
+            item
+        }
+    };
+    let check = |item: Item| check_actions(&[put("users", item)], &user("u1"), "users", &schemas);
+    let error = check(big(true)).unwrap_err();
+    assert!(
+        error.contains("entry in local index `by_joined`")
+            && error.contains("Item size has exceeded the maximum allowed size"),
+        "{error}"
+    );
+    // Not in the index (no sort key of it): the item alone counts.
+    assert_eq!(check(big(false)), Ok(()));
+    // Keys only: the entry is small.
+    schemas.get_mut("users").unwrap().indexes[1].local = Some(Projection::KeysOnly);
+    let check = |item: Item| check_actions(&[put("users", item)], &user("u1"), "users", &schemas);
+    assert_eq!(check(big(true)), Ok(()));
+    schemas.get_mut("users").unwrap().indexes[1].local =
+        Some(Projection::Include(vec!["blob".into()]));
+    let check = |item: Item| check_actions(&[put("users", item)], &user("u1"), "users", &schemas);
+    assert!(check(big(true)).is_err());
 }

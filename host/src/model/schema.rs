@@ -106,6 +106,20 @@ pub struct IndexSchema {
     pub name: String,
     /// Its key attributes.
     pub key: KeySchema,
+    /// For a local index, what its entries hold: an item and its entry in each local index
+    /// must fit in 400 KB together. `None` for a global index, whose entries do not count.
+    pub local: Option<Projection>,
+}
+
+/// What the entries of an index hold besides the keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Projection {
+    /// Every attribute.
+    All,
+    /// The keys alone.
+    KeysOnly,
+    /// The keys and these attributes.
+    Include(Vec<String>),
 }
 
 /// What the checks know of a table.
@@ -130,6 +144,29 @@ impl TableSchema {
             types: BTreeMap::new(),
             indexes: Vec::new(),
         }
+    }
+
+    /// The size of `item`'s entry in local index `index` (`None` if the item is not in it: it
+    /// lacks the index's sort key, or the index is global).
+    pub fn local_entry_size(&self, index: &IndexSchema, item: &Item) -> Option<usize> {
+        let projection = index.local.as_ref()?;
+        let range = index.key.range.as_deref()?;
+        item.get(range)?;
+        let size_of = |names: &mut dyn Iterator<Item = &str>| -> usize {
+            let mut seen = std::collections::BTreeSet::new();
+            names
+                .filter(|name| seen.insert(*name))
+                .filter_map(|name| Some(name.len() + item.get(name)?.size()))
+                .sum()
+        };
+        let keys = || self.key.attributes().chain(index.key.attributes());
+        Some(match projection {
+            Projection::All => item.size(),
+            Projection::KeysOnly => size_of(&mut keys()),
+            Projection::Include(names) => {
+                size_of(&mut keys().chain(names.iter().map(String::as_str)))
+            }
+        })
     }
 
     /// The index whose key includes `attribute`, if any (the first, when several do).
