@@ -313,3 +313,57 @@ async fn serve(
     }
     Ok(())
 }
+
+/// A proxy in front of the test server for a server without PartiQL: every
+/// `BatchExecuteStatement` or `ExecuteStatement` is answered `UnknownOperationException` (as
+/// DynamoDB answers an operation it does not know); everything else passes through.
+pub fn without_partiql_in_front_of_test_server() -> (tokio::runtime::Runtime, String) {
+    let upstream = crate::support::endpoint()
+        .trim_start_matches("http://")
+        .to_owned();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let address = runtime.block_on(async move {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let upstream = upstream.clone();
+                tokio::spawn(async move {
+                    let _ = serve_without_partiql(client, &upstream).await;
+                });
+            }
+        });
+        address
+    });
+    (runtime, address)
+}
+
+async fn serve_without_partiql(client: TcpStream, upstream: &str) -> std::io::Result<()> {
+    let (client_read, mut client_write) = client.into_split();
+    let mut client_read = BufReader::new(client_read);
+    let server = TcpStream::connect(upstream).await?;
+    let (server_read, mut server_write) = server.into_split();
+    let mut server_read = BufReader::new(server_read);
+    while let Some(request) = read_message(&mut client_read).await? {
+        let head = String::from_utf8_lossy(split(&request).0).to_ascii_lowercase();
+        if head.contains("executestatement") {
+            let body = r#"{"__type":"com.amazon.coral.service#UnknownOperationException"}"#;
+            let response = format!(
+                "HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            client_write.write_all(response.as_bytes()).await?;
+            continue;
+        }
+        server_write.write_all(&request).await?;
+        let Some(response) = read_message(&mut server_read).await? else {
+            return Ok(());
+        };
+        client_write.write_all(&response).await?;
+    }
+    Ok(())
+}

@@ -19,4 +19,5 @@ mod partiql;
 mod plan;
 mod project;
 mod reliability;
+mod servers;
 mod validation;

@@ -153,6 +153,24 @@ pub fn endpoint() -> &'static str {
     })
 }
 
+/// The moto server the tests use as a second implementation of DynamoDB:
+/// `DRIFT_TEST_MOTO_ENDPOINT` (set by scripts/test), or one this fixture starts on port 8768
+/// with scripts/moto-server (left running; stop it with `scripts/moto-server stop --port 8768`).
+pub fn moto_endpoint() -> &'static str {
+    static ENDPOINT: OnceLock<String> = OnceLock::new();
+    ENDPOINT.get_or_init(|| {
+        if let Ok(endpoint) = std::env::var("DRIFT_TEST_MOTO_ENDPOINT") {
+            return endpoint;
+        }
+        let status = Command::new(root().join("scripts").join("moto-server"))
+            .args(["start", "--port", "8768"])
+            .status()
+            .expect("run scripts/moto-server");
+        assert!(status.success(), "could not start moto");
+        "http://127.0.0.1:8768".to_owned()
+    })
+}
+
 /// Environment for a process that talks to the test server with dummy credentials.
 pub fn dynamodb_env() -> Vec<(&'static str, String)> {
     vec![
@@ -191,11 +209,16 @@ pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
 
 /// A client for the test server, with dummy credentials.
 pub fn client() -> aws_sdk_dynamodb::Client {
+    client_at(endpoint())
+}
+
+/// A client for the server at `endpoint`, with dummy credentials.
+pub fn client_at(endpoint: &str) -> aws_sdk_dynamodb::Client {
     use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
-        .endpoint_url(endpoint())
+        .endpoint_url(endpoint)
         .credentials_provider(Credentials::new("local", "local", None, None, "tests"))
         .build();
     aws_sdk_dynamodb::Client::from_conf(config)

@@ -183,15 +183,32 @@ fn http_details(raw: &dyn std::any::Any) -> Option<String> {
                 .iter()
                 .find_map(|field| json.get(*field)?.as_str().map(str::to_owned))
         })
-        .unwrap_or_else(|| {
-            text.lines()
-                .map(str::trim)
-                .find(|line| !line.is_empty())
-                .unwrap_or("empty body")
-                .to_owned()
-        });
+        .unwrap_or_else(|| plain_text(&text));
     let message: String = message.chars().take(300).collect();
     Some(format!("HTTP {status}: {message}"))
+}
+
+/// A body as one line of text: an HTML page's text without its tags.
+fn plain_text(body: &str) -> String {
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in body.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                text.push(' ');
+            }
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    let words: Vec<&str> = text.split_whitespace().collect();
+    if words.is_empty() {
+        "empty body".to_owned()
+    } else {
+        words.join(" ")
+    }
 }
 
 /// Whether the fence turned the request away ([`LeaseExpired`] in its causes).
@@ -225,4 +242,20 @@ fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
 /// Whether the error is a failed condition (`ConditionalCheckFailedException`).
 pub fn is_conditional_check_failed<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
     matches!(error, SdkError::ServiceError(service) if service.err().code() == Some("ConditionalCheckFailedException"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_text;
+
+    #[test]
+    fn a_page_reads_as_its_text() {
+        let page = "<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error</title>\n<h1>Internal Server Error</h1>\n<p>The server encountered an internal error.</p>";
+        assert_eq!(
+            plain_text(page),
+            "500 Internal Server Error Internal Server Error The server encountered an internal error."
+        );
+        assert_eq!(plain_text(" \n"), "empty body");
+        assert_eq!(plain_text("plain words"), "plain words");
+    }
 }
