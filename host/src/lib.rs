@@ -14,7 +14,7 @@
 //!    │  pages      guests     checkpoint  batches   lease lock
 //!    │
 //!   aws (client, retry policy, key schemas, tables, writes, capacity, conversions)
-//!   model (items, actions, operation/status, counts, source keys, errors, stop)   crash
+//!   model (items, actions, schemas, operation/status, counts, source keys, errors, stop)   crash
 //! ```
 //!
 //! - [`model`]: plain vocabulary shared by every stage; items are `drift-value`'s, the same

@@ -793,7 +793,7 @@ impl<'e> Evaluation<'e> {
         if size > limits::MAX_ITEM_BYTES {
             return Err(format!(
                 "Item size to update has exceeded the maximum allowed size (the item would be \
-                 {size} bytes, over {})",
+                 {size} bytes, over DynamoDB's limit of {})",
                 limits::MAX_ITEM_BYTES
             ));
         }
