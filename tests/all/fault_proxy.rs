@@ -316,8 +316,13 @@ async fn serve(
 
 /// A proxy in front of the test server for a server without PartiQL: every
 /// `BatchExecuteStatement` or `ExecuteStatement` is answered `UnknownOperationException` (as
-/// DynamoDB answers an operation it does not know); everything else passes through.
-pub fn without_partiql_in_front_of_test_server() -> (tokio::runtime::Runtime, String) {
+/// DynamoDB answers an operation it does not know); everything else passes through. With
+/// `probe_passes`, drift-host's probe statement passes through, and the other statement
+/// requests are answered `ValidationException` (a server whose PartiQL takes simple
+/// statements only).
+pub fn without_partiql_in_front_of_test_server(
+    probe_passes: bool,
+) -> (tokio::runtime::Runtime, String) {
     let upstream = crate::support::endpoint()
         .trim_start_matches("http://")
         .to_owned();
@@ -333,7 +338,7 @@ pub fn without_partiql_in_front_of_test_server() -> (tokio::runtime::Runtime, St
             while let Ok((client, _)) = listener.accept().await {
                 let upstream = upstream.clone();
                 tokio::spawn(async move {
-                    let _ = serve_without_partiql(client, &upstream).await;
+                    let _ = serve_without_partiql(client, &upstream, probe_passes).await;
                 });
             }
         });
@@ -342,7 +347,11 @@ pub fn without_partiql_in_front_of_test_server() -> (tokio::runtime::Runtime, St
     (runtime, address)
 }
 
-async fn serve_without_partiql(client: TcpStream, upstream: &str) -> std::io::Result<()> {
+async fn serve_without_partiql(
+    client: TcpStream,
+    upstream: &str,
+    probe_passes: bool,
+) -> std::io::Result<()> {
     let (client_read, mut client_write) = client.into_split();
     let mut client_read = BufReader::new(client_read);
     let server = TcpStream::connect(upstream).await?;
@@ -350,8 +359,13 @@ async fn serve_without_partiql(client: TcpStream, upstream: &str) -> std::io::Re
     let mut server_read = BufReader::new(server_read);
     while let Some(request) = read_message(&mut client_read).await? {
         let head = String::from_utf8_lossy(split(&request).0).to_ascii_lowercase();
-        if head.contains("executestatement") {
-            let body = r#"{"__type":"com.amazon.coral.service#UnknownOperationException"}"#;
+        let probe = String::from_utf8_lossy(split(&request).1).contains("drift_host_probe");
+        if head.contains("executestatement") && !(probe_passes && probe) {
+            let body = if probe_passes {
+                r#"{"__type":"com.amazon.coral.validate#ValidationException","message":"Statement not supported"}"#
+            } else {
+                r#"{"__type":"com.amazon.coral.service#UnknownOperationException"}"#
+            };
             let response = format!(
                 "HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: {}\r\n\r\n{body}",
                 body.len()

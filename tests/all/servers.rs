@@ -152,7 +152,7 @@ fn a_folder_creates_its_tables_runs_and_undoes_on_moto() {
 
 #[test]
 fn a_server_without_partiql_gets_updates_as_update_item() {
-    let (_proxy, address) = without_partiql_in_front_of_test_server();
+    let (_proxy, address) = without_partiql_in_front_of_test_server(false);
     let (table, meta) = (unique("users"), unique("meta"));
     let original = users(200);
     block_on(fill(&client(), &table, &original));
@@ -185,6 +185,39 @@ fn a_server_without_partiql_gets_updates_as_update_item() {
         "{run_report}"
     );
     assert_eq!(fallback_notes(&run), 1, "{}", stderr(&run));
+    let expected = by_id(&original.iter().map(migrated).collect::<Vec<_>>());
+    assert_eq!(block_on(scan_all(&client(), &table)), expected);
+}
+
+#[test]
+fn statements_a_server_fails_after_the_probe_go_again_as_update_item() {
+    let (_proxy, address) = without_partiql_in_front_of_test_server(true);
+    let (table, meta) = (unique("users"), unique("meta"));
+    let original = users(120);
+    block_on(fill(&client(), &table, &original));
+    let wasm = guest("users_v2");
+    let run = drift_at(
+        &address,
+        &[
+            "run",
+            wasm.to_str().unwrap(),
+            "--table",
+            &table,
+            "--meta-table",
+            &meta,
+            "--output",
+            "json",
+        ],
+    );
+    expect_exit(&run, 0);
+    let run_report = report(&run);
+    assert_eq!(
+        run_report["statements_refused"],
+        Value::Null,
+        "{run_report}"
+    );
+    assert_eq!(run_report["counts"]["updates"], 120, "{run_report}");
+    assert_eq!(run_report["updates_single"], 120, "{run_report}");
     let expected = by_id(&original.iter().map(migrated).collect::<Vec<_>>());
     assert_eq!(block_on(scan_all(&client(), &table)), expected);
 }

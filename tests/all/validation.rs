@@ -4,8 +4,8 @@
 //! apply that fails on what no check can know beforehand names what failed, with exact counts.
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
-    LocalSecondaryIndex, Projection, ProjectionType, ScalarAttributeType,
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
+    KeyType, LocalSecondaryIndex, Projection, ProjectionType, ScalarAttributeType,
 };
 use drift_host::aws::convert::{from_aws_item, to_aws_item};
 use drift_host::aws::{create_table, Billing};
@@ -273,6 +273,21 @@ fn each_kind_of_refused_action_fails_the_run_before_anything_is_written() {
             })
             .collect();
         put_items(&table, &items);
+        // `plan` lists them as failed items, and writes nothing either.
+        let wasm = guest("drift_model_guest");
+        let plan = drift_output(&[
+            "plan",
+            wasm.to_str().unwrap(),
+            "--table",
+            &table,
+            "--meta-table",
+            &meta,
+            "--output",
+            "json",
+        ]);
+        assert_eq!(plan.status.code(), Some(1), "{category}: {}", stderr(&plan));
+        let planned: Json = serde_json::from_str(&stdout(&plan)).unwrap_or(Json::Null);
+        assert_eq!(planned["failed_items"], 2, "{category}: {planned}");
         let (output, report) = run(&table, &meta);
         assert_eq!(
             output.status.code(),
@@ -416,5 +431,29 @@ fn an_apply_refused_by_dynamodb_names_the_write_and_counts_exactly() {
         error.contains(&format!("; {changed} of {ITEMS} actions were applied")),
         "{error}"
     );
+    // Mended, the next run resumes the apply: every counter ends at exactly 1 (each update
+    // applied once, whether before the failure or after the resume).
+    let p57: Item = key(57)
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    block_on(
+        client()
+            .update_item()
+            .table_name(&table)
+            .set_key(Some(to_aws_item(&p57)))
+            .update_expression("SET counter_x = :zero")
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .send(),
+    )
+    .unwrap();
+    let (output, report) = run(&table, &meta);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(report["counts"]["updates"], ITEMS as u64, "{report}");
+    let counters: Vec<Option<Value>> = scan(&table)
+        .iter()
+        .map(|item| item.get("counter_x").cloned())
+        .collect();
+    assert!(counters.iter().all(|c| c == &Some(n(1))), "{counters:?}");
     let _ = block_on(client().delete_table().table_name(&table).send());
 }

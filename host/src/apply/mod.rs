@@ -401,23 +401,36 @@ async fn run_lane(mut records: mpsc::Receiver<Prepared>, shared: &Shared) -> Res
 }
 
 /// Applies `updates` with `BatchExecuteStatement`: each applied, or a conflict (its item is
-/// gone), or the apply fails.
+/// gone), or sent again as `UpdateItem` (which applies it, finds the conflict, or fails the
+/// apply with DynamoDB's answer).
 async fn flush_statements(updates: &mut Vec<(Prepared, Statement)>, shared: &Shared) -> Result<()> {
     if updates.is_empty() {
         return Ok(());
     }
     let statements: Vec<Statement> = updates.iter().map(|(_, s)| s.clone()).collect();
-    let outcomes = batch_statements(
+    let batched = batch_statements(
         &shared.context.client,
         &shared.policy,
         &shared.capacity,
         &statements,
     )
-    .await?;
+    .await;
+    // A statement the server did not take (or a whole batch it failed) goes again as
+    // `UpdateItem`, whose answer is the final word: these updates leave the same item when
+    // repeated, so one the server applied after all is not changed twice.
+    let outcomes = match batched {
+        Ok(outcomes) => outcomes,
+        Err(error) if !shared.context.stop.is_requested() => {
+            tracing::debug!("a batch of statements failed ({error:#}): sending it as UpdateItem");
+            for (prepared, _) in updates.drain(..) {
+                apply_one(prepared, shared).await?;
+            }
+            return Ok(());
+        }
+        Err(error) => return Err(error),
+    };
     crate::crash::point("batch-written");
-    // Every statement that was applied is settled (and counted) before a failed one stops
-    // the apply, so the counts stay exact.
-    let mut failed = None;
+    let mut again = Vec::new();
     for ((prepared, _), outcome) in updates.drain(..).zip(outcomes) {
         match outcome {
             StatementOutcome::Applied => {
@@ -436,11 +449,15 @@ async fn flush_statements(updates: &mut Vec<(Prepared, Statement)>, shared: &Sha
             }
             StatementOutcome::ConditionFailed => conflict(&prepared, shared),
             StatementOutcome::Failed(error) => {
-                failed.get_or_insert_with(|| write_failed(&prepared, &error));
+                tracing::debug!("a statement failed ({error}): sending it as UpdateItem");
+                again.push(prepared);
             }
         }
     }
-    failed.map_or(Ok(()), Err)
+    for prepared in again {
+        apply_one(prepared, shared).await?;
+    }
+    Ok(())
 }
 
 /// The error of a write DynamoDB did not take: what it was, where, and DynamoDB's answer.
