@@ -88,7 +88,7 @@ fn module(language: &str) -> PathBuf {
 }
 
 /// every_feature in `language`.
-fn every_feature(language: &str) -> PathBuf {
+pub(crate) fn every_feature(language: &str) -> PathBuf {
     built(&conformance(language), "every_feature.wasm")
 }
 
@@ -323,7 +323,7 @@ fn every_feature_passes_its_cases_in_every_language() {
 const THINGS: [&str; 4] = ["things", "things_copy", "things_index", "things_stats"];
 
 /// The items of a DynamoDB JSON file (`{"Items": [..]}` or `{"Item": ..}` lines).
-fn items_of(name: &str) -> Vec<Item> {
+pub(crate) fn items_of(name: &str) -> Vec<Item> {
     let text = golden(name);
     let values: Vec<Json> = match serde_json::from_str::<Json>(&text) {
         Ok(Json::Object(mut scan)) => match scan.remove("Items") {
@@ -340,7 +340,7 @@ fn items_of(name: &str) -> Vec<Item> {
 
 /// Drops every_feature's tables and creates them again: `things` with `items`, `things_index`
 /// with `index`, the other two empty.
-async fn reset_things(client: &Client, items: &[Item], index: &[Item]) {
+pub(crate) async fn reset_things(client: &Client, items: &[Item], index: &[Item]) {
     for table in THINGS {
         // A missing table is fine: the first run on this server has none.
         let _ = client.delete_table().table_name(table).send().await;
@@ -351,7 +351,9 @@ async fn reset_things(client: &Client, items: &[Item], index: &[Item]) {
 }
 
 /// Every table of every_feature, by name, its items by `pk`.
-async fn things_tables(client: &Client) -> BTreeMap<&'static str, BTreeMap<String, Item>> {
+pub(crate) async fn things_tables(
+    client: &Client,
+) -> BTreeMap<&'static str, BTreeMap<String, Item>> {
     let mut tables = BTreeMap::new();
     for table in THINGS {
         tables.insert(table, scan_keyed(client, table, "pk").await);
@@ -360,7 +362,7 @@ async fn things_tables(client: &Client) -> BTreeMap<&'static str, BTreeMap<Strin
 }
 
 /// `things_stats` holding `count`.
-fn stats(count: i64) -> BTreeMap<String, Item> {
+pub(crate) fn stats(count: i64) -> BTreeMap<String, Item> {
     by_key(
         &[
             from_json_item(&json!({"pk": {"S": "total"}, "count": {"N": count.to_string()}}))
