@@ -13,6 +13,7 @@ use serde_json::json;
 use crate::engine::{GuestContext, ItemError, Job, LoadedMigration, Pool, CHUNK};
 use crate::model::item::{to_json_item, Item};
 use crate::model::operation::Operation;
+use crate::model::schema::{KeySchema, Schemas, TableSchema};
 use crate::source::json::read_items;
 
 /// How to run `exec`.
@@ -96,10 +97,24 @@ pub fn exec_each(
     options: &ExecOptions,
     mut each: impl FnMut(ExecOutcome) -> Result<()>,
 ) -> Result<u64> {
+    let tables = migration.tables(None);
+    // With the key's names (partition key first), the scanned table's actions are checked as
+    // a run checks them, as far as a key alone tells (its types and indexes are not known).
+    let schemas = match options.key.as_slice() {
+        [hash, rest @ ..] if rest.len() <= 1 => {
+            let key = KeySchema {
+                hash: hash.clone(),
+                range: rest.first().cloned(),
+            };
+            let own = TableSchema::keys_only(tables.own(), key);
+            Some(Arc::new(Schemas::from([(own.name.clone(), own)])))
+        }
+        _ => None,
+    };
     let context = GuestContext {
-        tables: migration.tables(None),
+        tables,
         db: None,
-        schemas: None,
+        schemas,
     };
     let mut pool: Pool<Tag> = Pool::start(migration, options.operation, options.workers, context);
     let sender = pool.sender();

@@ -15,9 +15,8 @@
 use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
 
-use aws_sdk_dynamodb::types::ScalarAttributeType;
 use drift_host::aws::convert::from_aws_item;
-use drift_host::aws::{create_table, Billing};
+
 use drift_host::model::item::{canonical_number, to_json_item, Item, Value};
 use drift_host::model::source::key_identity;
 use fastrand::Rng;
@@ -570,28 +569,7 @@ fn normalized_item(item: &Item) -> Item {
 
 /// Deletes and creates the model's other tables, empty.
 fn fresh_tables() {
-    let client = client();
-    for (table, hash, sort) in [
-        ("model_s", ScalarAttributeType::S, None),
-        ("model_n", ScalarAttributeType::N, None),
-        (
-            "model_sb",
-            ScalarAttributeType::B,
-            Some(ScalarAttributeType::S),
-        ),
-    ] {
-        let _ = block_on(client.delete_table().table_name(table).send());
-        let range = sort.map(|kind| ("s", kind));
-        block_on(create_table(
-            &client,
-            &Default::default(),
-            table,
-            ("k", hash),
-            range,
-            Billing::PayPerRequest,
-        ))
-        .unwrap();
-    }
+    crate::support::model_tables(true);
 }
 
 /// What DynamoDB holds, as the model keeps it.

@@ -23,7 +23,8 @@ fn serial() -> MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-const TOML: &str = r#"
+/// The examples' tables, declared for a folder run.
+pub(crate) const TOML: &str = r#"
 [tables.users]
 partition_key = "id:S"
 

@@ -135,40 +135,35 @@ pub fn spawn_drift_host(args: &[&str]) -> std::process::Child {
         .expect("start drift-host")
 }
 
-/// The DynamoDB Local endpoint the tests use: `DRIFT_TEST_ENDPOINT` (set by scripts/test), or
-/// a server this fixture starts on port 8765 with scripts/dynamodb-local (left running; stop it
-/// with `scripts/dynamodb-local stop --port 8765`).
+/// The endpoint in `variable` (set by scripts/test), or a server that `script start --port
+/// PORT` starts (left running; `script stop --port PORT` stops it).
+fn server(variable: &str, script: &str, port: u16) -> String {
+    if let Ok(endpoint) = std::env::var(variable) {
+        return endpoint;
+    }
+    let status = Command::new(root().join("scripts").join(script))
+        .args(["start", "--port", &port.to_string()])
+        .status()
+        .unwrap_or_else(|e| panic!("run scripts/{script}: {e}"));
+    assert!(
+        status.success(),
+        "scripts/{script} could not start its server"
+    );
+    format!("http://127.0.0.1:{port}")
+}
+
+/// The DynamoDB Local endpoint the tests use: `DRIFT_TEST_ENDPOINT`, or a server started on
+/// port 8765 with scripts/dynamodb-local.
 pub fn endpoint() -> &'static str {
     static ENDPOINT: OnceLock<String> = OnceLock::new();
-    ENDPOINT.get_or_init(|| {
-        if let Ok(endpoint) = std::env::var("DRIFT_TEST_ENDPOINT") {
-            return endpoint;
-        }
-        let status = Command::new(root().join("scripts").join("dynamodb-local"))
-            .args(["start", "--port", "8765"])
-            .status()
-            .expect("run scripts/dynamodb-local");
-        assert!(status.success(), "could not start DynamoDB Local");
-        "http://127.0.0.1:8765".to_owned()
-    })
+    ENDPOINT.get_or_init(|| server("DRIFT_TEST_ENDPOINT", "dynamodb-local", 8765))
 }
 
 /// The moto server the tests use as a second implementation of DynamoDB:
-/// `DRIFT_TEST_MOTO_ENDPOINT` (set by scripts/test), or one this fixture starts on port 8768
-/// with scripts/moto-server (left running; stop it with `scripts/moto-server stop --port 8768`).
+/// `DRIFT_TEST_MOTO_ENDPOINT`, or a server started on port 8768 with scripts/moto-server.
 pub fn moto_endpoint() -> &'static str {
     static ENDPOINT: OnceLock<String> = OnceLock::new();
-    ENDPOINT.get_or_init(|| {
-        if let Ok(endpoint) = std::env::var("DRIFT_TEST_MOTO_ENDPOINT") {
-            return endpoint;
-        }
-        let status = Command::new(root().join("scripts").join("moto-server"))
-            .args(["start", "--port", "8768"])
-            .status()
-            .expect("run scripts/moto-server");
-        assert!(status.success(), "could not start moto");
-        "http://127.0.0.1:8768".to_owned()
-    })
+    ENDPOINT.get_or_init(|| server("DRIFT_TEST_MOTO_ENDPOINT", "moto-server", 8768))
 }
 
 /// Environment for a process that talks to the test server with dummy credentials.
@@ -256,3 +251,29 @@ pub fn expect_exit(output: &Output, code: i32) {
 /// The model guest's other tables (`model_s`, `model_n`, `model_sb`) are shared by every test
 /// that runs that guest, and the model tests delete and create them: one such test at a time.
 pub static MODEL_TABLES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Creates the model guest's other tables where missing: `model_s` (key `k` S), `model_n`
+/// (`k` N), `model_sb` (`k` B, sort key `s` S); `fresh`: deleted first, so they are empty.
+/// Hold [`MODEL_TABLES`] meanwhile.
+pub fn model_tables(fresh: bool) {
+    use aws_sdk_dynamodb::types::ScalarAttributeType as Type;
+    let client = client();
+    for (table, hash, sort) in [
+        ("model_s", Type::S, None),
+        ("model_n", Type::N, None),
+        ("model_sb", Type::B, Some(("s", Type::S))),
+    ] {
+        if fresh {
+            let _ = block_on(client.delete_table().table_name(table).send());
+        }
+        block_on(drift_host::aws::create_table(
+            &client,
+            &Default::default(),
+            table,
+            ("k", hash),
+            sort,
+            drift_host::aws::Billing::PayPerRequest,
+        ))
+        .unwrap();
+    }
+}

@@ -8,7 +8,6 @@ use aws_sdk_dynamodb::types::{
     KeyType, LocalSecondaryIndex, Projection, ProjectionType, ScalarAttributeType,
 };
 use drift_host::aws::convert::{from_aws_item, to_aws_item};
-use drift_host::aws::{create_table, Billing};
 use drift_host::model::item::{Item, Value};
 use serde_json::Value as Json;
 
@@ -73,26 +72,7 @@ fn indexed_table(name: &str) {
 
 /// The model guest's other tables, which every run of it reads the schemas of.
 fn model_tables() {
-    let client = client();
-    for (table, hash, sort) in [
-        ("model_s", ScalarAttributeType::S, None),
-        ("model_n", ScalarAttributeType::N, None),
-        (
-            "model_sb",
-            ScalarAttributeType::B,
-            Some(("s", ScalarAttributeType::S)),
-        ),
-    ] {
-        block_on(create_table(
-            &client,
-            &Default::default(),
-            table,
-            ("k", hash),
-            sort,
-            Billing::PayPerRequest,
-        ))
-        .unwrap();
-    }
+    crate::support::model_tables(false);
 }
 
 fn s(text: &str) -> Value {

@@ -72,8 +72,8 @@ pub async fn table_schema(
     })
 }
 
-/// What a local index's entries hold (all attributes when DynamoDB does not say).
-fn projection(projection: Option<&aws_sdk_dynamodb::types::Projection>) -> Projection {
+/// What an index's entries hold, from DescribeTable (all attributes when it does not say).
+pub fn projection(projection: Option<&aws_sdk_dynamodb::types::Projection>) -> Projection {
     use aws_sdk_dynamodb::types::ProjectionType;
     match projection.and_then(|p| p.projection_type()) {
         Some(ProjectionType::KeysOnly) => Projection::KeysOnly,

@@ -128,6 +128,8 @@ fn valid_actions_pass() {
                 .with("at", Value::N("1".into())),
         ),
         action("users", ActionKind::Delete { key: id("u2") }),
+        // A table without a schema (offline, only the scanned table's key is known).
+        put("audit", Item::new().with("anything", 1)),
     ];
     assert_eq!(check(&actions, &scanned), Ok(()));
 }

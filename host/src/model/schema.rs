@@ -111,15 +111,27 @@ pub struct IndexSchema {
     pub local: Option<Projection>,
 }
 
-/// What the entries of an index hold besides the keys.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What the entries of an index hold besides the keys (in drift.toml: `"keys"`, `"all"` or a
+/// list of attribute names).
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub enum Projection {
-    /// Every attribute.
-    All,
-    /// The keys alone.
+    /// `keys`: the keys alone.
     KeysOnly,
-    /// The keys and these attributes.
+    /// `all`: every attribute.
+    #[default]
+    All,
+    /// A list of attribute names: the keys and these.
     Include(Vec<String>),
+}
+
+impl fmt::Display for Projection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Projection::KeysOnly => f.write_str("keys"),
+            Projection::All => f.write_str("all"),
+            Projection::Include(names) => write!(f, "[{}]", names.join(", ")),
+        }
+    }
 }
 
 /// What the checks know of a table.

@@ -171,27 +171,7 @@ impl fmt::Display for BillingDeclaration {
     }
 }
 
-/// What an index holds besides the keys.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
-pub enum Projection {
-    /// `keys`: only the keys.
-    KeysOnly,
-    /// `all`: every attribute.
-    #[default]
-    All,
-    /// A list of attribute names: the keys and these.
-    Include(Vec<String>),
-}
-
-impl fmt::Display for Projection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Projection::KeysOnly => f.write_str("keys"),
-            Projection::All => f.write_str("all"),
-            Projection::Include(names) => write!(f, "[{}]", names.join(", ")),
-        }
-    }
-}
+pub use crate::model::schema::Projection;
 
 /// Deserializes a string through `FromStr`, so errors carry the parser's words.
 macro_rules! from_text {

@@ -22,6 +22,7 @@ use super::config::{
     Projection, TableDeclaration,
 };
 use crate::aws::retry::{error_code, RetryPolicy};
+use crate::aws::table::projection;
 
 /// A table as it exists, in the declaration's terms.
 #[derive(Debug, Clone, PartialEq)]
@@ -345,7 +346,7 @@ pub async fn describe(
             name: index.index_name().unwrap_or_default().to_owned(),
             partition_key,
             sort_key,
-            projection: projection_of(index.projection()),
+            projection: projection(index.projection()),
             capacity: None,
         });
     }
@@ -356,7 +357,7 @@ pub async fn describe(
             name: index.index_name().unwrap_or_default().to_owned(),
             sort_key: sort_key
                 .ok_or_else(|| anyhow!("local index of `{table}` without a sort key"))?,
-            projection: projection_of(index.projection()),
+            projection: projection(index.projection()),
         });
     }
     let ttl = policy
@@ -378,18 +379,6 @@ pub async fn describe(
         indexes,
         local_indexes,
     }))
-}
-
-fn projection_of(projection: Option<&aws::Projection>) -> Projection {
-    match projection.and_then(|p| p.projection_type()) {
-        Some(ProjectionType::KeysOnly) => Projection::KeysOnly,
-        Some(ProjectionType::Include) => Projection::Include(
-            projection
-                .map(|p| p.non_key_attributes().to_vec())
-                .unwrap_or_default(),
-        ),
-        _ => Projection::All,
-    }
 }
 
 fn aws_projection(projection: &Projection) -> aws::Projection {
