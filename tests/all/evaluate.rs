@@ -2,6 +2,10 @@
 //! show as the after-state) against DynamoDB Local's `UpdateItem`: for generated items and
 //! expressions (SET with arithmetic, `if_not_exists`, `list_append`, list indexes and nested
 //! maps; REMOVE; ADD and DELETE on numbers and sets), the same resulting item, or both refuse.
+//! And its condition evaluator (what the checks before a run's apply use to know whether an
+//! action on the scanned item is written) against a conditional `UpdateItem`: for generated
+//! items and conditions, written when the condition holds, a conditional-check failure when
+//! it does not, or both refuse.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -10,7 +14,7 @@ use drift_host::aws::convert::{to_aws, to_aws_item};
 use drift_host::aws::{create_table, Billing, RetryPolicy};
 use drift_host::model::item::{Item, Value};
 use drift_host::preview::canonical_item;
-use drift_value::expression::UpdateExpression;
+use drift_value::expression::{ConditionExpression, UpdateExpression};
 use fastrand::Rng;
 
 use crate::support::{block_on, client, unique};
@@ -208,6 +212,185 @@ fn update(rng: &mut Rng) -> (String, BTreeMap<String, String>, Item) {
         .collect::<Vec<_>>()
         .join(" ");
     (expression, spelling.names, spelling.values)
+}
+
+/// An operand of a condition: a path, a value (mostly of the path's kind) or `size(path)`.
+fn condition_operand(rng: &mut Rng, spelling: &mut Spelling, root: &str) -> String {
+    match rng.u32(0..6) {
+        0 | 1 => spelling.path(rng, root),
+        2 => format!("size({})", spelling.path(rng, root)),
+        3 => spelling.value(Value::N(rng.u32(0..4).to_string())),
+        _ => spelling.value(value_for(rng, root)),
+    }
+}
+
+/// A random condition expression over the generated attributes, `depth` levels of `AND`,
+/// `OR`, `NOT` and parentheses at most.
+fn condition(rng: &mut Rng, spelling: &mut Spelling, depth: u32) -> String {
+    let root = ROOTS[rng.usize(0..ROOTS.len())];
+    let choice = rng.u32(0..if depth > 0 { 14 } else { 10 });
+    match choice {
+        0 | 1 => {
+            let comparator = ["=", "<>", "<", "<=", ">", ">="][rng.usize(0..6)];
+            let left = spelling.path(rng, root);
+            let right = condition_operand(rng, spelling, root);
+            format!("{left} {comparator} {right}")
+        }
+        2 => {
+            let left = condition_operand(rng, spelling, root);
+            let (low, high) = match rng.u32(0..3) {
+                0 => (Value::N(number(rng)), Value::N(number(rng))),
+                1 => (Value::S("a".into()), Value::S("w".into())),
+                _ => (value_for(rng, root), value_for(rng, root)),
+            };
+            let (low, high) = (spelling.value(low), spelling.value(high));
+            format!("{left} BETWEEN {low} AND {high}")
+        }
+        3 => {
+            let left = spelling.path(rng, root);
+            let list: Vec<String> = (0..rng.usize(1..4))
+                .map(|_| {
+                    let value = value_for(rng, root);
+                    spelling.value(value)
+                })
+                .collect();
+            format!("{left} IN ({})", list.join(", "))
+        }
+        4 => format!("attribute_exists({})", spelling.path(rng, root)),
+        5 => format!("attribute_not_exists({})", spelling.path(rng, root)),
+        6 => {
+            let names = [
+                "S", "N", "B", "BOOL", "NULL", "SS", "NS", "BS", "L", "M", "X",
+            ];
+            let path = spelling.path(rng, root);
+            let name = spelling.value(Value::S(names[rng.usize(0..names.len())].into()));
+            format!("attribute_type({path}, {name})")
+        }
+        7 => {
+            let path = spelling.path(rng, root);
+            let prefix = match rng.u32(0..4) {
+                0 => Value::S("hé".into()),
+                1 => Value::S(String::new()),
+                2 => Value::B(vec![1]),
+                _ => scalar(rng),
+            };
+            let prefix = spelling.value(prefix);
+            format!("begins_with({path}, {prefix})")
+        }
+        8 | 9 => {
+            let path = spelling.path(rng, root);
+            let element = match rng.u32(0..3) {
+                0 => Value::S(["p", "l", "v"][rng.usize(0..3)].into()),
+                1 => Value::N(["1", "2.50", "-3"][rng.usize(0..3)].into()),
+                _ => scalar(rng),
+            };
+            let element = spelling.value(element);
+            format!("contains({path}, {element})")
+        }
+        10 => format!("NOT {}", condition(rng, spelling, depth - 1)),
+        11 => format!("({})", condition(rng, spelling, depth - 1)),
+        _ => {
+            let keyword = if choice == 12 { "AND" } else { "or" };
+            let left = condition(rng, spelling, depth - 1);
+            let right = condition(rng, spelling, depth - 1);
+            format!("{left} {keyword} {right}")
+        }
+    }
+}
+
+#[test]
+fn the_condition_holds_where_update_item_writes() {
+    let client = client();
+    let table = unique("conditions");
+    block_on(create_table(
+        &client,
+        &RetryPolicy::default(),
+        &table,
+        ("id", ScalarAttributeType::S),
+        None,
+        Billing::PayPerRequest,
+    ))
+    .unwrap();
+    let mut rng = Rng::with_seed(
+        std::env::var("DRIFT_EVALUATE_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(20261203),
+    );
+    let mut outcomes: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut mismatches = Vec::new();
+    for case in 0..cases() {
+        let key = Item::new().with("id", format!("c{case}"));
+        let mut item = key.clone();
+        for root in ROOTS {
+            if rng.u32(0..4) > 0 {
+                item.insert(root.into(), value_for(&mut rng, root));
+            }
+        }
+        block_on(
+            client
+                .put_item()
+                .table_name(&table)
+                .set_item(Some(to_aws_item(&item)))
+                .send(),
+        )
+        .unwrap();
+        let mut spelling = Spelling::default();
+        let text = condition(&mut rng, &mut spelling, 2);
+        let (names, values) = (spelling.names.clone(), spelling.values.clone());
+        let mut sent_names: HashMap<String, String> = names.clone().into_iter().collect();
+        sent_names.insert("#written".into(), "written".into());
+        let mut sent_values: HashMap<String, AttributeValue> =
+            values.iter().map(|(k, v)| (k.clone(), to_aws(v))).collect();
+        sent_values.insert(":written".into(), AttributeValue::Bool(true));
+        let answer = block_on(
+            client
+                .update_item()
+                .table_name(&table)
+                .set_key(Some(to_aws_item(&key)))
+                .update_expression("SET #written = :written")
+                .condition_expression(&text)
+                .set_expression_attribute_names(Some(sent_names))
+                .set_expression_attribute_values(Some(sent_values))
+                .send(),
+        );
+        let expected = match answer {
+            Ok(_) => Ok(true),
+            Err(error) => match error.into_service_error() {
+                error if error.is_conditional_check_failed_exception() => Ok(false),
+                error => Err(format!("{error:?}")),
+            },
+        };
+        let evaluated = ConditionExpression::parse(&text)
+            .and_then(|parsed| parsed.holds(Some(&item), &names, &values));
+        let kind = match (&expected, &evaluated) {
+            (Ok(true), Ok(true)) => "holds",
+            (Ok(false), Ok(false)) => "fails",
+            (Err(_), Err(_)) => "both refused",
+            _ => {
+                mismatches.push(format!(
+                    "case {case}: `{text}` names {names:?} values {values:?} on {item:?}:\n  \
+                     UpdateItem: {expected:?}\n  evaluator:  {evaluated:?}"
+                ));
+                "differ"
+            }
+        };
+        *outcomes.entry(kind).or_default() += 1;
+    }
+    eprintln!("conditions: {outcomes:?}");
+    assert!(
+        mismatches.is_empty(),
+        "{} of {} cases differ:\n{}",
+        mismatches.len(),
+        cases(),
+        mismatches.join("\n")
+    );
+    for kind in ["holds", "fails", "both refused"] {
+        assert!(
+            outcomes.get(kind).copied().unwrap_or(0) >= cases() / 20,
+            "{outcomes:?}"
+        );
+    }
 }
 
 fn stored(table: &str, key: &Item) -> Option<Item> {

@@ -6,16 +6,18 @@
 //! their declared types, not empty, within DynamoDB's key sizes); no update that sets,
 //! removes or adds to a key attribute; the keys of global and local secondary indexes written
 //! with their declared type and not empty; expressions and placeholders within DynamoDB's
-//! limits, every placeholder defined and used; and an update of the scanned item itself
-//! evaluated on it (with the actions before it on the same item), so that the item after the
-//! update is known: of at most 400 KB, its index keys of the right type, its operands of the
-//! types the update needs. An update of another item is checked as far as the request alone
-//! tells: its item is not known until the apply.
+//! limits, every placeholder defined and used; conditions that parse and whose operands have
+//! the types their operators take; and an action on the scanned item itself evaluated on it
+//! (with the actions before it on the same item): its condition, and if it holds (else the
+//! apply finds a conflict and writes nothing) the update, so that the item after it is known:
+//! of at most 400 KB, its index keys of the right type, its operands of the types the update
+//! needs. An action on another item is checked as far as the request alone tells: its item
+//! is not known until the apply.
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 
-use drift_value::expression::UpdateExpression;
+use drift_value::expression::{ConditionExpression, UpdateExpression};
 
 use crate::model::action::{Action, ActionKind};
 use crate::model::item::{to_json_item, Item, Value, MAX_ITEM_BYTES};
@@ -95,6 +97,24 @@ impl<'a> ScannedItem<'a> {
     fn is(&self, table: &str, key: &Item) -> bool {
         table == self.table && self.identity.as_deref() == Some(&key_identity(key)[..])
     }
+
+    /// Whether a conditional action on `key` of `table` would find its condition true, as
+    /// far as the scan tells: `true` for an action on another item (unknown until the apply,
+    /// where a false condition is a conflict that writes nothing).
+    fn holds(
+        &self,
+        table: &str,
+        key: &Item,
+        condition: Option<&ConditionExpression>,
+        action: &Action,
+    ) -> Result<bool, String> {
+        match condition {
+            Some(condition) if self.is(table, key) => {
+                condition.holds(self.current.as_deref(), &action.names, &action.values)
+            }
+            _ => Ok(true),
+        }
+    }
 }
 
 fn check_action(
@@ -102,12 +122,19 @@ fn check_action(
     schema: &TableSchema,
     scanned: &mut ScannedItem<'_>,
 ) -> Result<(), String> {
-    if let Some(condition) = &action.condition {
-        check_expression("condition", condition)?;
-    }
+    let condition = match &action.condition {
+        Some(text) => {
+            check_expression("condition", text)?;
+            let condition = ConditionExpression::parse(text)?;
+            condition.check(&action.names, &action.values)?;
+            Some(condition)
+        }
+        None => None,
+    };
+    let condition = condition.as_ref();
     match &action.kind {
         ActionKind::Put { item } => {
-            check_placeholders(action, None)?;
+            check_placeholders(action, None, condition)?;
             for name in schema.key.attributes() {
                 if !item.contains_key(name) {
                     return Err(format!(
@@ -120,15 +147,19 @@ fn check_action(
             check_index_keys(item, schema)?;
             check_local_entries(item, schema)?;
             if let Some(key) = schema.key.key_of(item) {
-                if scanned.is(&action.table, &key) {
+                if scanned.is(&action.table, &key)
+                    && scanned.holds(&action.table, &key, condition, action)?
+                {
                     scanned.current = Some(Cow::Owned(item.clone()));
                 }
             }
         }
         ActionKind::Delete { key } => {
-            check_placeholders(action, None)?;
+            check_placeholders(action, None, condition)?;
             check_exact_key(key, schema)?;
-            if scanned.is(&action.table, key) {
+            if scanned.is(&action.table, key)
+                && scanned.holds(&action.table, key, condition, action)?
+            {
                 scanned.current = None;
             }
         }
@@ -141,7 +172,7 @@ fn check_action(
             check_exact_key(key, schema)?;
             let parsed = UpdateExpression::parse(expression)
                 .map_err(|e| format!("Invalid UpdateExpression: {e}"))?;
-            check_placeholders(action, Some(&parsed))?;
+            check_placeholders(action, Some(&parsed), condition)?;
             let key_names: Vec<&str> = schema.key.attributes().collect();
             let writes = parsed.check_request(&key_names, &action.names, &action.values, false)?;
             for write in &writes {
@@ -149,7 +180,9 @@ fn check_action(
                     check_index_value(schema, &write.attribute, value)?;
                 }
             }
-            if !scanned.is(&action.table, key) {
+            if !scanned.is(&action.table, key)
+                || !scanned.holds(&action.table, key, condition, action)?
+            {
                 return Ok(());
             }
             let before = match &scanned.current {
@@ -202,8 +235,11 @@ fn check_expression(what: &str, text: &str) -> Result<(), String> {
 /// The placeholders of a request that carries an expression: each defined one used, each used
 /// one defined, none too long. A put or delete without a condition carries none to DynamoDB
 /// (the apply sends no expression for it), so there is nothing to check.
-fn check_placeholders(action: &Action, update: Option<&UpdateExpression>) -> Result<(), String> {
-    let condition = action.condition.as_deref();
+fn check_placeholders(
+    action: &Action,
+    update: Option<&UpdateExpression>,
+    condition: Option<&ConditionExpression>,
+) -> Result<(), String> {
     if update.is_none() && condition.is_none() {
         return Ok(());
     }
@@ -215,13 +251,9 @@ fn check_placeholders(action: &Action, update: Option<&UpdateExpression>) -> Res
         used_values.extend(used.values);
     }
     if let Some(condition) = condition {
-        for token in placeholder_tokens(condition) {
-            if token.starts_with('#') {
-                used_names.insert(token);
-            } else {
-                used_values.insert(token);
-            }
-        }
+        let used = condition.placeholders();
+        used_names.extend(used.names);
+        used_values.extend(used.values);
     }
     for placeholder in action.names.keys().chain(action.values.keys()) {
         if placeholder.len() > MAX_PLACEHOLDER_BYTES {
@@ -261,30 +293,6 @@ fn check_placeholders(action: &Action, update: Option<&UpdateExpression>) -> Res
         ));
     }
     Ok(())
-}
-
-/// The `#name` and `:value` tokens of a condition expression (which has no string literals, so
-/// every `#` or `:` followed by letters, digits or `_` is one).
-fn placeholder_tokens(text: &str) -> impl Iterator<Item = &str> {
-    let bytes = text.as_bytes();
-    let mut at = 0;
-    std::iter::from_fn(move || {
-        while at < bytes.len() {
-            let start = at;
-            at += 1;
-            if bytes[start] == b'#' || bytes[start] == b':' {
-                let end = bytes[at..]
-                    .iter()
-                    .position(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
-                    .map_or(bytes.len(), |n| at + n);
-                if end > at {
-                    at = end;
-                    return Some(&text[start..end]);
-                }
-            }
-        }
-        None
-    })
 }
 
 /// An update's or a delete's key: exactly the table's key attributes, of their types.

@@ -370,10 +370,55 @@ fn expressions_are_within_limits_and_parse() {
         &scanned,
     );
     assert!(error.contains("Invalid UpdateExpression"), "{error}");
-    assert_eq!(
-        placeholder_tokens("#a = :b AND size(#c_1) > :d2 OR x:y").collect::<Vec<_>>(),
-        ["#a", ":b", "#c_1", ":d2", ":y"]
+    let mut garbled = update("users", id("u2"), "SET a = :a", Item::new().with(":a", 1));
+    garbled.condition = Some("attribute_exists(id) AND".into());
+    let error = refused(&[garbled.clone()], &scanned);
+    assert!(error.contains("invalid condition expression"), "{error}");
+    garbled.condition = Some("a < :a".into());
+    garbled.values = Item::new().with(":a", Value::L(vec![]));
+    garbled.kind = ActionKind::Delete { key: id("u2") };
+    let error = refused(&[garbled], &scanned);
+    assert!(error.contains("operand type: L"), "{error}");
+}
+
+/// DynamoDB evaluates a condition before the update: an update of the scanned item that would
+/// fail on it is refused only when its condition holds (else the apply finds a conflict and
+/// writes nothing); a put or delete whose condition fails leaves the item as it was for the
+/// actions after it.
+#[test]
+fn an_action_on_the_scanned_item_counts_only_if_its_condition_holds() {
+    let scanned = user("u1").with("name", "Ada");
+    let mut add = update(
+        "users",
+        id("u1"),
+        "ADD #name :one",
+        Item::new().with(":one", 1),
     );
+    add.names = [("#name".to_owned(), "name".to_owned())].into();
+    assert!(refused(&[add.clone()], &scanned).contains("incorrect data type"));
+    add.condition = Some("attribute_not_exists(#name)".into());
+    assert_eq!(check(&[add.clone()], &scanned), Ok(()));
+    add.condition = Some("begins_with(#name, :ad)".into());
+    add.values = add.values.with(":ad", "Ad");
+    assert!(refused(&[add.clone()], &scanned).contains("incorrect data type"));
+    // A put that replaces the item with one whose `name` is a number, only if the item is
+    // gone: it is not, so the add after it still meets a string.
+    let mut replace = put("users", user("u1").with("name", Value::N("1".into())));
+    replace.condition = Some("attribute_not_exists(id)".into());
+    assert!(refused(&[replace.clone(), add.clone()], &scanned).contains("incorrect data type"));
+    replace.condition = Some("attribute_exists(id)".into());
+    add.condition = None;
+    add.values = Item::new().with(":one", 1);
+    assert_eq!(check(&[replace, add.clone()], &scanned), Ok(()));
+    // A delete whose condition fails leaves the item; one that holds removes it, and a plain
+    // update of a deleted item is a conflict, not an error.
+    let mut delete = action("users", ActionKind::Delete { key: id("u1") });
+    delete.condition = Some("#name = :other".into());
+    delete.names = [("#name".to_owned(), "name".to_owned())].into();
+    delete.values = Item::new().with(":other", "Grace");
+    assert!(refused(&[delete.clone(), add.clone()], &scanned).contains("incorrect data type"));
+    delete.values = Item::new().with(":other", "Ada");
+    assert_eq!(check(&[delete, add], &scanned), Ok(()));
 }
 
 /// The model of the rules for a put into `users`: the key `id` a non-empty S of at most 2048

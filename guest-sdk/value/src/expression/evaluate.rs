@@ -270,6 +270,18 @@ pub fn subtract_numbers(a: &str, b: &str) -> Result<String, String> {
         .map_err(str::to_owned)
 }
 
+/// How two DynamoDB numbers compare by value; `None` if either is not a valid number.
+pub(super) fn compare_numbers(a: &str, b: &str) -> Option<Ordering> {
+    let difference = Decimal::parse(a)
+        .ok()?
+        .plus(&Decimal::parse(b).ok()?.negated());
+    Some(match (difference.digits.is_empty(), difference.negative) {
+        (true, _) => Ordering::Equal,
+        (false, true) => Ordering::Less,
+        (false, false) => Ordering::Greater,
+    })
+}
+
 /// An exact decimal: `digits × 10^exponent`, with a sign.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Decimal {
@@ -527,7 +539,7 @@ impl<'e> Evaluation<'e> {
         let mut checked = Ok(());
         expression.for_each_path(&mut |path| {
             if checked.is_ok() {
-                checked = check_written_names(path);
+                checked = check_written_names(path).map_err(invalid);
             }
         });
         checked?;
@@ -875,16 +887,15 @@ impl<'e> Evaluation<'e> {
 
 /// Rejects what DynamoDB's tokenizer does not read as a name, and its reserved words, in a
 /// name written in the expression (a `#placeholder` may stand for anything); and list indexes
-/// beyond a Java `int`.
-fn check_written_names(path: &DocumentPath) -> Result<(), String> {
+/// beyond a Java `int`. The message lacks the expression's prefix (`Invalid UpdateExpression: `
+/// or `Invalid ConditionExpression: `).
+pub(super) fn check_written_names(path: &DocumentPath) -> Result<(), String> {
     for element in &path.0 {
         match element {
             Element::Name(name) => {
                 // Alternator's test_update_expression_name_token: a name starts with a letter.
                 if name.starts_with('_') {
-                    return Err(invalid(format!(
-                        "Syntax error; token: \"_\", near: \"{name}\""
-                    )));
+                    return Err(format!("Syntax error; token: \"_\", near: \"{name}\""));
                 }
                 // Keywords of condition expressions, which DynamoDB's tokenizer also reads in
                 // update expressions (ASSUMPTION, from an emulator of DynamoDB Local).
@@ -892,18 +903,18 @@ fn check_written_names(path: &DocumentPath) -> Result<(), String> {
                     .iter()
                     .any(|keyword| name.eq_ignore_ascii_case(keyword))
                 {
-                    return Err(invalid(format!("Syntax error; token: \"{name}\"")));
+                    return Err(format!("Syntax error; token: \"{name}\""));
                 }
                 if is_reserved(name) {
-                    return Err(invalid(format!(
+                    return Err(format!(
                         "Attribute name is a reserved keyword; reserved keyword: {name}"
-                    )));
+                    ));
                 }
             }
             Element::Index(index) if *index > MAX_LIST_INDEX => {
-                return Err(invalid(format!(
+                return Err(format!(
                     "List index is not within the allowable range; index: [{index}]"
-                )));
+                ));
             }
             Element::NamePlaceholder(_) | Element::Index(_) => {}
         }

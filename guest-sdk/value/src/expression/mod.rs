@@ -9,10 +9,13 @@
 //!   migration's test reads `SET email_lower = "ada@example.com"` rather than generated names.
 //! - [`UpdateExpression::apply`] evaluates the update on an item as DynamoDB's UpdateItem
 //!   does, with its errors; [`add_numbers`] and [`subtract_numbers`] are its exact arithmetic.
+//! - [`ConditionExpression`] reads a condition expression and tells whether it holds on an
+//!   item, as DynamoDB's conditional writes do.
 //! - [`UpdateBuilder`] generates an update from document paths and values, with placeholders
 //!   `#drift<N>` / `:drift<N>` (the same ones as the AssemblyScript SDK).
 
 mod builder;
+mod condition;
 mod evaluate;
 mod parse;
 mod resolve;
@@ -20,6 +23,7 @@ mod resolve;
 use std::fmt;
 
 pub use builder::{ExpressionAttributes, Placeholders, UpdateBuilder};
+pub use condition::ConditionExpression;
 pub use evaluate::{add_numbers, subtract_numbers, TopLevelWrite, UsedPlaceholders};
 pub use resolve::readable;
 

@@ -1,12 +1,14 @@
-//! Tokenizer and recursive-descent parser of update expressions.
+//! Tokenizer and recursive-descent parser of update expressions; the condition parser
+//! ([`super::condition`]) shares the tokenizer and the parser's paths and placeholders.
 
 use super::{
     AddOrDelete, Clause, DocumentPath, Element, Operand, SetAction, Term, UpdateExpression,
     MAX_NESTING,
 };
 
+/// One token of an expression.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Token<'a> {
+pub(super) enum Token<'a> {
     /// A name, a clause keyword or a function name.
     Word(&'a str),
     /// `#name`
@@ -15,7 +17,8 @@ enum Token<'a> {
     ValuePlaceholder(&'a str),
     /// Digits: a list index.
     Digits(&'a str),
-    /// `.`, `,`, `=`, `+`, `-`, `(`, `)`, `[` or `]`.
+    /// `.`, `,`, `=`, `+`, `-`, `(`, `)`, `[`, `]`, `<` or `>` (two-character comparators
+    /// are two symbols side by side).
     Symbol(char),
 }
 
@@ -35,8 +38,9 @@ fn is_word_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_'
 }
 
-/// Splits `text` into tokens with their byte offsets.
-fn tokenize(text: &str) -> Result<Vec<(Token<'_>, usize)>, String> {
+/// Splits `text`, an expression of the kind `what` names, into tokens with their byte
+/// offsets.
+fn tokenize<'a>(text: &'a str, what: &str) -> Result<Vec<(Token<'a>, usize)>, String> {
     let mut tokens = Vec::new();
     let mut chars = text.char_indices().peekable();
     while let Some(&(start, c)) = chars.peek() {
@@ -55,7 +59,7 @@ fn tokenize(text: &str) -> Result<Vec<(Token<'_>, usize)>, String> {
                 let end = word_end(start + 1);
                 if end == start + 1 {
                     return Err(format!(
-                        "invalid update expression: `{c}` must be followed by letters, digits or `_` (at byte {start})"
+                        "invalid {what}: `{c}` must be followed by letters, digits or `_` (at byte {start})"
                     ));
                 }
                 let placeholder = &text[start..end];
@@ -76,10 +80,12 @@ fn tokenize(text: &str) -> Result<Vec<(Token<'_>, usize)>, String> {
                 let end = word_end(start);
                 (Token::Word(&text[start..end]), end)
             }
-            '.' | ',' | '=' | '+' | '-' | '(' | ')' | '[' | ']' => (Token::Symbol(c), start + 1),
+            '.' | ',' | '=' | '+' | '-' | '(' | ')' | '[' | ']' | '<' | '>' => {
+                (Token::Symbol(c), start + 1)
+            }
             other => {
                 return Err(format!(
-                    "invalid update expression: unexpected `{other}` (at byte {start}); names other than letters, digits and `_` need a #placeholder"
+                    "invalid {what}: unexpected `{other}` (at byte {start}); names other than letters, digits and `_` need a #placeholder"
                 ))
             }
         };
@@ -98,23 +104,24 @@ fn keyword(word: &str) -> Option<&'static str> {
         .find(|keyword| word.eq_ignore_ascii_case(keyword))
 }
 
-struct Parser<'a> {
+/// A recursive-descent parser over an expression's tokens.
+pub(super) struct Parser<'a> {
+    /// What is parsed, for messages: `update expression` or `condition expression`.
+    what: &'static str,
     tokens: Vec<(Token<'a>, usize)>,
-    position: usize,
-    nesting: usize,
+    /// The next token's index.
+    pub(super) position: usize,
+    /// How deep in function calls the parser is.
+    pub(super) nesting: usize,
 }
 
 pub(super) fn parse(text: &str) -> Result<UpdateExpression, String> {
-    let mut parser = Parser {
-        tokens: tokenize(text)?,
-        position: 0,
-        nesting: 0,
-    };
+    let mut parser = Parser::new(text, "update expression")?;
     let mut clauses: Vec<Clause> = Vec::new();
     loop {
         let keyword = match parser.peek() {
             None if clauses.is_empty() => {
-                return Err("invalid update expression: it is empty".into());
+                return Err(format!("invalid {}: it is empty", parser.what));
             }
             None => break,
             Some(Token::Word(word)) if keyword(word).is_some() => keyword(word).expect("a keyword"),
@@ -149,28 +156,66 @@ pub(super) fn parse(text: &str) -> Result<UpdateExpression, String> {
 }
 
 impl<'a> Parser<'a> {
-    fn peek(&self) -> Option<Token<'a>> {
+    /// A parser of `text`, an expression of the kind `what` names.
+    pub(super) fn new(text: &'a str, what: &'static str) -> Result<Parser<'a>, String> {
+        Ok(Parser {
+            what,
+            tokens: tokenize(text, what)?,
+            position: 0,
+            nesting: 0,
+        })
+    }
+
+    /// The next token.
+    pub(super) fn peek(&self) -> Option<Token<'a>> {
         self.tokens.get(self.position).map(|(token, _)| *token)
     }
 
-    fn offset(&self) -> usize {
+    /// The token after the next one, and whether it follows it without a space.
+    pub(super) fn peek_second(&self) -> Option<(Token<'a>, bool)> {
+        let (first, at) = self.tokens.get(self.position)?;
+        let (second, second_at) = self.tokens.get(self.position + 1)?;
+        let width = match first {
+            Token::Symbol(_) => 1,
+            Token::Word(text)
+            | Token::NamePlaceholder(text)
+            | Token::ValuePlaceholder(text)
+            | Token::Digits(text) => text.len(),
+        };
+        Some((*second, at + width == *second_at))
+    }
+
+    /// The byte offset of the next token (of the last one at the end).
+    pub(super) fn offset(&self) -> usize {
         self.tokens
             .get(self.position)
             .or(self.tokens.last())
             .map_or(0, |(_, offset)| *offset)
     }
 
-    fn expected<T>(&self, what: &str) -> Result<T, String> {
+    /// An error: `wanted` was expected where the next token is.
+    pub(super) fn expected<T>(&self, wanted: &str) -> Result<T, String> {
+        let what = self.what;
         Err(match self.tokens.get(self.position) {
             Some((token, offset)) => format!(
-                "invalid update expression: expected {what}, found {} (at byte {offset})",
+                "invalid {what}: expected {wanted}, found {} (at byte {offset})",
                 token.describe()
             ),
-            None => format!("invalid update expression: expected {what}, found the end"),
+            None => format!("invalid {what}: expected {wanted}, found the end"),
         })
     }
 
-    fn eat(&mut self, symbol: char) -> bool {
+    /// An error at the next token.
+    pub(super) fn error<T>(&self, message: &str) -> Result<T, String> {
+        Err(format!(
+            "invalid {}: {message} (at byte {})",
+            self.what,
+            self.offset()
+        ))
+    }
+
+    /// Takes the next token if it is `symbol`.
+    pub(super) fn eat(&mut self, symbol: char) -> bool {
         let found = self.peek() == Some(Token::Symbol(symbol));
         if found {
             self.position += 1;
@@ -178,7 +223,8 @@ impl<'a> Parser<'a> {
         found
     }
 
-    fn symbol(&mut self, symbol: char) -> Result<(), String> {
+    /// Takes the next token, which must be `symbol`.
+    pub(super) fn symbol(&mut self, symbol: char) -> Result<(), String> {
         if self.eat(symbol) {
             Ok(())
         } else {
@@ -187,7 +233,10 @@ impl<'a> Parser<'a> {
     }
 
     /// One or more `item`s separated by commas.
-    fn list<T>(&mut self, item: impl Fn(&mut Self) -> Result<T, String>) -> Result<Vec<T>, String> {
+    pub(super) fn list<T>(
+        &mut self,
+        item: impl Fn(&mut Self) -> Result<T, String>,
+    ) -> Result<Vec<T>, String> {
         let mut items = vec![item(self)?];
         while self.eat(',') {
             items.push(item(self)?);
@@ -195,7 +244,8 @@ impl<'a> Parser<'a> {
         Ok(items)
     }
 
-    fn path(&mut self) -> Result<DocumentPath, String> {
+    /// A document path: `a.#b[2]`.
+    pub(super) fn path(&mut self) -> Result<DocumentPath, String> {
         let mut elements = vec![self.name()?];
         loop {
             if self.eat('.') {
@@ -205,7 +255,7 @@ impl<'a> Parser<'a> {
                     return self.expected("a list index");
                 };
                 let index = digits.parse().map_err(|_| {
-                    format!("invalid update expression: list index {digits} is too large")
+                    format!("invalid {}: list index {digits} is too large", self.what)
                 })?;
                 self.position += 1;
                 self.symbol(']')?;
@@ -228,7 +278,8 @@ impl<'a> Parser<'a> {
         Ok(element)
     }
 
-    fn value_placeholder(&mut self) -> Result<String, String> {
+    /// A `:value` placeholder.
+    pub(super) fn value_placeholder(&mut self) -> Result<String, String> {
         match self.peek() {
             Some(Token::ValuePlaceholder(placeholder)) => {
                 self.position += 1;
@@ -263,11 +314,7 @@ impl<'a> Parser<'a> {
                 let offset = self.offset();
                 self.position += 2;
                 self.nesting += 1;
-                if self.nesting > MAX_NESTING {
-                    return Err(format!(
-                        "invalid update expression: functions nested deeper than {MAX_NESTING} levels"
-                    ));
-                }
+                self.check_nesting()?;
                 let term = if function.eq_ignore_ascii_case("if_not_exists") {
                     let path = self.path()?;
                     self.symbol(',')?;
@@ -278,7 +325,8 @@ impl<'a> Parser<'a> {
                     Term::ListAppend(Box::new(first), Box::new(self.term()?))
                 } else {
                     return Err(format!(
-                        "invalid update expression: unknown function `{function}` (at byte {offset}); SET knows if_not_exists and list_append"
+                        "invalid {}: unknown function `{function}` (at byte {offset}); SET knows if_not_exists and list_append",
+                        self.what
                     ));
                 };
                 self.symbol(')')?;
@@ -288,5 +336,16 @@ impl<'a> Parser<'a> {
             (Some(Token::Word(_) | Token::NamePlaceholder(_)), _) => Ok(Term::Path(self.path()?)),
             _ => self.expected("a path, a :placeholder, if_not_exists(..) or list_append(..)"),
         }
+    }
+
+    /// Fails past [`MAX_NESTING`] levels of function calls.
+    pub(super) fn check_nesting(&self) -> Result<(), String> {
+        if self.nesting > MAX_NESTING {
+            return Err(format!(
+                "invalid {}: functions nested deeper than {MAX_NESTING} levels",
+                self.what
+            ));
+        }
+        Ok(())
     }
 }
