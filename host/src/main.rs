@@ -8,10 +8,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use drift_host::model::error::exit_code;
+use drift_host::model::error::{exit_code, EXIT_ERROR};
 use tracing_subscriber::EnvFilter;
 
-use cli::args::{Cli, Command};
+use cli::args::{Cli, Command, OutputFormat};
 use cli::commands;
 
 fn main() -> ExitCode {
@@ -24,15 +24,55 @@ fn main() -> ExitCode {
         .with_writer(io::stderr)
         .with_ansi(io::stderr().is_terminal())
         .init();
-    match dispatch(Cli::parse()) {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return usage_error(error),
+    };
+    let json = cli.command.output() == OutputFormat::Json;
+    match dispatch(cli) {
         Ok(code) => ExitCode::from(code),
         // A reader that went away early (`| head`) is no error, as for any Unix tool.
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {}", format!("{error:#}").replace('\n', " "));
-            ExitCode::from(exit_code(&error))
+            let message = format!("{error:#}").replace('\n', " ");
+            let code = exit_code(&error);
+            eprintln!("error: {message}");
+            if json {
+                print_error_document(&message, code);
+            }
+            ExitCode::from(code)
         }
     }
+}
+
+/// Under `--output json`, an error is the command's one JSON document too.
+fn print_error_document(message: &str, code: u8) {
+    let document = serde_json::json!({ "exit_code": code, "error": message });
+    println!("{document:#}");
+}
+
+/// A command line clap refuses: clap's message on stderr (and under `--output json` the
+/// error document), exit code 2; `--help` and `--version` print and exit 0.
+fn usage_error(error: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    let informational = matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    );
+    let json = std::env::args()
+        .collect::<Vec<_>>()
+        .windows(2)
+        .any(|pair| pair[0] == "--output" && pair[1] == "json")
+        || std::env::args().any(|arg| arg == "--output=json");
+    if !informational && json {
+        let rendered = error.render().to_string();
+        let first = rendered.lines().next().unwrap_or("invalid arguments");
+        print_error_document(first.trim_start_matches("error: "), EXIT_ERROR);
+    }
+    let _ = error.print();
+    ExitCode::from(if informational { 0 } else { EXIT_ERROR })
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {

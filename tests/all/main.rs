@@ -13,6 +13,7 @@ mod engine;
 mod evaluate;
 mod exec;
 mod fault_proxy;
+mod first_contact;
 #[cfg(feature = "crash-points")]
 mod model;
 mod partiql;

@@ -697,7 +697,6 @@ fn run_once(own: &str, meta: &str, crash_at: Option<&str>) -> Result<Ended, Stri
     }
     match output.status.code() {
         Some(0) => Ok(Ended::Done),
-        Some(3) if stderr(&output).contains("is already applied") => Ok(Ended::Done),
         code => Err(format!("run ended with {code:?}: {}", stderr(&output))),
     }
 }
@@ -705,9 +704,9 @@ fn run_once(own: &str, meta: &str, crash_at: Option<&str>) -> Result<Ended, Stri
 /// The counts the metadata record holds for the model's migration.
 fn recorded(meta: &str) -> Result<(Counts, serde_json::Value), String> {
     let output = drift_host(&["status", "--meta-table", meta, "--output", "json"], None);
-    let records: serde_json::Value =
+    let document: serde_json::Value =
         serde_json::from_str(&stdout(&output)).map_err(|e| e.to_string())?;
-    let record = records[0].clone();
+    let record = document["migrations"][0].clone();
     let count = |name: &str| record["counts"][name].as_u64().unwrap_or(u64::MAX);
     let counts = Counts {
         puts: count("puts"),

@@ -65,7 +65,7 @@ fn run_status_and_undo_leave_exact_tables_on_moto() {
 
     let status = drift_at(moto, &["status", "--meta-table", &meta, "--output", "json"]);
     expect_exit(&status, 0);
-    let records = report(&status);
+    let records = report(&status)["migrations"].clone();
     assert_eq!(records[0]["status"], "applied", "{records}");
     assert_eq!(records[0]["counts"]["updates"], 400);
 
@@ -74,7 +74,7 @@ fn run_status_and_undo_leave_exact_tables_on_moto() {
     assert_eq!(report(&undo)["status"], "rolled_back");
     assert_eq!(block_on(scan_all(&moto_client, &table)), by_id(&original));
     let status = drift_at(moto, &["status", "--meta-table", &meta, "--output", "json"]);
-    assert_eq!(report(&status)[0]["status"], "rolled_back");
+    assert_eq!(report(&status)["migrations"][0]["status"], "rolled_back");
 }
 
 /// The only test on moto's `users` and `users_by_email` (the examples' own table names).
@@ -126,7 +126,7 @@ fn a_folder_creates_its_tables_runs_and_undoes_on_moto() {
     );
     expect_exit(&status, 0);
     let rows = report(&status);
-    let states: Vec<&str> = rows
+    let states: Vec<&str> = rows["migrations"]
         .as_array()
         .map(|rows| rows.iter().filter_map(|r| r["state"].as_str()).collect())
         .unwrap_or_default();

@@ -277,3 +277,8 @@ pub fn model_tables(fresh: bool) {
         .unwrap();
     }
 }
+
+/// Whether `table` exists on the test server.
+pub fn table_exists(table: &str) -> bool {
+    block_on(client().describe_table().table_name(table).send()).is_ok()
+}

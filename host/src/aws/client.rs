@@ -33,6 +33,9 @@ pub struct ConnectOptions {
 /// (static keys, `credential_process`, SSO sessions, assumed roles), web identity (Kubernetes
 /// service accounts), container (ECS) and instance (EC2) metadata.
 pub async fn connect(options: &ConnectOptions) -> Result<Client> {
+    if let Some(endpoint) = &options.endpoint_url {
+        check_endpoint(endpoint)?;
+    }
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     if let Some(profile) = &options.profile {
         // As with the AWS CLI, a profile named on the command line (or in drift.toml) is where
@@ -74,8 +77,38 @@ pub async fn connect(options: &ConnectOptions) -> Result<Client> {
         )
         .load()
         .await;
+    // A configuration error is no network fault: say so at once instead of retrying it.
+    if config.region().is_none() {
+        bail!(
+            "no AWS region is configured: give --region, set AWS_REGION, or set a region in \
+             the profile (~/.aws/config)"
+        );
+    }
     check_credentials(&config, options.profile.as_deref()).await?;
     Ok(Client::new(&config))
+}
+
+/// An endpoint must be an `http://` or `https://` URL with a host: anything else would only
+/// fail later, as a connection error after every retry.
+pub fn check_endpoint(endpoint: &str) -> Result<()> {
+    let Some((scheme, rest)) = endpoint.split_once("://") else {
+        bail!(
+            "--endpoint-url `{endpoint}` is not a URL: write its scheme, as in http://{endpoint}"
+        );
+    };
+    if !matches!(scheme, "http" | "https") {
+        bail!("--endpoint-url `{endpoint}`: the scheme must be http or https, not `{scheme}`");
+    }
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if host.is_empty() || host.starts_with(':') {
+        bail!("--endpoint-url `{endpoint}` names no host");
+    }
+    if let Some((_, port)) = host.rsplit_once(':').filter(|_| !host.ends_with(']')) {
+        if port.parse::<u16>().is_err() {
+            bail!("--endpoint-url `{endpoint}`: `{port}` is not a port number");
+        }
+    }
+    Ok(())
 }
 
 /// Gets credentials from `config`'s chain once; the error names what to do about it.
@@ -130,5 +163,35 @@ impl Intercept for FenceInterceptor {
         _config: &mut ConfigBag,
     ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         Ok(self.0.check()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_endpoint;
+
+    #[test]
+    fn endpoints_are_urls_with_a_scheme_and_a_host() {
+        for good in [
+            "http://127.0.0.1:8000",
+            "https://dynamodb.eu-west-1.amazonaws.com",
+            "http://localhost:8000/",
+            "http://[::1]:8000",
+        ] {
+            assert!(check_endpoint(good).is_ok(), "{good}");
+        }
+        for (bad, why) in [
+            (
+                "127.0.0.1:8123",
+                "write its scheme, as in http://127.0.0.1:8123",
+            ),
+            ("ftp://host", "must be http or https"),
+            ("http://", "names no host"),
+            ("http://:8000", "names no host"),
+            ("http://host:80x0", "`80x0` is not a port number"),
+        ] {
+            let error = check_endpoint(bad).unwrap_err().to_string();
+            assert!(error.contains(why), "{bad}: {error}");
+        }
     }
 }

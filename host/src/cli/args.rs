@@ -11,14 +11,28 @@ use drift_host::aws::{Billing, Capacity, ConnectOptions, RetryPolicy};
 use drift_host::engine::{self, loader, Limits, Runtime};
 use drift_host::metadata;
 use drift_host::model::key::KeyAttribute;
+use drift_host::model::names::parse_table_name;
 use drift_host::model::operation::Operation;
+use drift_host::model::options::{self, Bounded};
 use drift_host::project::config::Defaults;
 use drift_host::project::folder::Folder;
 use drift_host::run::RunOptions;
 
+/// The exit codes every command's help lists (README, "Exit codes").
+macro_rules! exit_codes {
+    () => {
+        "\nExit codes:\n  0  success; also nothing to do (already applied, nothing pending)\n  \
+         1  the migration ran and failed (items failed, apply failed, cancelled, lease lost); \
+         plan/test/exec: failed items or cases; tables: changes pending\n  \
+         2  bad input, module or configuration, unreachable DynamoDB: nothing ran\n  \
+         3  refused: locked, a changed module, cannot resume, out of order\n\
+         With --output json, stdout holds one JSON document with its \"exit_code\"."
+    };
+}
+
 /// Run DynamoDB data migrations compiled to WebAssembly components.
 #[derive(Parser)]
-#[command(name = "drift-host", version, about)]
+#[command(name = "drift-host", version, about, after_help = exit_codes!())]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -31,74 +45,92 @@ pub enum Command {
     /// Run a migration over its table (scan, migrate every item, then apply the actions), or
     /// every pending migration of a folder in order.
     #[command(
-        after_help = "Examples:\n  drift-host run users_v2.wasm --endpoint-url http://127.0.0.1:8000 --report -\n  drift-host run migrations/"
+        after_help = concat!("Examples:\n  drift-host run users_v2.wasm --endpoint-url http://127.0.0.1:8000 --report -\n  drift-host run migrations/", exit_codes!())
     )]
     Run(RunCommandArgs),
     /// Undo an applied migration (scan its table again and apply `rollback`'s actions), or a
     /// folder's migrations above `--to N`, newest first.
     #[command(
-        after_help = "Examples:\n  drift-host undo users_v2.wasm --endpoint-url http://127.0.0.1:8000\n  drift-host undo migrations/ --to 1"
+        after_help = concat!("Examples:\n  drift-host undo users_v2.wasm --endpoint-url http://127.0.0.1:8000\n  drift-host undo migrations/ --to 1", exit_codes!())
     )]
     Undo(UndoArgs),
     /// List the migrations recorded in the metadata table, or where each migration of a
     /// folder stands (applied, pending, modified, missing, failed, running).
     #[command(
-        after_help = "Examples:\n  drift-host status --output json\n  drift-host status migrations/"
+        after_help = concat!("Examples:\n  drift-host status --output json\n  drift-host status migrations/", exit_codes!())
     )]
     Status(StatusArgs),
     /// Record a folder's migrations up to N as applied without running them (for tables that
     /// already have that shape).
     #[command(
-        after_help = "Example:\n  drift-host baseline migrations/ --up-to 3 --reason \"tables made by the old script\""
+        after_help = concat!("Example:\n  drift-host baseline migrations/ --up-to 3 --reason \"tables made by the old script\"", exit_codes!())
     )]
     Baseline(BaselineArgs),
     /// Accept the current checksum of modified applied migrations and clear failed records
     /// (the next run starts them over), noting who, when and why in each record.
     #[command(
-        after_help = "Example:\n  drift-host repair migrations/ --reason \"comment-only change in 0002\""
+        after_help = concat!("Example:\n  drift-host repair migrations/ --reason \"comment-only change in 0002\"", exit_codes!())
     )]
     Repair(RepairArgs),
     /// Compare the tables declared in a folder's drift.toml with the account; `--apply` creates
     /// the missing ones, adds missing global indexes, sets TTL and billing.
     #[command(
-        after_help = "Examples:\n  drift-host tables migrations/\n  drift-host tables migrations/ --apply\n  drift-host tables migrations/ --prune --confirm old_users"
+        after_help = concat!("Examples:\n  drift-host tables migrations/\n  drift-host tables migrations/ --apply\n  drift-host tables migrations/ --prune --confirm old_users", exit_codes!())
     )]
     Tables(TablesArgs),
-    /// Scaffold a migration project (Rust or AssemblyScript) with the next free number of a
-    /// migrations folder: it builds out of the box and has a sample, a test case and a unit test.
+    /// Scaffold a migration project (Rust, AssemblyScript, TypeScript, Python or C) with the
+    /// next free number of a migrations folder: it builds out of the box and has a sample, a
+    /// test case and a unit test.
     #[command(
-        after_help = "Examples:\n  drift-host new add_email_lower --lang rust --table users\n  drift-host new copy_orders --lang assemblyscript --dir migrations --table orders --key pk,sk\n  drift-host new tag_orders --lang ts --table orders --key pk,sk"
+        after_help = concat!("Examples:\n  drift-host new add_email_lower --lang rust --table users\n  drift-host new copy_orders --lang assemblyscript --dir migrations --table orders --key pk,sk\n  drift-host new tag_orders --lang ts --table orders --key pk,sk\n  drift-host new fix_names --lang python --table users\n  drift-host new trim_tags --lang c --table items", exit_codes!())
     )]
     New(NewArgs),
     /// Run a migration over items from a file (DynamoDB JSON) and print its actions; writes nothing.
     #[command(
-        after_help = "Example:\n  drift-host exec users_v2.wasm --input users.json --key id"
+        after_help = concat!("Example:\n  drift-host exec users_v2.wasm --input users.json --key id", exit_codes!())
     )]
     Exec(ExecArgs),
     /// Show what a run would do (actions by table and kind, failed items, capacity, items
     /// before and after), writing nothing; `--out PLAN` keeps it for `apply`.
     #[command(
-        after_help = "Examples:\n  drift-host plan users_v2.wasm --sample 5\n  drift-host plan users_v2.wasm --out plans/users_v2 --output json"
+        after_help = concat!("Examples:\n  drift-host plan users_v2.wasm --sample 5\n  drift-host plan users_v2.wasm --out plans/users_v2 --output json", exit_codes!())
     )]
     Plan(PlanArgs),
     /// Apply a plan that `plan --out` kept, and record the migration as `run` would.
-    #[command(after_help = "Example:\n  drift-host apply plans/users_v2")]
+    #[command(after_help = concat!("Example:\n  drift-host apply plans/users_v2", exit_codes!()))]
     Apply(ApplyArgs),
     /// Run a migration's test cases offline (input items, and the expected tables, actions or
     /// errors); `--update` rewrites the expectations.
     #[command(
-        after_help = "Examples:\n  drift-host test users_v2.wasm --cases cases/\n  drift-host test users_v2.wasm --cases cases/ --update"
+        after_help = concat!("Examples:\n  drift-host test users_v2.wasm --cases cases/\n  drift-host test users_v2.wasm --cases cases/ --update", exit_codes!())
     )]
     Test(TestArgs),
     /// Print a migration's info() as JSON.
-    #[command(after_help = "Example:\n  drift-host inspect users_v2.wasm")]
+    #[command(after_help = concat!("Example:\n  drift-host inspect users_v2.wasm", exit_codes!()))]
     Inspect(InspectArgs),
     /// Write items from a DynamoDB JSON file into a table (for samples and fixtures).
-    #[command(after_help = "Example:\n  drift-host load users --input users.json --create-key id")]
+    #[command(after_help = concat!("Example:\n  drift-host load users --input users.json --create-key id", exit_codes!()))]
     Load(LoadArgs),
     /// Remove the metadata table's lock left by a dead run (expired lease; any lease with --force).
-    #[command(after_help = "Example:\n  drift-host unlock --meta-table drift_migrations")]
+    #[command(after_help = concat!("Example:\n  drift-host unlock --meta-table drift_migrations", exit_codes!()))]
     Unlock(UnlockArgs),
+}
+
+impl Command {
+    /// The output format the command was asked for (text for commands without `--output`).
+    pub fn output(&self) -> OutputFormat {
+        match self {
+            Command::Run(args) => args.run.output,
+            Command::Undo(args) => args.run.output,
+            Command::Plan(args) => args.run.output,
+            Command::Apply(args) => args.run.output,
+            Command::Status(args) => args.output,
+            Command::Tables(args) => args.output,
+            Command::Exec(args) => args.output,
+            Command::Test(args) => args.output,
+            _ => OutputFormat::Text,
+        }
+    }
 }
 
 /// `unlock`.
@@ -119,6 +151,7 @@ pub struct UnlockArgs {
 #[derive(Args)]
 pub struct LoadArgs {
     /// The table to write to.
+    #[arg(value_parser = parse_table_name)]
     pub table: String,
     /// Items in DynamoDB JSON: `aws dynamodb scan` output or export lines; `-` for stdin.
     #[arg(long, short)]
@@ -169,21 +202,24 @@ pub struct UndoArgs {
 #[derive(Args)]
 pub struct RunArgs {
     /// Scan this table instead of the one the migration's info() names (one migration only).
-    #[arg(long)]
+    #[arg(long, value_parser = parse_table_name)]
     pub table: Option<String>,
-    /// Guest instances working in parallel [default: the number of CPUs].
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
-    pub concurrency: Option<u32>,
-    /// Parallel scan segments (TotalSegments) [default: 8].
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
-    pub segments: Option<u32>,
-    /// How often progress is checkpointed while it advances, in milliseconds: a resumed run
-    /// repeats about this much work.
-    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(10..))]
-    pub checkpoint_interval_ms: u64,
-    /// Items per Scan request [default: 1000].
-    #[arg(long, value_parser = clap::value_parser!(i32).range(1..))]
-    pub page_size: Option<i32>,
+    /// Guest instances working in parallel ([`options::CONCURRENCY`]).
+    #[arg(long, help = options::CONCURRENCY.help(), value_parser = bounded(&options::CONCURRENCY))]
+    pub concurrency: Option<u64>,
+    /// Parallel scan segments ([`options::SEGMENTS`]).
+    #[arg(long, help = options::SEGMENTS.help(), value_parser = bounded(&options::SEGMENTS))]
+    pub segments: Option<u64>,
+    /// How often progress is checkpointed ([`options::CHECKPOINT_INTERVAL_MS`]).
+    #[arg(
+        long,
+        help = options::CHECKPOINT_INTERVAL_MS.help(),
+        value_parser = bounded(&options::CHECKPOINT_INTERVAL_MS)
+    )]
+    pub checkpoint_interval_ms: Option<u64>,
+    /// Items per Scan request ([`options::PAGE_SIZE`]).
+    #[arg(long, help = options::PAGE_SIZE.help(), value_parser = bounded(&options::PAGE_SIZE))]
+    pub page_size: Option<u64>,
     /// Stop the scan at the first item that fails.
     #[arg(long)]
     pub fail_fast: bool,
@@ -191,9 +227,13 @@ pub struct RunArgs {
     /// statements (BatchExecuteStatement).
     #[arg(long)]
     pub no_batch_updates: bool,
-    /// Concurrent write lanes while applying [default: 32].
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=4096))]
-    pub apply_concurrency: Option<u32>,
+    /// Concurrent write lanes while applying ([`options::APPLY_CONCURRENCY`]).
+    #[arg(
+        long,
+        help = options::APPLY_CONCURRENCY.help(),
+        value_parser = bounded(&options::APPLY_CONCURRENCY)
+    )]
+    pub apply_concurrency: Option<u64>,
     /// Where journals are spooled (default: ~/.local/state/drift-host/journals).
     #[arg(long, env = "DRIFT_WORK_DIR")]
     pub work_dir: Option<PathBuf>,
@@ -209,21 +249,21 @@ pub struct RunArgs {
     /// Create the metadata table with provisioned capacity `RCU,WCU` instead of on-demand.
     #[arg(long, value_parser = parse_provisioned)]
     pub provisioned: Option<(i64, i64)>,
-    /// Attempts per DynamoDB request before giving up (throttling, 5xx, timeouts) [default: 12].
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100))]
-    pub max_attempts: Option<u32>,
-    /// Lease of the metadata table's lock, in seconds; renewed every third of it [default: 60].
-    #[arg(long, value_parser = clap::value_parser!(u64).range(3..))]
+    /// Attempts per DynamoDB request ([`options::MAX_ATTEMPTS`]).
+    #[arg(long, help = options::MAX_ATTEMPTS.help(), value_parser = bounded(&options::MAX_ATTEMPTS))]
+    pub max_attempts: Option<u64>,
+    /// Lease of the metadata table's lock ([`options::LEASE_SECONDS`]).
+    #[arg(long, help = options::LEASE_SECONDS.help(), value_parser = bounded(&options::LEASE_SECONDS))]
     pub lease_seconds: Option<u64>,
     /// Run again from the start a migration that a dead or stopped run left unfinished,
     /// instead of resuming it from its checkpoint.
     #[arg(long)]
     pub restart: bool,
     /// Most read capacity units per second the scan may consume.
-    #[arg(long, value_parser = positive)]
+    #[arg(long, value_parser = options::parse_rate)]
     pub max_rcu: Option<f64>,
     /// Most write capacity units per second the apply may consume.
-    #[arg(long, value_parser = positive)]
+    #[arg(long, value_parser = options::parse_rate)]
     pub max_wcu: Option<f64>,
     /// The metadata table.
     #[command(flatten)]
@@ -255,7 +295,7 @@ impl RunArgs {
 
     /// Guest instances working in parallel.
     pub fn concurrency(&self) -> u32 {
-        self.concurrency.unwrap_or_else(default_concurrency)
+        concurrency(self.concurrency)
     }
 
     /// The options of a `run` (or `undo`) with these arguments.
@@ -264,11 +304,11 @@ impl RunArgs {
             operation,
             table: self.table.clone(),
             concurrency: self.concurrency() as usize,
-            segments: self.segments.unwrap_or(8),
-            page_size: self
-                .page_size
-                .unwrap_or(drift_host::source::scan::PAGE_SIZE),
-            checkpoint_every: Duration::from_millis(self.checkpoint_interval_ms),
+            segments: options::SEGMENTS.or_default(self.segments) as u32,
+            page_size: options::PAGE_SIZE.or_default(self.page_size) as i32,
+            checkpoint_every: Duration::from_millis(
+                options::CHECKPOINT_INTERVAL_MS.or_default(self.checkpoint_interval_ms),
+            ),
             meta_table: self.meta.table(),
             billing: match self.provisioned {
                 Some((read, write)) => Billing::Provisioned(read, write),
@@ -276,14 +316,14 @@ impl RunArgs {
             },
             fail_fast: self.fail_fast,
             work_dir: self.work_dir.clone().unwrap_or_else(default_work_dir),
-            apply_lanes: self.apply_concurrency.unwrap_or(32) as usize,
+            apply_lanes: options::APPLY_CONCURRENCY.or_default(self.apply_concurrency) as usize,
             batch_updates: !self.no_batch_updates,
             keep_journal: self.keep_journal,
             policy: RetryPolicy {
-                max_attempts: self.max_attempts.unwrap_or(12),
+                max_attempts: options::MAX_ATTEMPTS.or_default(self.max_attempts) as u32,
                 ..RetryPolicy::default()
             },
-            lease: Duration::from_secs(self.lease_seconds.unwrap_or(60)),
+            lease: Duration::from_secs(options::LEASE_SECONDS.or_default(self.lease_seconds)),
             restart: self.restart,
             capacity: Capacity::new(self.max_rcu, self.max_wcu),
             planned: None,
@@ -374,7 +414,7 @@ pub struct NewArgs {
     #[arg(long, default_value = "migrations")]
     pub dir: PathBuf,
     /// The table it scans.
-    #[arg(long, default_value = "items")]
+    #[arg(long, default_value = "items", value_parser = parse_table_name)]
     pub table: String,
     /// The table's key attributes: partition key, and sort key if any.
     #[arg(long, value_delimiter = ',', default_value = "id")]
@@ -384,28 +424,31 @@ pub struct NewArgs {
     pub sandbox: SandboxArgs,
 }
 
-/// A language `new` scaffolds.
+/// A language `new` scaffolds; each also answers to its short name.
 #[derive(Clone, Copy, ValueEnum)]
 pub enum Lang {
-    /// A cdylib crate on drift-sdk.
+    /// A cdylib crate on drift-sdk (also `rs`).
+    #[value(alias = "rs")]
     Rust,
-    /// An npm project on @drift/sdk.
+    /// An npm project on @drift/sdk (also `as`).
+    #[value(alias = "as")]
     Assemblyscript,
-    /// A TypeScript npm project on @drift/sdk-js (QuickJS).
-    #[value(alias = "ts")]
+    /// A TypeScript npm project on @drift/sdk-js, run by QuickJS (also `ts`, `js`,
+    /// `javascript`).
+    #[value(aliases = ["ts", "js", "javascript"])]
     Typescript,
-    /// A Python module on drift_sdk (componentize-py).
+    /// A Python module on drift_sdk, built by componentize-py (also `py`).
     #[value(alias = "py")]
     Python,
-    /// A C file on the C SDK (clang + wasi-libc).
+    /// A C file on the C SDK, built by clang and wasi-libc.
     C,
 }
 
 /// The options of the folder commands that take the lock without running a migration.
 #[derive(Args)]
 pub struct ProjectArgs {
-    /// Lease of the metadata table's lock, in seconds [default: 60].
-    #[arg(long, value_parser = clap::value_parser!(u64).range(3..))]
+    /// Lease of the metadata table's lock ([`options::LEASE_SECONDS`]).
+    #[arg(long, help = options::LEASE_SECONDS.help(), value_parser = bounded(&options::LEASE_SECONDS))]
     pub lease_seconds: Option<u64>,
     /// The metadata table.
     #[command(flatten)]
@@ -421,7 +464,7 @@ pub struct ProjectArgs {
 impl ExecArgs {
     /// Guest instances working in parallel.
     pub fn concurrency(&self) -> u32 {
-        self.concurrency.unwrap_or_else(default_concurrency)
+        concurrency(self.concurrency)
     }
 }
 
@@ -440,7 +483,7 @@ impl ProjectArgs {
             table: None,
             concurrency: Some(1),
             segments: None,
-            checkpoint_interval_ms: 500,
+            checkpoint_interval_ms: None,
             page_size: None,
             fail_fast: false,
             no_batch_updates: false,
@@ -479,7 +522,7 @@ pub enum OutputFormat {
 #[derive(Args)]
 pub struct MetaArgs {
     /// The metadata table [default: drift_migrations].
-    #[arg(long)]
+    #[arg(long, value_parser = parse_table_name)]
     pub meta_table: Option<String>,
 }
 
@@ -556,9 +599,9 @@ pub struct ExecArgs {
     /// Key attribute names (e.g. `id` or `pk,sk`), to name items in output and errors.
     #[arg(long, value_delimiter = ',')]
     pub key: Vec<String>,
-    /// Guest instances working in parallel [default: the number of CPUs].
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
-    pub concurrency: Option<u32>,
+    /// Guest instances working in parallel ([`options::CONCURRENCY`]).
+    #[arg(long, help = options::CONCURRENCY.help(), value_parser = bounded(&options::CONCURRENCY))]
+    pub concurrency: Option<u64>,
     /// Guest limits and caching.
     #[command(flatten)]
     pub sandbox: SandboxArgs,
@@ -633,35 +676,27 @@ pub struct InspectArgs {
 }
 
 /// Limits and caching shared by every command that loads a migration.
-#[derive(Args)]
+#[derive(Args, Default)]
 pub struct SandboxArgs {
-    /// CPU deadline of one guest call, in milliseconds [default: 5000].
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    /// CPU deadline of one guest call ([`options::DEADLINE_MS`]).
+    #[arg(long, help = options::DEADLINE_MS.help(), value_parser = bounded(&options::DEADLINE_MS))]
     pub deadline_ms: Option<u64>,
-    /// Memory cap of one guest instance, in MiB [default: 256].
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=65536))]
+    /// Memory cap of one guest instance ([`options::MEMORY_MB`]).
+    #[arg(long, help = options::MEMORY_MB.help(), value_parser = bounded(&options::MEMORY_MB))]
     pub memory_mb: Option<u64>,
-    /// Most actions one item may produce.
-    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
-    pub max_actions_per_item: u64,
+    /// Most actions one item may produce ([`options::MAX_ACTIONS_PER_ITEM`]).
+    #[arg(
+        long,
+        help = options::MAX_ACTIONS_PER_ITEM.help(),
+        value_parser = bounded(&options::MAX_ACTIONS_PER_ITEM)
+    )]
+    pub max_actions_per_item: Option<u64>,
     /// Directory for compiled components (default: ~/.cache/drift-host/components).
     #[arg(long, env = "DRIFT_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
     /// Compile every time; read and write no cache.
     #[arg(long)]
     pub no_cache: bool,
-}
-
-impl Default for SandboxArgs {
-    fn default() -> SandboxArgs {
-        SandboxArgs {
-            deadline_ms: None,
-            memory_mb: None,
-            max_actions_per_item: 10_000,
-            cache_dir: None,
-            no_cache: false,
-        }
-    }
 }
 
 impl SandboxArgs {
@@ -692,9 +727,10 @@ impl SandboxArgs {
 
     fn runtime(&self, instances: u32) -> Result<Arc<Runtime>> {
         let limits = Limits {
-            deadline: Duration::from_millis(self.deadline_ms.unwrap_or(5000)),
-            memory_bytes: (self.memory_mb.unwrap_or(256) as usize) << 20,
-            max_actions_per_item: self.max_actions_per_item as usize,
+            deadline: Duration::from_millis(options::DEADLINE_MS.or_default(self.deadline_ms)),
+            memory_bytes: (options::MEMORY_MB.or_default(self.memory_mb) as usize) << 20,
+            max_actions_per_item: options::MAX_ACTIONS_PER_ITEM
+                .or_default(self.max_actions_per_item) as usize,
         };
         Runtime::new(limits, instances)
     }
@@ -720,15 +756,17 @@ fn parse_provisioned(text: &str) -> Result<(i64, i64), String> {
     Ok((parse(read)?, parse(write)?))
 }
 
-fn positive(text: &str) -> Result<f64, String> {
-    text.parse::<f64>()
-        .ok()
-        .filter(|n| n.is_finite() && *n > 0.0)
-        .ok_or_else(|| "expected a positive number".to_owned())
+/// The command line's parser of a whole-number option: its range, from its one definition.
+fn bounded(option: &'static Bounded) -> impl Fn(&str) -> Result<u64, String> + Clone {
+    move |text| option.parse(text)
 }
 
-fn default_concurrency() -> u32 {
-    std::thread::available_parallelism().map_or(2, |n| n.get() as u32)
+/// Guest instances: as given, else one per CPU (within the option's range).
+fn concurrency(given: Option<u64>) -> u32 {
+    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get() as u64);
+    given
+        .unwrap_or(cpus)
+        .clamp(options::CONCURRENCY.min, options::CONCURRENCY.max) as u32
 }
 
 fn default_work_dir() -> PathBuf {

@@ -18,6 +18,7 @@ use super::immediate::GuestContext;
 use super::sandbox::HostState;
 use super::{sandbox, Runtime};
 use crate::model::action::Tables;
+use crate::model::names::check_table_name;
 
 /// What a migration says about itself through `info()`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,13 +47,7 @@ impl MigrationInfo {
             ));
         }
         for table in std::iter::once(&self.table).chain(&self.other_tables) {
-            if table.len() < 3 || table.len() > 255 || !table.chars().all(plain) {
-                return Err(format!(
-                    "table `{}` is not a DynamoDB table name: 3 to 255 ASCII letters, digits, \
-                     `_`, `-` or `.`",
-                    table.escape_debug()
-                ));
-            }
+            check_table_name(table).map_err(|why| format!("table {why}"))?;
         }
         if self.description.len() > 4096
             || self

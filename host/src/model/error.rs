@@ -17,6 +17,10 @@ pub const EXIT_REFUSED: u8 = 3;
 /// Why a run (or an operation on the metadata table) did not do what it was asked.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RunError {
+    /// Nothing to do: the same module already applied (or rolled back) the migration. Not a
+    /// failure: the exit code is 0, as for a folder with nothing pending.
+    #[error("{0}")]
+    UpToDate(String),
     /// Refused before anything was written: already applied, a changed module, locked by
     /// another run, a resume whose checkpoint or journal is missing or damaged.
     #[error("{0}")]
@@ -57,6 +61,7 @@ impl RunError {
     /// The exit code of this failure.
     pub fn exit_code(&self) -> u8 {
         match self {
+            RunError::UpToDate(_) => EXIT_OK,
             RunError::Refused(_) => EXIT_REFUSED,
             _ => EXIT_FAILED,
         }
@@ -64,7 +69,10 @@ impl RunError {
 
     /// Whether the next run of the same module may resume where this one stopped.
     pub fn resumable(&self) -> bool {
-        !matches!(self, RunError::Refused(_) | RunError::ItemsFailed { .. })
+        !matches!(
+            self,
+            RunError::UpToDate(_) | RunError::Refused(_) | RunError::ItemsFailed { .. }
+        )
     }
 }
 
@@ -75,6 +83,17 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
         .chain()
         .find_map(|cause| cause.downcast_ref::<RunError>())
         .map_or(EXIT_ERROR, RunError::exit_code)
+}
+
+/// The message of a [`RunError::UpToDate`] anywhere in `error`'s chain: the run had nothing
+/// to do.
+pub fn up_to_date(error: &anyhow::Error) -> Option<&str> {
+    error
+        .chain()
+        .find_map(|cause| match cause.downcast_ref::<RunError>() {
+            Some(RunError::UpToDate(message)) => Some(message.as_str()),
+            _ => None,
+        })
 }
 
 /// A [`RunError::Refused`] as an `anyhow::Error`.
@@ -101,6 +120,10 @@ mod tests {
             1
         );
         assert_eq!(exit_code(&anyhow::anyhow!("bad input")), 2);
+        let done = wrapped(RunError::UpToDate("nothing to do".into()));
+        assert_eq!(exit_code(&done), 0);
+        assert_eq!(up_to_date(&done), Some("nothing to do"));
+        assert_eq!(up_to_date(&wrapped(RunError::Refused("x".into()))), None);
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //! - [`operation`]: migrate or undo, and where a migration stands;
 //! - [`counts`]: one set of counts, and its live (atomic) form;
 //! - [`key`]: a key attribute as people write it (`NAME:S|N|B`);
+//! - [`names`]: DynamoDB's naming rules for tables and indexes;
+//! - [`options`]: the numeric options' ranges and defaults, for the command line and drift.toml;
 //! - [`schema`]: a table's key, key types and index keys, as the checks need them;
 //! - [`source`]: how a scanned item is named (its key, its scan page);
 //! - [`error`]: the typed failures that decide the exit code;
@@ -17,7 +19,9 @@ pub mod error;
 pub mod fence;
 pub mod item;
 pub mod key;
+pub mod names;
 pub mod operation;
+pub mod options;
 pub mod schema;
 pub mod source;
 pub mod stop;

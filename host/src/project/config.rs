@@ -11,6 +11,8 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Deserializer, Serialize};
 
 pub use crate::model::key::{KeyAttribute, KeyType};
+use crate::model::names::check_table_name;
+use crate::model::options;
 
 /// The project file's name.
 pub const PROJECT_FILE: &str = "drift.toml";
@@ -38,19 +40,19 @@ pub struct Defaults {
     /// AWS profile.
     pub profile: Option<String>,
     /// Guest instances working in parallel.
-    pub concurrency: Option<u32>,
+    pub concurrency: Option<u64>,
     /// Parallel scan segments.
-    pub segments: Option<u32>,
+    pub segments: Option<u64>,
     /// Items per Scan request.
-    pub page_size: Option<i32>,
+    pub page_size: Option<u64>,
     /// Concurrent write lanes while applying.
-    pub apply_concurrency: Option<u32>,
+    pub apply_concurrency: Option<u64>,
     /// Where journals are spooled; relative to the project folder.
     pub work_dir: Option<PathBuf>,
     /// Lease of the metadata table's lock, in seconds.
     pub lease_seconds: Option<u64>,
     /// Attempts per DynamoDB request.
-    pub max_attempts: Option<u32>,
+    pub max_attempts: Option<u64>,
     /// Most read capacity units per second a scan may consume.
     pub max_rcu: Option<f64>,
     /// Most write capacity units per second an apply may consume.
@@ -244,12 +246,52 @@ impl ProjectFile {
             })?,
             None => BTreeMap::new(),
         };
-        let defaults = toml::Value::Table(document).try_into().map_err(invalid)?;
+        let defaults: Defaults = toml::Value::Table(document).try_into().map_err(invalid)?;
+        defaults.check()?;
         let file = ProjectFile { defaults, tables };
         for (name, table) in &file.tables {
+            check_table_name(name).map_err(|why| anyhow::anyhow!("[tables.{name}]: {why}"))?;
             table.check().with_context(|| format!("table `{name}`"))?;
         }
         Ok(file)
+    }
+}
+
+impl Defaults {
+    /// Checks each value against its option's one definition, as the command line does.
+    fn check(&self) -> Result<()> {
+        let bounded = [
+            (options::CONCURRENCY, self.concurrency),
+            (options::SEGMENTS, self.segments),
+            (options::PAGE_SIZE, self.page_size),
+            (options::APPLY_CONCURRENCY, self.apply_concurrency),
+            (options::LEASE_SECONDS, self.lease_seconds),
+            (options::MAX_ATTEMPTS, self.max_attempts),
+            (options::DEADLINE_MS, self.deadline_ms),
+            (options::MEMORY_MB, self.memory_mb),
+        ];
+        for (option, value) in bounded {
+            if let Some(value) = value {
+                option.check(value).map_err(|why| {
+                    anyhow::anyhow!("`{} = {value}`: {why} (as --{})", option.key(), option.flag)
+                })?;
+            }
+        }
+        for (key, value) in [("max_rcu", self.max_rcu), ("max_wcu", self.max_wcu)] {
+            if let Some(value) = value {
+                options::check_rate(value)
+                    .map_err(|why| anyhow::anyhow!("`{key} = {value}`: {why}"))?;
+            }
+        }
+        if let Some(name) = &self.meta_table {
+            check_table_name(name)
+                .map_err(|why| anyhow::anyhow!("`meta_table = \"{name}\"`: {why}"))?;
+        }
+        if let Some(endpoint) = &self.endpoint_url {
+            crate::aws::client::check_endpoint(endpoint)
+                .with_context(|| format!("`endpoint_url = \"{endpoint}\"`"))?;
+        }
+        Ok(())
     }
 }
 
@@ -263,6 +305,7 @@ impl TableDeclaration {
             if !names.insert(name) {
                 bail!("two indexes are named `{name}`");
             }
+            check_table_name(name).map_err(|why| anyhow::anyhow!("index {why}"))?;
         }
         let mut types = BTreeMap::new();
         for key in self.key_attributes() {
@@ -367,30 +410,43 @@ capacity = "2,3"
     fn unknown_keys_are_named() {
         assert!(error("meta_tabel = \"x\"").contains("meta_tabel"));
         assert!(
-            error("[tables.t]\npartition_key = \"id:S\"\nsortkey = \"a:S\"").contains("sortkey")
+            error("[tables.tbl]\npartition_key = \"id:S\"\nsortkey = \"a:S\"").contains("sortkey")
         );
-        let index = "[tables.t]\npartition_key = \"id:S\"\n[[tables.t.indexes]]\nname = \"i\"\n\
+        let index =
+            "[tables.tbl]\npartition_key = \"id:S\"\n[[tables.tbl.indexes]]\nname = \"idx\"\n\
                      partition_key = \"a:S\"\nprojecton = \"all\"";
         assert!(error(index).contains("projecton"));
     }
 
     #[test]
     fn bad_values_say_what_is_expected() {
-        assert!(error("[tables.t]\npartition_key = \"id\"").contains("NAME:S"));
-        assert!(error("[tables.t]\npartition_key = \"id:X\"").contains("not S, N or B"));
+        assert!(error("[tables.tbl]\npartition_key = \"id\"").contains("NAME:S"));
+        assert!(error("[tables.tbl]\npartition_key = \"id:X\"").contains("not S, N or B"));
         assert!(
-            error("[tables.t]\npartition_key = \"id:S\"\nbilling = \"provisioned:0,1\"")
+            error("[tables.tbl]\npartition_key = \"id:S\"\nbilling = \"provisioned:0,1\"")
                 .contains("positive")
         );
         assert!(
-            error("[tables.t]\npartition_key = \"id:S\"\nbilling = \"free\"").contains("on-demand")
+            error("[tables.tbl]\npartition_key = \"id:S\"\nbilling = \"free\"")
+                .contains("on-demand")
         );
-        let clash = "[tables.t]\npartition_key = \"id:S\"\n[[tables.t.indexes]]\nname = \"i\"\n\
+        let clash =
+            "[tables.tbl]\npartition_key = \"id:S\"\n[[tables.tbl.indexes]]\nname = \"idx\"\n\
                      partition_key = \"id:N\"";
         assert!(error(clash).contains("both S and N"));
-        let twice = "[tables.t]\npartition_key = \"id:S\"\n[[tables.t.indexes]]\nname = \"i\"\n\
-                     partition_key = \"a:S\"\n[[tables.t.indexes]]\nname = \"i\"\npartition_key = \"b:S\"";
-        assert!(error(twice).contains("two indexes are named `i`"));
+        let twice = "[tables.tbl]\npartition_key = \"id:S\"\n[[tables.tbl.indexes]]\nname = \"idx\"\n\
+                     partition_key = \"a:S\"\n[[tables.tbl.indexes]]\nname = \"idx\"\npartition_key = \"b:S\"";
+        assert!(error(twice).contains("two indexes are named `idx`"));
+        assert_eq!(
+            error("segments = 2000000"),
+            "`segments = 2000000`: 2000000 is not from 1 to 1000000 (as --segments)"
+        );
+        assert!(error("page_size = 0").contains("0 is not from 1 to"));
+        assert!(error("concurrency = 0").contains("(as --concurrency)"));
+        assert!(error("lease_seconds = 1").contains("1 is not from 3 to"));
+        assert!(error("max_wcu = -1.0").contains("not a positive number"));
+        assert!(error("meta_table = \"a b\"").contains("is not a DynamoDB table name"));
+        assert!(error("[tables.\"a b\"]\npartition_key = \"id:S\"").contains("[tables.a b]"));
         assert!(
             error("concurrency = \"many\"").contains("concurrency")
                 || error("concurrency = \"many\"").contains("integer")

@@ -672,14 +672,14 @@ mod tests {
     fn declared() -> BTreeMap<String, TableDeclaration> {
         ProjectFile::parse(
             r#"
-[tables.a]
+[tables.aaa]
 partition_key = "id:S"
 ttl = "expires"
-[[tables.a.indexes]]
+[[tables.aaa.indexes]]
 name = "by_x"
 partition_key = "x:N"
 projection = ["p", "q"]
-[tables.b]
+[tables.bbb]
 partition_key = "pk:S"
 sort_key = "sk:N"
 "#,
@@ -712,17 +712,17 @@ sort_key = "sk:N"
     #[test]
     fn every_difference_is_found() {
         let declared = declared();
-        let mut a = as_existing(&declared["a"]);
+        let mut a = as_existing(&declared["aaa"]);
         a.indexes.clear();
         a.ttl = None;
         a.billing = BillingDeclaration::Provisioned(Capacity { read: 1, write: 1 });
-        let mut b = as_existing(&declared["b"]);
+        let mut b = as_existing(&declared["bbb"]);
         b.sort_key = None;
-        b.indexes.push(declared["a"].indexes[0].clone());
+        b.indexes.push(declared["aaa"].indexes[0].clone());
         let existing = [
-            ("a".to_owned(), Some(a)),
-            ("b".to_owned(), Some(b)),
-            ("old".to_owned(), Some(as_existing(&declared["b"]))),
+            ("aaa".to_owned(), Some(a)),
+            ("bbb".to_owned(), Some(b)),
+            ("old".to_owned(), Some(as_existing(&declared["bbb"]))),
         ]
         .into();
         let managed = ["old".to_owned(), "gone".to_owned()].into();
@@ -731,21 +731,25 @@ sort_key = "sk:N"
         assert_eq!(
             lines,
             [
-                "a: global index `by_x` missing; add it",
-                "a: TTL is off; set it on `expires`",
-                "a: billing is provisioned:1,1; switch it to on-demand",
-                "b: key schema is (pk:S), declared (pk:S, sk:N) (cannot change in place; left as it is)",
-                "b: global index `by_x` exists but is not declared (cannot change in place; left as it is)",
+                "aaa: global index `by_x` missing; add it",
+                "aaa: TTL is off; set it on `expires`",
+                "aaa: billing is provisioned:1,1; switch it to on-demand",
+                "bbb: key schema is (pk:S), declared (pk:S, sk:N) (cannot change in place; left as it is)",
+                "bbb: global index `by_x` exists but is not declared (cannot change in place; left as it is)",
                 "old: created by this project but no longer declared (delete it with --prune --confirm old)",
             ]
         );
-        let missing = [("a".to_owned(), None)].into();
+        let missing = [("aaa".to_owned(), None)].into();
         let found = changes(&declared, &missing, &BTreeSet::new());
         assert_eq!(
             found,
             [
-                Change::Create { table: "a".into() },
-                Change::Create { table: "b".into() }
+                Change::Create {
+                    table: "aaa".into()
+                },
+                Change::Create {
+                    table: "bbb".into()
+                }
             ]
         );
     }
@@ -753,11 +757,11 @@ sort_key = "sk:N"
     #[test]
     fn include_projections_compare_as_sets() {
         let declared = declared();
-        let mut a = as_existing(&declared["a"]);
+        let mut a = as_existing(&declared["aaa"]);
         a.indexes[0].projection = Projection::Include(vec!["q".into(), "p".into()]);
         let existing = [
-            ("a".to_owned(), Some(a)),
-            ("b".to_owned(), Some(as_existing(&declared["b"]))),
+            ("aaa".to_owned(), Some(a)),
+            ("bbb".to_owned(), Some(as_existing(&declared["bbb"]))),
         ]
         .into();
         assert!(changes(&declared, &existing, &BTreeSet::new()).is_empty());

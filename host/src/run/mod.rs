@@ -364,6 +364,7 @@ async fn run_locked(run: &RunContext<'_>, started: Instant) -> Result<RunReport>
     let start = match (plan(asking, previous.as_ref()), &previous) {
         _ if planned.is_some() => planned.expect("planned"),
         (Plan::Refuse(why), _) => return Err(refused(why)),
+        (Plan::UpToDate(why), _) => return Err(RunError::UpToDate(why).into()),
         (Plan::Resume, Some(record)) => {
             let of = ResumeOf {
                 info,

@@ -26,6 +26,9 @@ pub enum Plan {
     Fresh,
     /// Go on from where a dead or stopped run of the same module and operation got.
     Resume,
+    /// Nothing to do: the same module already did it (applied, or rolled back), as this says.
+    /// Like a folder with nothing pending, a success.
+    UpToDate(String),
     /// Do nothing, for this reason.
     Refuse(String),
 }
@@ -62,7 +65,7 @@ pub fn plan(asking: Asking<'_>, previous: Option<&MigrationRecord>) -> Plan {
     }
     match (asking.operation, record.status) {
         (_, Status::Running) => Plan::Fresh,
-        (Operation::Migrate, Status::Applied) if same_module => Plan::Refuse(format!(
+        (Operation::Migrate, Status::Applied) if same_module => Plan::UpToDate(format!(
             "{who} is already applied (since {}); nothing to do",
             record.finished_at.as_deref().unwrap_or("?")
         )),
@@ -74,6 +77,10 @@ pub fn plan(asking: Asking<'_>, previous: Option<&MigrationRecord>) -> Plan {
         )),
         (Operation::Migrate, _) => Plan::Fresh,
         (Operation::Undo, Status::Applied) if same_module => Plan::Fresh,
+        (Operation::Undo, Status::RolledBack) if same_module => Plan::UpToDate(format!(
+            "{who} is already rolled back (since {}); nothing to do",
+            record.finished_at.as_deref().unwrap_or("?")
+        )),
         (Operation::Undo, Status::Applied) => Plan::Refuse(format!(
             "{who} was applied from a different module (checksum {} applied, {} given); \
              undo needs the module that was applied",
@@ -189,6 +196,11 @@ mod tests {
         (
             Some((RolledBack, Undo, "a")),
             (Undo, "a", false),
+            "already rolled back",
+        ),
+        (
+            Some((RolledBack, Undo, "b")),
+            (Undo, "a", false),
             "only an applied migration",
         ),
         (
@@ -205,7 +217,8 @@ mod tests {
             let got = plan(asking(operation, checksum, restart), previous.as_ref());
             let ok = match (&got, expected) {
                 (Plan::Fresh, "fresh") | (Plan::Resume, "resume") => true,
-                (Plan::Refuse(why), word) => why.contains(word),
+                (Plan::Refuse(why), word) => why.contains(word) && !word.starts_with("already"),
+                (Plan::UpToDate(why), word) => why.contains(word) && word.starts_with("already"),
                 _ => false,
             };
             assert!(

@@ -1,0 +1,165 @@
+//! The commands on a project's records and tables: `status`, `baseline`, `repair`, `tables`.
+
+use std::path::Path;
+
+use anyhow::Result;
+use aws_sdk_dynamodb::Client;
+use drift_host::aws::{connect, RetryPolicy};
+use drift_host::metadata::MetadataTable;
+use drift_host::model::error::{EXIT_FAILED, EXIT_OK};
+use drift_host::model::stop::Stop;
+use drift_host::project::folder::Folder;
+use drift_host::project::tables::Change;
+use drift_host::project::{self};
+use drift_host::run::Session;
+
+use super::super::args::{
+    BaselineArgs, OutputFormat, ProjectArgs, RepairArgs, StatusArgs, TablesArgs,
+};
+use super::super::output::{folder_status_table, status_table};
+use super::{print_json, print_stdout};
+
+/// `status`, of the metadata table or of a folder.
+pub async fn status_command(mut args: StatusArgs) -> Result<u8> {
+    let folder = match &args.dir {
+        Some(dir) => {
+            let defaults = Folder::project(dir)?.defaults;
+            args.meta.apply_defaults(&defaults);
+            args.connection.apply_defaults(&defaults);
+            args.sandbox.apply_defaults(&defaults);
+            Some(args.sandbox.load_folder(dir, 1)?)
+        }
+        None => None,
+    };
+    let client = connect(&args.connection.options()).await?;
+    let meta = MetadataTable::new(client, args.meta.table(), RetryPolicy::default());
+    if let Some(folder) = folder {
+        let rows = project::status(&folder, &meta).await?;
+        match args.output {
+            OutputFormat::Json => print_json(&serde_json::json!({ "migrations": rows }), EXIT_OK)?,
+            OutputFormat::Text => print_stdout(folder_status_table(&rows).trim_end())?,
+        }
+        return Ok(EXIT_OK);
+    }
+    // No metadata table means no migration has run here: no records, not an error.
+    let records = if meta.exists().await? {
+        meta.list().await?
+    } else {
+        if args.output == OutputFormat::Text {
+            eprintln!(
+                "metadata table `{}` does not exist: no migration has run",
+                meta.name()
+            );
+        }
+        Vec::new()
+    };
+    match args.output {
+        OutputFormat::Json => print_json(&serde_json::json!({ "migrations": records }), EXIT_OK)?,
+        OutputFormat::Text => print_stdout(status_table(&records).trim_end())?,
+    }
+    Ok(EXIT_OK)
+}
+
+/// Reads a folder for the commands that change records or tables without running migrations.
+async fn open_project(dir: &Path, args: &mut ProjectArgs) -> Result<(Folder, Client)> {
+    args.apply_defaults(&Folder::project(dir)?.defaults);
+    let folder = args.sandbox.load_folder(dir, 1)?;
+    let client = connect(&args.connection.options()).await?;
+    Ok((folder, client))
+}
+
+/// `baseline`.
+pub async fn baseline_command(mut args: BaselineArgs) -> Result<u8> {
+    let (folder, client) = open_project(&args.dir, &mut args.project).await?;
+    let options = args.project.options();
+    let numbers = project::baseline(&client, &folder, &options, args.up_to, &args.reason).await?;
+    if numbers.is_empty() {
+        eprintln!(
+            "nothing to baseline: the migrations up to {} are applied",
+            args.up_to
+        );
+    }
+    for number in numbers {
+        let name = folder
+            .module(number)
+            .map_or("", |m| m.migration.info.name.as_str());
+        eprintln!("migration {number} ({name}): recorded as applied (baseline)");
+    }
+    Ok(EXIT_OK)
+}
+
+/// `repair`.
+pub async fn repair_command(mut args: RepairArgs) -> Result<u8> {
+    let (folder, client) = open_project(&args.dir, &mut args.project).await?;
+    let options = args.project.options();
+    let repaired = project::repair(&client, &folder, &options, &args.reason).await?;
+    if repaired.is_empty() {
+        eprintln!("nothing to repair: no modified applied migration, no failed record");
+    }
+    for line in repaired {
+        eprintln!("{line}");
+    }
+    Ok(EXIT_OK)
+}
+
+/// `tables`.
+pub async fn tables_command(mut args: TablesArgs) -> Result<u8> {
+    let project = Folder::project(&args.dir)?;
+    args.project.apply_defaults(&project.defaults);
+    let client = connect(&args.project.connection.options()).await?;
+    let options = args.project.options();
+    let declared = &project.tables;
+    let mut deleted = Vec::new();
+    let changes = if args.apply || args.prune {
+        let purpose = format!("tables {}", args.dir.display());
+        let session = Session::open(&client, &options, Stop::new(), &purpose).await?;
+        let result = async {
+            if args.prune {
+                deleted = project::prune(&session, declared, &args.confirm).await?;
+            }
+            if args.apply {
+                project::apply_tables(&session, declared).await
+            } else {
+                project::table_changes(session.client(), &options, declared).await
+            }
+        }
+        .await;
+        session.close().await;
+        result?
+    } else {
+        project::table_changes(&client, &options, declared).await?
+    };
+    let left: Vec<&Change> = changes
+        .iter()
+        .filter(|c| !(args.apply && c.is_applied()))
+        .collect();
+    // Without --apply, differences that --apply would make are a non-zero exit, for CI checks.
+    let pending = left.iter().any(|c| c.is_applied());
+    let exit_code = if pending { EXIT_FAILED } else { EXIT_OK };
+    match args.output {
+        OutputFormat::Json => print_json(
+            &serde_json::json!({
+                "declared": declared.keys().collect::<Vec<_>>(),
+                "applied": changes.iter().filter(|c| args.apply && c.is_applied()).collect::<Vec<_>>(),
+                "pending": left,
+                "deleted": deleted,
+            }),
+            exit_code,
+        )?,
+        OutputFormat::Text => {
+            for table in &deleted {
+                eprintln!("{table}: deleted");
+            }
+            for change in changes.iter().filter(|c| args.apply && c.is_applied()) {
+                eprintln!("{}: done", change.describe());
+            }
+            for change in &left {
+                eprintln!("{}", change.describe());
+            }
+            if changes.is_empty() && deleted.is_empty() {
+                eprintln!("{} declared tables: all as declared", declared.len());
+            }
+        }
+    }
+    Ok(exit_code)
+}

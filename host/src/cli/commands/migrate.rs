@@ -1,0 +1,316 @@
+//! The commands that run a migration against DynamoDB: `run`, `undo`, `plan` and `apply`.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Result};
+use drift_host::aws::{connect, RetryPolicy};
+use drift_host::metadata::MetadataTable;
+use drift_host::model::counts::LiveCounts;
+use drift_host::model::error::{up_to_date, EXIT_OK};
+use drift_host::model::operation::Operation;
+use drift_host::model::stop::Stop;
+use drift_host::plan::{age, apply_plan, plan, read_plan, PlanOptions, PlanReport};
+use drift_host::project::folder::Folder;
+use drift_host::project::{self, run_folder, undo_to, FolderRun};
+use drift_host::run::run;
+
+use super::super::args::{ApplyArgs, OutputFormat, PlanArgs, RunArgs, RunCommandArgs, UndoArgs};
+use super::{
+    check_report_target, finish_report, print_json, print_stdout, with_progress, write_report,
+};
+
+/// `run`: one migration, or a folder's pending ones.
+pub async fn run_command(args: RunCommandArgs) -> Result<u8> {
+    if args.migration.is_dir() {
+        let folder_args = FolderArgs {
+            out_of_order: args.out_of_order,
+            apply_tables: !args.no_tables,
+            to: None,
+        };
+        return folder_command(&args.migration, args.run, Operation::Migrate, folder_args).await;
+    }
+    if args.out_of_order || args.no_tables {
+        bail!("--out-of-order and --no-tables are for a folder of migrations");
+    }
+    single_command(&args.migration, args.run, Operation::Migrate).await
+}
+
+/// `undo`: one migration, or a folder's above `--to`.
+pub async fn undo_command(args: UndoArgs) -> Result<u8> {
+    if args.migration.is_dir() {
+        let Some(to) = args.to else {
+            bail!("undo of a folder needs --to N: the migrations above N are undone");
+        };
+        let folder_args = FolderArgs {
+            out_of_order: false,
+            apply_tables: false,
+            to: Some(to),
+        };
+        return folder_command(&args.migration, args.run, Operation::Undo, folder_args).await;
+    }
+    if args.to.is_some() {
+        bail!("--to is for a folder of migrations");
+    }
+    single_command(&args.migration, args.run, Operation::Undo).await
+}
+
+/// `run` and `undo` of one migration: the report is written (with `--report`) whatever the
+/// outcome.
+async fn single_command(path: &Path, args: RunArgs, operation: Operation) -> Result<u8> {
+    check_report_target(args.report.as_deref())?;
+    let migration = args.sandbox.load(path, args.concurrency())?;
+    let client = connect(&args.connection.options()).await?;
+    let options = args.options(operation);
+    let stop = Stop::new();
+    let counts = Arc::new(LiveCounts::default());
+    let work = run(migration, &client, &options, counts.clone(), stop.clone());
+    let report = match with_progress(work, counts, stop).await {
+        Ok(report) => report,
+        Err(error) => {
+            let Some(message) = up_to_date(&error) else {
+                return Err(error);
+            };
+            // Nothing to do is a success, as for a folder with nothing pending.
+            let done = serde_json::json!({ "up_to_date": true, "message": message });
+            finish_report(&args, &done, message.to_owned(), EXIT_OK)?;
+            return Ok(EXIT_OK);
+        }
+    };
+    finish_report(&args, &report, report.summary_line(), report.exit_code)?;
+    Ok(report.exit_code)
+}
+
+/// What the folder commands add to `run`'s arguments.
+struct FolderArgs {
+    out_of_order: bool,
+    apply_tables: bool,
+    to: Option<u64>,
+}
+
+/// `run DIR` and `undo DIR --to N`.
+async fn folder_command(
+    dir: &Path,
+    mut args: RunArgs,
+    operation: Operation,
+    folder: FolderArgs,
+) -> Result<u8> {
+    if args.table.is_some() {
+        bail!("--table is for one migration; a folder's migrations scan the tables they name");
+    }
+    check_report_target(args.report.as_deref())?;
+    args.apply_defaults(&Folder::project(dir)?.defaults);
+    let loaded = args.sandbox.load_folder(dir, args.concurrency())?;
+    let client = connect(&args.connection.options()).await?;
+    let options = args.options(operation);
+    let stop = Stop::new();
+    let counts = Arc::new(LiveCounts::default());
+    let run = FolderRun {
+        folder: &loaded,
+        options: &options,
+        out_of_order: folder.out_of_order,
+        apply_tables: folder.apply_tables,
+        counts: &counts,
+        stop: &stop,
+    };
+    let work = async {
+        match folder.to {
+            Some(to) => undo_to(&client, run, to).await,
+            None => run_folder(&client, run).await,
+        }
+    };
+    let report = with_progress(work, counts.clone(), stop.clone()).await?;
+    let mut summary = String::new();
+    for change in &report.table_changes {
+        let done = if change.is_applied() { ": done" } else { "" };
+        summary.push_str(&format!("{}{done}\n", change.describe()));
+    }
+    summary.push_str(&report.summary());
+    finish_report(&args, &report, summary, report.exit_code)?;
+    Ok(report.exit_code)
+}
+
+/// `plan`: one migration, or a folder's first pending one.
+pub async fn plan_command(mut args: PlanArgs) -> Result<u8> {
+    check_report_target(args.run.report.as_deref())?;
+    let operation = if args.undo {
+        Operation::Undo
+    } else {
+        Operation::Migrate
+    };
+    let (migration, client, later) = if args.migration.is_dir() {
+        args.run
+            .apply_defaults(&Folder::project(&args.migration)?.defaults);
+        let folder = args
+            .run
+            .sandbox
+            .load_folder(&args.migration, args.run.concurrency())?;
+        let client = connect(&args.run.connection.options()).await?;
+        let meta = MetadataTable::new(
+            client.clone(),
+            args.run.meta.table(),
+            RetryPolicy::default(),
+        );
+        let records = if meta.exists().await? {
+            meta.list().await?
+        } else {
+            Vec::new()
+        };
+        let pending = project::reconcile::to_run(&project::summaries(&folder), &records, true)
+            .map_err(drift_host::model::error::refused)?;
+        let Some(first) = pending.first().and_then(|n| folder.module(*n)) else {
+            let message = format!(
+                "nothing to plan: every migration of {} is applied",
+                args.migration.display()
+            );
+            eprintln!("{message}");
+            if args.run.output == OutputFormat::Json {
+                let done = serde_json::json!({ "up_to_date": true, "message": message });
+                print_json(&done, EXIT_OK)?;
+            }
+            return Ok(EXIT_OK);
+        };
+        let later: Vec<u64> = pending[1..].to_vec();
+        args.migration = args.migration.join(&first.file);
+        (first.migration.clone(), client, later)
+    } else {
+        let migration = args
+            .run
+            .sandbox
+            .load(&args.migration, args.run.concurrency())?;
+        let client = connect(&args.run.connection.options()).await?;
+        (migration, client, Vec::new())
+    };
+    let options = PlanOptions {
+        run: args.run.options(operation),
+        sample: args.sample,
+        out: args.out.clone(),
+        module: args.migration.clone(),
+    };
+    let stop = Stop::new();
+    let counts = Arc::new(LiveCounts::default());
+    let work = plan(migration, &client, &options, counts.clone(), stop.clone());
+    let report = with_progress(work, counts, stop).await?;
+    let mut text = plan_text(&report);
+    if !later.is_empty() {
+        text.push_str(&format!(
+            "\nalso pending, to plan once this one is applied: {}",
+            later
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    match args.run.output {
+        OutputFormat::Json => print_json(&report, report.exit_code)?,
+        OutputFormat::Text => print_stdout(&text)?,
+    }
+    if let Some(target) = &args.run.report {
+        write_report(target, &report, report.exit_code)?;
+    }
+    Ok(report.exit_code)
+}
+
+/// A plan for people.
+fn plan_text(report: &PlanReport) -> String {
+    let mut out = String::new();
+    let by_table: Vec<String> = report
+        .actions
+        .iter()
+        .map(|(table, kinds)| {
+            let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
+            format!("{table}: {}", kinds.join(", "))
+        })
+        .collect();
+    out.push_str(&format!(
+        "plan: {} #{} ({}) on `{}`: {} items scanned, {} actions{}, {} failed items\n",
+        report.migration.name,
+        report.migration.number,
+        report.operation.export(),
+        report.table,
+        report.items_scanned,
+        report.actions_total,
+        if by_table.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", by_table.join("; "))
+        },
+        report.failed_items
+    ));
+    out.push_str(&format!(
+        "capacity: the scan read {:.1} RCU; the actions need at least {:.0} WCU{}\n",
+        report.consumed_rcu,
+        report.estimated_wcu,
+        report
+            .estimated_seconds_at_max_wcu
+            .map(|s| format!(
+                ", about {} at --max-wcu",
+                humantime::format_duration(Duration::from_secs(s.ceil() as u64))
+            ))
+            .unwrap_or_default()
+    ));
+    for failure in &report.failures {
+        out.push_str(&format!("failed: {}: {}\n", failure.key, failure.error));
+    }
+    if report.failed_items > 0 {
+        out.push_str("a run would apply nothing: every item must go through the guest\n");
+    }
+    if !report.samples.is_empty() {
+        out.push_str(&format!(
+            "{} items before and after:\n",
+            report.samples.len()
+        ));
+    }
+    for sample in &report.samples {
+        out.push_str(&format!("  {}\n", sample.key));
+        if sample.changes.is_empty() && sample.elsewhere.is_empty() {
+            out.push_str("      (unchanged)\n");
+        }
+        if sample.after.is_none() && sample.before.is_some() {
+            out.push_str("      deleted\n");
+        }
+        for line in sample.changes.iter().chain(&sample.elsewhere) {
+            out.push_str(&format!("      {line}\n"));
+        }
+    }
+    if let Some(folder) = &report.plan {
+        out.push_str(&format!(
+            "plan kept in {0}: apply it with `drift-host apply {0}`\n",
+            folder.display()
+        ));
+    }
+    out.trim_end().to_owned()
+}
+
+/// `apply PLAN`.
+pub async fn apply_command(args: ApplyArgs) -> Result<u8> {
+    check_report_target(args.run.report.as_deref())?;
+    let planned = read_plan(&args.plan)?;
+    let module = args.migration.clone().unwrap_or(planned.module.clone());
+    let migration = args.run.sandbox.load(&module, args.run.concurrency())?;
+    eprintln!(
+        "applying the plan of {} #{} on `{}` made {} ago ({} actions)",
+        planned.migration.name,
+        planned.migration.number,
+        planned.table,
+        age(&planned),
+        planned.actions
+    );
+    let client = connect(&args.run.connection.options()).await?;
+    let options = args.run.options(planned.operation);
+    let stop = Stop::new();
+    let counts = Arc::new(LiveCounts::default());
+    let work = apply_plan(
+        &args.plan,
+        migration,
+        &client,
+        &options,
+        counts.clone(),
+        stop.clone(),
+    );
+    let report = with_progress(work, counts, stop).await?;
+    finish_report(&args.run, &report, report.summary_line(), report.exit_code)?;
+    Ok(report.exit_code)
+}

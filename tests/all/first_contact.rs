@@ -1,0 +1,271 @@
+//! First contact with the command line: every input is checked before DynamoDB is touched
+//! (drift.toml's values against the same ranges as the flags, table names, the endpoint, the
+//! report's path), and every outcome under `--output json` is one JSON document with its
+//! `exit_code`, errors and refusals included.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::dynamodb::{fill, scan_all, users};
+use crate::support::{
+    as_guest, block_on, client, drift_output, expect_exit, guest, stderr, stdout, table_exists,
+    unique,
+};
+
+/// stdout as the one JSON document it must be.
+fn document(output: &std::process::Output) -> Value {
+    serde_json::from_str(&stdout(output))
+        .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}): {}", stdout(output)))
+}
+
+/// A folder holding users_v2 and a drift.toml with `toml`.
+fn project_with(toml: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(guest("users_v2"), dir.path().join("0002_users_v2.wasm")).unwrap();
+    std::fs::write(dir.path().join("drift.toml"), toml).unwrap();
+    dir
+}
+
+#[test]
+fn drift_toml_values_meet_the_ranges_of_their_flags_before_dynamodb_is_touched() {
+    let meta = unique("meta");
+    for (line, says) in [
+        (
+            "segments = 2000000",
+            "`segments = 2000000`: 2000000 is not from 1 to 1000000",
+        ),
+        ("page_size = 0", "`page_size = 0`: 0 is not from 1 to"),
+        (
+            "concurrency = 0",
+            "`concurrency = 0`: 0 is not from 1 to 1024",
+        ),
+        (
+            "lease_seconds = 1",
+            "`lease_seconds = 1`: 1 is not from 3 to",
+        ),
+        ("apply_concurrency = 5000", "5000 is not from 1 to 4096"),
+        ("max_wcu = 0.0", "is not a positive number"),
+        ("meta_table = \"a b\"", "is not a DynamoDB table name"),
+        ("endpoint_url = \"127.0.0.1:8000\"", "is not a URL"),
+    ] {
+        let toml = match line.starts_with("meta_table") {
+            true => format!("{line}\n"),
+            false => format!("meta_table = \"{meta}\"\n{line}\n"),
+        };
+        let dir = project_with(&toml);
+        let dir_arg = dir.path().to_str().unwrap();
+        let output = drift_output(&["run", dir_arg, "--output", "json"]);
+        expect_exit(&output, 2);
+        let err = stderr(&output);
+        assert!(err.contains(says), "{line}: {err}");
+        assert_eq!(err.lines().count(), 1, "{line}: one line: {err}");
+        let json = document(&output);
+        assert_eq!(json["exit_code"], 2, "{json}");
+        assert!(json["error"].as_str().unwrap().contains(says), "{json}");
+        // The command line says the same of the same value.
+        let flag = line.split(" = ").next().unwrap().replace('_', "-");
+        let value = line.split(" = ").nth(1).unwrap().trim_matches('"');
+        if !["meta-table", "endpoint-url", "max-wcu"].contains(&flag.as_str()) {
+            let on_the_line = drift_output(&["run", dir_arg, &format!("--{flag}"), value]);
+            expect_exit(&on_the_line, 2);
+            let why = says.split(": ").last().unwrap();
+            assert!(
+                stderr(&on_the_line).contains(why),
+                "--{flag}: {}",
+                stderr(&on_the_line)
+            );
+        }
+    }
+    assert!(
+        !table_exists(&meta),
+        "nothing may create the metadata table"
+    );
+}
+
+#[test]
+fn table_names_and_endpoints_are_checked_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir_arg = dir.path().join("m");
+    let new = drift_output(&[
+        "new",
+        "bad_table",
+        "--lang",
+        "rust",
+        "--table",
+        "a b",
+        "--dir",
+        dir_arg.to_str().unwrap(),
+    ]);
+    expect_exit(&new, 2);
+    assert!(
+        stderr(&new).contains("is not a DynamoDB table name"),
+        "{}",
+        stderr(&new)
+    );
+    assert!(!dir_arg.exists(), "new wrote nothing");
+    let wasm = guest("users_v2");
+    let wasm = wasm.to_str().unwrap();
+    for args in [
+        vec!["run", wasm, "--table", "x"],
+        vec!["run", wasm, "--meta-table", "bad/name"],
+        vec!["status", "--meta-table", "ab"],
+    ] {
+        let output = drift_output(&args);
+        expect_exit(&output, 2);
+        assert!(
+            stderr(&output).contains("is not a DynamoDB table name"),
+            "{args:?}"
+        );
+    }
+    let started = std::time::Instant::now();
+    let output = drift_output(&[
+        "status",
+        "--endpoint-url",
+        "127.0.0.1:8123",
+        "--output",
+        "json",
+    ]);
+    expect_exit(&output, 2);
+    assert!(
+        stderr(&output).contains("write its scheme, as in http://127.0.0.1:8123"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(document(&output)["exit_code"], 2);
+    // Not retried as a network fault (which takes seconds): a fraction of that, with room for
+    // a slow machine.
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+#[test]
+fn a_report_that_cannot_be_written_stops_the_run_before_it_starts() {
+    let client = client();
+    let (table, meta) = (unique("users"), unique("meta"));
+    let items = users(20);
+    block_on(fill(&client, &table, &items));
+    let before = block_on(scan_all(&client, &table));
+    let wasm = guest("users_v2");
+    let output = drift_output(&[
+        "run",
+        wasm.to_str().unwrap(),
+        "--table",
+        &table,
+        "--meta-table",
+        &meta,
+        "--report",
+        "/nonexistent/dir/r.json",
+    ]);
+    expect_exit(&output, 2);
+    assert!(
+        stderr(&output).contains("--report /nonexistent/dir/r.json: cannot write it"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(block_on(scan_all(&client, &table)), before);
+    assert!(!table_exists(&meta), "no record was made");
+    // A writable report path is left without an empty file when the run cannot start.
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("r.json");
+    let output = drift_output(&[
+        "run",
+        "/nonexistent.wasm",
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    expect_exit(&output, 2);
+    assert!(!Path::new(&report).exists());
+}
+
+#[test]
+fn every_outcome_under_json_output_is_one_document_with_its_exit_code() {
+    let client = client();
+    let (table, meta) = (unique("users"), unique("meta"));
+    block_on(fill(&client, &table, &users(10)));
+    let wasm = guest("users_v2");
+    let wasm = wasm.to_str().unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", wasm, "--table", &table, "--meta-table", &meta];
+        args.extend(extra);
+        args.extend(["--output", "json"]);
+        drift_output(&args)
+    };
+    // No metadata table yet: no records, not an error.
+    let status = drift_output(&["status", "--meta-table", &meta, "--output", "json"]);
+    expect_exit(&status, 0);
+    assert_eq!(
+        document(&status),
+        serde_json::json!({ "exit_code": 0, "migrations": [] })
+    );
+    assert!(!table_exists(&meta), "status creates nothing");
+    let first = run(&[]);
+    expect_exit(&first, 0);
+    let report = document(&first);
+    assert_eq!(
+        (report["exit_code"].clone(), report["status"].clone()),
+        (0.into(), "applied".into())
+    );
+    // Again: nothing to do is a success, as for a folder.
+    let again = run(&[]);
+    expect_exit(&again, 0);
+    let report = document(&again);
+    assert_eq!(report["up_to_date"], true, "{report}");
+    assert_eq!(report["exit_code"], 0, "{report}");
+    // A refusal (another module under the same number: the AssemblyScript build) is a
+    // document too, exit code 3.
+    let other = as_guest();
+    let refused = drift_output(&[
+        "run",
+        other.to_str().unwrap(),
+        "--table",
+        &table,
+        "--meta-table",
+        &meta,
+        "--output",
+        "json",
+    ]);
+    expect_exit(&refused, 3);
+    assert_eq!(document(&refused)["exit_code"], 3);
+    assert!(document(&refused)["error"]
+        .as_str()
+        .unwrap()
+        .contains("different module"));
+    // A usage error is one too.
+    let usage = run(&["--segments", "0"]);
+    expect_exit(&usage, 2);
+    assert!(document(&usage)["error"]
+        .as_str()
+        .unwrap()
+        .contains("0 is not from 1 to 1000000"));
+    let status = drift_output(&["status", "--meta-table", &meta, "--output", "json"]);
+    let json = document(&status);
+    assert_eq!(json["exit_code"], 0);
+    assert_eq!(json["migrations"][0]["status"], "applied");
+}
+
+#[test]
+fn help_lists_the_exit_codes_and_every_language() {
+    let help = drift_output(&["--help"]);
+    expect_exit(&help, 0);
+    let text = stdout(&help);
+    for code in [
+        "0  success",
+        "1  the migration ran and failed",
+        "2  bad input",
+        "3  refused",
+    ] {
+        assert!(text.contains(code), "{text}");
+    }
+    assert!(
+        text.contains("Rust, AssemblyScript, TypeScript, Python or C"),
+        "{text}"
+    );
+    for command in ["run", "status", "plan", "exec", "tables"] {
+        let help = drift_output(&[command, "--help"]);
+        assert!(stdout(&help).contains("Exit codes:"), "{command}");
+    }
+    let new_help = stdout(&drift_output(&["new", "--help"]));
+    for alias in ["`ts`", "`js`", "`py`", "`as`", "--lang python", "--lang c"] {
+        assert!(new_help.contains(alias), "{alias}: {new_help}");
+    }
+}
