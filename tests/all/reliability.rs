@@ -276,6 +276,31 @@ fn a_killed_run_leaves_an_expiring_lease_and_is_resumed() {
     assert_eq!(status_json(&meta)[0]["status"], "applied");
 }
 
+/// A run killed -9 on this host leaves a lease that has not expired; its process is gone, so
+/// the next run says so and `unlock` removes the lock without --force, and the run resumes.
+#[test]
+fn a_lock_whose_process_on_this_host_is_gone_is_unlocked_without_force() {
+    let client = client();
+    let meta = unique("meta");
+    let (mut child, table) = start_slow_run(&client, 60, &meta, &[]);
+    signal(&child, "-KILL");
+    child.wait().unwrap();
+    let wasm = guest("drift_test_guests");
+    let (code, _, err) = drift("run", wasm.to_str().unwrap(), &table, &meta, &[]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("whose process on this host is gone"), "{err}");
+    assert!(
+        err.contains("lease expires in"),
+        "the lease is still running: {err}"
+    );
+    let output = drift_host(&["unlock", "--meta-table", &meta], None);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let (code, report, err) = drift("run", wasm.to_str().unwrap(), &table, &meta, &[]);
+    assert_eq!(code, 0, "{err}");
+    let report = report.unwrap();
+    assert_eq!(report["counts"]["updates"], 60, "{report}");
+}
+
 #[test]
 fn unlock_removes_an_expired_lock_and_a_live_one_only_with_force() {
     let client = client();

@@ -51,6 +51,25 @@ impl LockHolder {
         self.expires_at < unix_now()
     }
 
+    /// Whether the holder ran on this host and its process is gone (or is another program
+    /// now): then it is dead for sure, whatever its lease says. A holder on another host
+    /// cannot be seen from here.
+    pub fn is_gone_from_this_host(&self) -> bool {
+        let Some((host, pid)) = self.host.rsplit_once(" pid ") else {
+            return false;
+        };
+        let Ok(pid) = pid.parse::<u32>() else {
+            return false;
+        };
+        if host != host_name() || pid == std::process::id() {
+            return false;
+        }
+        match std::fs::read(format!("/proc/{pid}/cmdline")) {
+            Ok(cmdline) => !String::from_utf8_lossy(&cmdline).contains("drift-host"),
+            Err(_) => true,
+        }
+    }
+
     /// One line for messages.
     pub fn describe(&self) -> String {
         let left = self.expires_at as i64 - unix_now() as i64;
@@ -157,12 +176,7 @@ impl Lease {
         purpose: &str,
         duration: Duration,
     ) -> Result<Lease> {
-        let host = format!(
-            "{} pid {}",
-            std::fs::read_to_string("/proc/sys/kernel/hostname")
-                .map_or_else(|_| "?".to_owned(), |h| h.trim().to_owned()),
-            std::process::id()
-        );
+        let host = format!("{} pid {}", host_name(), std::process::id());
         let item: HashMap<String, AttributeValue> = [
             ("id", s(LOCK_ID)),
             ("owner", s(owner)),
@@ -211,10 +225,22 @@ impl Lease {
                     lease.policy.fence.extend_to(lease.held_until(sent));
                     return Ok(lease);
                 }
+                let gone = holder
+                    .as_ref()
+                    .is_some_and(LockHolder::is_gone_from_this_host);
                 let who = holder.map_or_else(|| "another run".to_owned(), |h| h.describe());
-                Err(refused(format!(
-                    "metadata table `{table}` is locked by {who}; wait for it, or run `drift-host unlock` if that run is dead"
-                )))
+                Err(refused(if gone {
+                    format!(
+                        "metadata table `{table}` is locked by {who}, whose process on this \
+                         host is gone: `drift-host unlock` removes the lock, then run again \
+                         to resume"
+                    )
+                } else {
+                    format!(
+                        "metadata table `{table}` is locked by {who}; wait for it, or run \
+                         `drift-host unlock` if that run is dead"
+                    )
+                }))
             }
             Err(e) => bail!("cannot take the lock of `{table}`: {}", error_code(&e)),
         }
@@ -332,8 +358,14 @@ async fn delete_if_held_by(
         .await
 }
 
-/// `drift-host unlock`: removes an expired lock, or any lock with `force`. Returns what was
-/// removed.
+/// This host's name, as lock holders record it.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map_or_else(|_| "?".to_owned(), |h| h.trim().to_owned())
+}
+
+/// `drift-host unlock`: removes an expired lock, a lock whose process on this host is gone,
+/// or any lock with `force`. Returns what was removed.
 pub async fn unlock(
     client: &Client,
     policy: &RetryPolicy,
@@ -343,7 +375,7 @@ pub async fn unlock(
     let Some(holder) = read(client, policy, table).await? else {
         return Ok(None);
     };
-    if !holder.expired() && !force {
+    if !holder.expired() && !force && !holder.is_gone_from_this_host() {
         return Err(refused(format!(
             "metadata table `{table}` is locked by {}; that run looks alive: use --force only if you know it is dead",
             holder.describe()
@@ -355,5 +387,36 @@ pub async fn unlock(
             bail!("the lock of `{table}` changed hands meanwhile; look again")
         }
         Err(e) => bail!("cannot remove the lock of `{table}`: {}", error_code(&e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn held_by(host: String) -> LockHolder {
+        LockHolder {
+            owner: "run-1".into(),
+            purpose: "migrate users_v2 #2".into(),
+            host,
+            acquired_at: now(),
+            expires_at: unix_now() + 60,
+        }
+    }
+
+    #[test]
+    fn a_holder_is_gone_only_if_it_ran_here_and_its_process_is_not_drift_host() {
+        let here = host_name();
+        // This process is alive (and no other run); a child that exited is gone.
+        assert!(!held_by(format!("{here} pid {}", std::process::id())).is_gone_from_this_host());
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        assert!(held_by(format!("{here} pid {pid}")).is_gone_from_this_host());
+        // Another host's process cannot be judged from here; nor a holder without a pid.
+        assert!(!held_by(format!("{here}-other pid {pid}")).is_gone_from_this_host());
+        assert!(!held_by(here.clone()).is_gone_from_this_host());
+        // A live process that is not drift-host (pid 1 is init) is not the holder any more.
+        assert!(held_by(format!("{here} pid 1")).is_gone_from_this_host());
     }
 }
