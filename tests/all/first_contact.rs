@@ -269,3 +269,83 @@ fn help_lists_the_exit_codes_and_every_language() {
         assert!(new_help.contains(alias), "{alias}: {new_help}");
     }
 }
+
+#[test]
+fn bad_input_files_are_refused_with_the_place_of_the_bad_item() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("users.jsonl");
+    let line =
+        |id: &str, extra: &str| format!("{{\"Item\": {{\"id\": {{\"S\": \"{id}\"}}{extra}}}}}\n");
+    let mut text = String::new();
+    for n in 1..=30 {
+        text += &match n {
+            28 => "{\"Item\": {\"email\": {\"S\": \"no-key@example.com\"}}}\n".to_owned(),
+            _ => line(&format!("u{n}"), ""),
+        };
+    }
+    std::fs::write(&input, &text).unwrap();
+    let client = client();
+    let table = unique("load");
+    let load = |table: &str, extra: &[&str]| {
+        let mut args = vec!["load", table, "--input", input.to_str().unwrap()];
+        args.extend(extra);
+        drift_output(&args)
+    };
+    // A missing table: a hint, not DynamoDB's raw error.
+    let missing = load(&table, &[]);
+    expect_exit(&missing, 2);
+    assert!(
+        stderr(&missing).contains("--create-key"),
+        "{}",
+        stderr(&missing)
+    );
+    // Item 28 lacks the key: nothing is written, and the message names it.
+    let output = load(&table, &["--create-key", "id"]);
+    expect_exit(&output, 2);
+    let err = stderr(&output);
+    assert!(err.contains("item 28 of 30"), "{err}");
+    assert!(
+        err.contains("lacks the table's key attribute `id`"),
+        "{err}"
+    );
+    assert!(
+        block_on(scan_all(&client, &table)).is_empty(),
+        "nothing written"
+    );
+    // A number that is not one, for exec and load alike: the input's place, not the guest.
+    text = text.replace(
+        "{\"Item\": {\"email\": {\"S\": \"no-key@example.com\"}}}\n",
+        &line("u28", ", \"n\": {\"N\": \"abc\"}"),
+    );
+    std::fs::write(&input, &text).unwrap();
+    let output = load(&table, &[]);
+    expect_exit(&output, 2);
+    assert!(
+        stderr(&output).contains("Item of JSON value 28: not a valid item"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        block_on(scan_all(&client, &table)).is_empty(),
+        "nothing written"
+    );
+    let wasm = guest("users_v2");
+    let exec = drift_output(&[
+        "exec",
+        wasm.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+    ]);
+    expect_exit(&exec, 2);
+    let err = stderr(&exec);
+    assert!(
+        err.contains("Item of JSON value 28: not a valid item"),
+        "{err}"
+    );
+    assert!(!err.contains("migration error"), "{err}");
+    // Mended, it loads every item.
+    std::fs::write(&input, text.replace(", \"n\": {\"N\": \"abc\"}", "")).unwrap();
+    let output = load(&table, &[]);
+    expect_exit(&output, 0);
+    assert_eq!(block_on(scan_all(&client, &table)).len(), 30);
+}

@@ -8,6 +8,14 @@ use serde_json::Value as Json;
 
 use crate::model::item::{from_json_item, Item};
 
+/// One item of the input, read and checked as DynamoDB would store it (numbers, sets, depth,
+/// size): bad input is refused with its place, before any migration sees it.
+fn checked_item(json: &Json) -> Result<Item> {
+    let item = from_json_item(json)?;
+    drift_value::limits::check_item(&item).map_err(|why| anyhow!("not a valid item: {why}"))?;
+    Ok(item)
+}
+
 /// Calls `each` for every item of `reader`, in order; returns how many there were.
 pub fn read_items(reader: impl Read, mut each: impl FnMut(Item) -> Result<()>) -> Result<u64> {
     let mut count = 0u64;
@@ -24,13 +32,13 @@ pub fn read_items(reader: impl Read, mut each: impl FnMut(Item) -> Result<()>) -
                 .ok_or_else(|| anyhow!("`Items` of JSON value {document} is not an array"))?;
             for (i, item) in items.iter().enumerate() {
                 each(
-                    from_json_item(item)
+                    checked_item(item)
                         .with_context(|| format!("Items[{i}] of JSON value {document}"))?,
                 )?;
                 count += 1;
             }
         } else if let Some(item) = object.get("Item") {
-            each(from_json_item(item).with_context(|| format!("Item of JSON value {document}"))?)?;
+            each(checked_item(item).with_context(|| format!("Item of JSON value {document}"))?)?;
             count += 1;
         } else {
             bail!(
@@ -79,6 +87,17 @@ mod tests {
             "Items[1] of JSON value 1: attribute `id`: unknown DynamoDB JSON type `Q`"
         );
         assert!(format!("{:#}", ids("{\"id\": 1}").unwrap_err()).contains("neither `Items`"));
+        let bad_number = "{\"Item\": {\"id\": {\"S\": \"a\"}}}\n{\"Item\": {\"id\": {\"S\": \"b\"}, \"n\": {\"N\": \"abc\"}}}";
+        let error = format!("{:#}", ids(bad_number).unwrap_err());
+        assert!(
+            error.starts_with("Item of JSON value 2: not a valid item"),
+            "{error}"
+        );
+        assert!(error.contains("abc"), "{error}");
+        let empty_set = r#"{"Items": [{"id": {"S": "a"}, "tags": {"SS": []}}]}"#;
+        assert!(
+            format!("{:#}", ids(empty_set).unwrap_err()).starts_with("Items[0] of JSON value 1")
+        );
         assert!(
             format!("{:#}", ids("{\"Item\": ").unwrap_err()).starts_with("input is not valid JSON")
         );
