@@ -3,7 +3,7 @@
 # (tests/all/conformance.rs runs this script, as the other examples' build.sh).
 #
 #   ./build.sh          # installs what is missing (once), then compiles (about a second)
-#   ./build.sh test     # also runs the native unit tests (test.c) with the host's cc
+#   ./build.sh --test   # also runs the native unit tests (test.c) with the host's cc first
 #
 # Installs, when missing: Debian packages clang-19, lld-19, wasi-libc and
 # libclang-rt-19-dev-wasm32 (apt-get), and wit-bindgen-cli 0.63.0 and wasm-tools 1.263.0 from
@@ -17,7 +17,11 @@ mkdir -p "$here/build"
 drift_c_build "$here/build/users_v2_c.wasm" "$here/users_v2.c"
 printf '%s (%s bytes)\n' build/users_v2_c.wasm "$(wc -c <"$here/build/users_v2_c.wasm" | tr -d ' ')"
 
-if [ "${1:-}" = test ]; then
+case "${1:-}" in
+    "" | --test | test) ;;
+    *) echo "usage: ./build.sh [--test]" >&2; exit 2 ;;
+esac
+if [ "${1:-}" = --test ] || [ "${1:-}" = test ]; then
     drift_c_native "$here/build/test" "$here/test.c" "$here/users_v2.c" -I"$here"
     "$here/build/test"
 fi

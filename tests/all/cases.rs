@@ -243,17 +243,11 @@ fn new_projects_build_outside_the_repository_and_pass_their_tests() {
         "numbers go on from the project folders"
     );
 
-    // Rust: the crate's own tests, the wasm build, then its cases through drift-host.
-    let cargo = option_env!("CARGO").unwrap_or("cargo");
+    // Rust: build.sh runs the crate's own tests and the wasm build, then its cases through
+    // drift-host.
     let target = [("CARGO_TARGET_DIR", root().join("target").join("scaffold"))];
-    run_in(&rust_project, cargo, &["test", "--quiet"], &target);
-    run_in(
-        &rust_project,
-        cargo,
-        &["build", "--quiet", "--release", "--target", "wasm32-wasip2"],
-        &target,
-    );
-    let module = root().join("target/scaffold/wasm32-wasip2/release/stamp_users.wasm");
+    run_in(&rust_project, "./build.sh", &["--test"], &target);
+    let module = rust_project.join("build/stamp_users.wasm");
     check_scaffolded(&module, &rust_project, 3, "users");
 
     // AssemblyScript: npm, its unit tests, the build, its cases.
@@ -275,7 +269,7 @@ fn new_typescript_python_and_c_projects_build_and_pass_their_tests() {
     let migrations = dir.path().join("migrations");
     let folder = migrations.to_str().unwrap();
     // (language, how its build.sh runs the unit tests before building)
-    let languages = [("ts", "--test"), ("python", "--test"), ("c", "test")];
+    let languages = [("ts", "--test"), ("python", "--test"), ("c", "--test")];
     for (number, (language, test)) in (1..).zip(languages) {
         let name = format!("stamp_{language}");
         let new = drift(&[

@@ -349,3 +349,60 @@ fn bad_input_files_are_refused_with_the_place_of_the_bad_item() {
     expect_exit(&output, 0);
     assert_eq!(block_on(scan_all(&client, &table)).len(), 30);
 }
+
+/// A folder finds the module a `drift-host new` project builds where its build writes it; a
+/// project not built yet, or a folder with nothing to run, is one line and creates nothing.
+#[test]
+fn folders_find_built_projects_and_say_what_is_missing() {
+    let meta = unique("meta");
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let dir_arg = root.to_str().unwrap();
+    let status = |extra: &[&str]| {
+        let mut args = vec!["status", dir_arg, "--meta-table", &meta, "--output", "json"];
+        args.extend(extra);
+        drift_output(&args)
+    };
+    let run = || drift_output(&["run", dir_arg, "--meta-table", &meta]);
+    let empty = run();
+    expect_exit(&empty, 2);
+    assert!(
+        stderr(&empty).contains("holds no migration"),
+        "{}",
+        stderr(&empty)
+    );
+    // A project folder as `new` makes it, not built yet.
+    let project = root.join("0002_users_v2");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(project.join("build.sh"), "#!/bin/sh\n").unwrap();
+    for output in [run(), status(&[])] {
+        expect_exit(&output, 2);
+        let err = stderr(&output);
+        assert!(
+            err.contains("0002_users_v2/ has no built module 0002_users_v2/build/users_v2.wasm"),
+            "{err}"
+        );
+    }
+    assert!(!table_exists(&meta), "nothing was created");
+    // Built: the folder finds it there, and a copy beside it is the same migration.
+    std::fs::create_dir_all(project.join("build")).unwrap();
+    std::fs::copy(guest("users_v2"), project.join("build/users_v2.wasm")).unwrap();
+    let found = status(&[]);
+    expect_exit(&found, 0);
+    let rows = document(&found)["migrations"].clone();
+    assert_eq!(rows.as_array().map(Vec::len), Some(1), "{rows}");
+    assert_eq!(rows[0]["number"], 2, "{rows}");
+    assert_eq!(rows[0]["state"], "pending", "{rows}");
+    std::fs::copy(guest("users_v2"), root.join("0002_users_v2.wasm")).unwrap();
+    let rows = document(&status(&[]))["migrations"].clone();
+    assert_eq!(rows.as_array().map(Vec::len), Some(1), "{rows}");
+    // A different module under the same number is still two migrations 2.
+    std::fs::copy(as_guest(), root.join("0002_users_v2.wasm")).unwrap();
+    let twice = status(&[]);
+    expect_exit(&twice, 2);
+    assert!(
+        stderr(&twice).contains("are both migration 2"),
+        "{}",
+        stderr(&twice)
+    );
+}

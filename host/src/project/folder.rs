@@ -38,8 +38,11 @@ impl Folder {
         ProjectFile::read(root)
     }
 
-    /// Loads every `*.wasm` directly in `root` with `load`; two modules with one number are
-    /// refused, naming both files.
+    /// Loads every `*.wasm` directly in `root`, and the module each project folder that
+    /// `drift-host new` made (`NNNN_name/`) builds (`build/name.wasm`), with `load`. A project
+    /// folder without its built module is an error that says so; so are two modules with one
+    /// number (naming both files), unless they are the same module (a built one also copied
+    /// beside it), and a folder with no migration and no declared table.
     pub fn open(
         root: &Path,
         mut load: impl FnMut(&Path) -> Result<Arc<LoadedMigration>>,
@@ -52,18 +55,33 @@ impl Folder {
             let path = entry?.path();
             if path.extension().is_some_and(|e| e == "wasm") && path.is_file() {
                 paths.push(path);
+            } else if let Some(built) = built_module(&path)? {
+                paths.push(built);
             }
         }
         paths.sort();
         let mut modules = Vec::new();
         for path in paths {
             let file = path
-                .file_name()
-                .unwrap_or_default()
+                .strip_prefix(root)
+                .unwrap_or(&path)
                 .to_string_lossy()
                 .into_owned();
             let migration = load(&path).with_context(|| format!("migration {file}"))?;
-            modules.push(Module { file, migration });
+            let copy = modules.iter().any(|m: &Module| {
+                m.migration.info.number == migration.info.number
+                    && m.migration.checksum == migration.checksum
+            });
+            if !copy {
+                modules.push(Module { file, migration });
+            }
+        }
+        if modules.is_empty() && project.tables.is_empty() {
+            bail!(
+                "{} holds no migration: no *.wasm, no project folder made by `drift-host new`, \
+                 and no table declared in drift.toml",
+                root.display()
+            );
         }
         let numbered: Vec<(u64, &str)> = modules
             .iter()
@@ -84,6 +102,35 @@ impl Folder {
             .iter()
             .find(|m| m.migration.info.number == number)
     }
+}
+
+/// The module a project folder made by `drift-host new` (named `NNNN_name`) builds: `None` for
+/// any other entry, an error for such a folder whose module is not built yet.
+fn built_module(path: &Path) -> Result<Option<PathBuf>> {
+    let Some(folder) = path.file_name().and_then(|n| n.to_str()) else {
+        return Ok(None);
+    };
+    let Some((number, name)) = folder.split_once('_') else {
+        return Ok(None);
+    };
+    let project_like = path.is_dir()
+        && !number.is_empty()
+        && number.bytes().all(|b| b.is_ascii_digit())
+        && !name.is_empty()
+        && ["build.sh", "Cargo.toml", "package.json"]
+            .iter()
+            .any(|file| path.join(file).is_file());
+    if !project_like {
+        return Ok(None);
+    }
+    let module = path.join("build").join(format!("{name}.wasm"));
+    if !module.is_file() {
+        bail!(
+            "{folder}/ has no built module {folder}/build/{name}.wasm: build it first (see \
+             {folder}/README.md)"
+        );
+    }
+    Ok(Some(module))
 }
 
 /// Refuses two files with one migration number, naming both.

@@ -261,16 +261,11 @@ pub fn scaffold(new: &NewMigration, number: u64) -> Result<Scaffolded> {
                     fill(include_str!("templates/rust/Cargo.toml")),
                 ),
                 ("src/lib.rs", fill(include_str!("templates/rust/lib.rs"))),
+                ("build.sh", fill(include_str!("templates/rust/build.sh"))),
+                (".gitignore", "build/\ntarget/\n".to_owned()),
             ],
-            Path::new("target/wasm32-wasip2/release").join(format!("{}.wasm", new.name)),
-            vec![
-                "cargo test".into(),
-                "cargo build --release --target wasm32-wasip2".into(),
-                format!(
-                    "drift-host test target/wasm32-wasip2/release/{}.wasm --cases cases",
-                    new.name
-                ),
-            ],
+            Path::new("build").join(format!("{}.wasm", new.name)),
+            built_by_script(&new.name, "./build.sh --test"),
         ),
         Language::AssemblyScript => (
             vec![
@@ -373,14 +368,14 @@ pub fn scaffold(new: &NewMigration, number: u64) -> Result<Scaffolded> {
                 (".gitignore", "build/\n.tools/\n".to_owned()),
             ],
             Path::new("build").join(format!("{}.wasm", new.name)),
-            built_by_script(&new.name, "./build.sh test"),
+            built_by_script(&new.name, "./build.sh --test"),
         ),
     };
     let readme = format!(
         "# {number:04} {name}\n\nMigration {number} of the drift-host project in `..`, over the table \
          `{table}`.\n\nBuild it and run its tests (from this folder):\n\n```sh\n{commands}\n```\n\n\
-         Then copy `{module}` into the migrations folder as `{number:04}_{name}.wasm` and run \
-         `drift-host run ..` there.\n\n`cases/` holds `drift-host test` cases: each folder has \
+         The build writes `{module}`, where `drift-host run ..` (and `status ..`, `plan ..`) \
+         find it: no copying.\n\n`cases/` holds `drift-host test` cases: each folder has \
          the input items (`input.json`, DynamoDB JSON) and what is expected (`expect.json`: the \
          resulting `tables`, or the `actions`, or the `errors` of failing items). \
          `drift-host test ... --update` rewrites the expectations from what the migration does.\n",
