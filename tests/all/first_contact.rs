@@ -406,3 +406,54 @@ fn folders_find_built_projects_and_say_what_is_missing() {
         stderr(&twice)
     );
 }
+
+/// Missing credentials are one line naming the profile or the sources tried, and what to do.
+#[test]
+fn missing_credentials_are_one_line_that_says_what_to_do() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(home.path().join(".aws")).unwrap();
+    std::fs::write(
+        home.path().join(".aws/config"),
+        "[profile half]\nregion = us-east-1\n",
+    )
+    .unwrap();
+    std::fs::write(home.path().join(".aws/credentials"), "").unwrap();
+    let without_keys = |args: &[&str]| {
+        crate::support::command(args)
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_PROFILE")
+            .env("HOME", home.path())
+            .env("AWS_CONFIG_FILE", home.path().join(".aws/config"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                home.path().join(".aws/credentials"),
+            )
+            .output()
+            .unwrap()
+    };
+    for (args, says) in [
+        (
+            &["status", "--profile", "nosuch"][..],
+            "AWS profile `nosuch` is in neither",
+        ),
+        (
+            &["status", "--profile", "half"][..],
+            "AWS profile `half` gives no credentials",
+        ),
+        (
+            &["status"][..],
+            "no AWS credentials found (tried the environment",
+        ),
+    ] {
+        let output = without_keys(args);
+        expect_exit(&output, 2);
+        let err = stderr(&output);
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.len() < 400 && !err.contains("CredentialsNotLoaded"),
+            "{err}"
+        );
+    }
+}

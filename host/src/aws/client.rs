@@ -7,10 +7,10 @@ use anyhow::{bail, Result};
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::ProvideCredentials;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, Region, RuntimeComponents};
-use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::Client;
 
 use crate::model::fence::Fence;
@@ -111,7 +111,8 @@ pub fn check_endpoint(endpoint: &str) -> Result<()> {
     Ok(())
 }
 
-/// Gets credentials from `config`'s chain once; the error names what to do about it.
+/// Gets credentials from `config`'s chain once; the error is one line that names the profile
+/// or the sources tried, and what to do about it.
 async fn check_credentials(config: &SdkConfig, profile: Option<&str>) -> Result<()> {
     let Some(provider) = config.credentials_provider() else {
         bail!("no AWS credentials provider is configured");
@@ -119,21 +120,95 @@ async fn check_credentials(config: &SdkConfig, profile: Option<&str>) -> Result<
     let Err(error) = provider.provide_credentials().await else {
         return Ok(());
     };
-    let why = DisplayErrorContext(&error).to_string();
-    let profile = profile
+    let named = profile
         .map(str::to_owned)
-        .or_else(|| std::env::var("AWS_PROFILE").ok())
-        .unwrap_or_else(|| "default".to_owned());
+        .or_else(|| std::env::var("AWS_PROFILE").ok());
+    let shown = named.clone().unwrap_or_else(|| "default".to_owned());
+    if let Some(name) = &named {
+        if !profile_exists(name) {
+            bail!(
+                "AWS profile `{name}` is in neither {} nor {}: check its name, or run \
+                 `aws configure --profile {name}`",
+                aws_file("AWS_CONFIG_FILE", "config").display(),
+                aws_file("AWS_SHARED_CREDENTIALS_FILE", "credentials").display()
+            );
+        }
+    }
+    let why = error_chain(&error);
     if why.to_lowercase().contains("sso") {
         bail!(
-            "AWS profile `{profile}` signs in with SSO, and its token is missing or expired: \
-             run `aws sso login --profile {profile}`"
+            "AWS profile `{shown}` signs in with SSO, and its token is missing or expired: \
+             run `aws sso login --profile {shown}`"
         );
     }
-    bail!(
-        "cannot get AWS credentials (profile `{profile}`): {}",
-        why.split_whitespace().collect::<Vec<_>>().join(" ")
+    if matches!(error, CredentialsError::CredentialsNotLoaded(_)) {
+        match &named {
+            Some(name) => bail!(
+                "AWS profile `{name}` gives no credentials (no keys, credential_process, SSO \
+                 or role in it): complete it, or run `aws configure --profile {name}`"
+            ),
+            None => bail!(
+                "no AWS credentials found (tried the environment, profile `default`, web \
+                 identity, container and instance metadata): set AWS_ACCESS_KEY_ID and \
+                 AWS_SECRET_ACCESS_KEY, give --profile, or run `aws configure`"
+            ),
+        }
+    }
+    bail!("cannot get AWS credentials (profile `{shown}`): {why}")
+}
+
+/// An error and its sources, as their messages (not their debug dumps), on one line.
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(error);
+    while let Some(current) = next {
+        let text = current.to_string();
+        if !parts.iter().any(|part| part.contains(&text)) {
+            parts.push(text);
+        }
+        next = current.source();
+    }
+    parts
+        .join(": ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// An AWS shared file: the environment variable's path, or `~/.aws/<name>`.
+fn aws_file(variable: &str, name: &str) -> std::path::PathBuf {
+    std::env::var_os(variable).map_or_else(
+        || {
+            std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                .join(".aws")
+                .join(name)
+        },
+        std::path::PathBuf::from,
     )
+}
+
+/// Whether `name` has a section in the AWS config or credentials file.
+fn profile_exists(name: &str) -> bool {
+    let in_file = |variable: &str, file: &str, headers: &[String]| {
+        std::fs::read_to_string(aws_file(variable, file)).is_ok_and(|text| {
+            text.lines().any(|line| {
+                let line = line.trim();
+                line.strip_prefix('[')
+                    .and_then(|l| l.strip_suffix(']'))
+                    .is_some_and(|header| {
+                        let header = header.split_whitespace().collect::<Vec<_>>().join(" ");
+                        headers.contains(&header)
+                    })
+            })
+        })
+    };
+    let config_headers = [format!("profile {name}"), name.to_owned()];
+    in_file("AWS_CONFIG_FILE", "config", &config_headers)
+        || in_file(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "credentials",
+            &[name.to_owned()],
+        )
 }
 
 /// A client whose every request is checked against `fence` just before it is sent: the last

@@ -41,8 +41,8 @@ impl Folder {
     /// Loads every `*.wasm` directly in `root`, and the module each project folder that
     /// `drift-host new` made (`NNNN_name/`) builds (`build/name.wasm`), with `load`. A project
     /// folder without its built module is an error that says so; so are two modules with one
-    /// number (naming both files), unless they are the same module (a built one also copied
-    /// beside it), and a folder with no migration and no declared table.
+    /// number (naming both files), unless they are a project's built module and the same module
+    /// copied beside it, and a folder with no migration and no declared table.
     pub fn open(
         root: &Path,
         mut load: impl FnMut(&Path) -> Result<Arc<LoadedMigration>>,
@@ -68,9 +68,11 @@ impl Folder {
                 .to_string_lossy()
                 .into_owned();
             let migration = load(&path).with_context(|| format!("migration {file}"))?;
+            // A project's built module also copied beside it (the old way) is one migration.
             let copy = modules.iter().any(|m: &Module| {
                 m.migration.info.number == migration.info.number
                     && m.migration.checksum == migration.checksum
+                    && (m.file.contains('/') != file.contains('/'))
             });
             if !copy {
                 modules.push(Module { file, migration });
