@@ -3,31 +3,22 @@
 
 mod cli;
 
-use std::io::{self, IsTerminal};
+use std::io;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Parser;
 use drift_host::model::error::{exit_code, EXIT_ERROR};
-use tracing_subscriber::EnvFilter;
 
 use cli::args::{Cli, Command, OutputFormat};
 use cli::commands;
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("DRIFT_LOG").unwrap_or_else(|_| {
-                EnvFilter::new("warn,aws_config=error,drift_host=info,guest=info")
-            }),
-        )
-        .with_writer(io::stderr)
-        .with_ansi(io::stderr().is_terminal())
-        .init();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => return usage_error(error),
     };
+    cli::log::init(cli.verbose, cli.quiet);
     let json = cli.command.output() == OutputFormat::Json;
     match dispatch(cli) {
         Ok(code) => ExitCode::from(code),

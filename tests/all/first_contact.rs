@@ -457,3 +457,45 @@ fn missing_credentials_are_one_line_that_says_what_to_do() {
         );
     }
 }
+
+/// Without `DRIFT_LOG`, routine lines are plain sentences (no times, levels or module paths),
+/// counted in the singular where there is one; `-q` keeps only the outcome.
+#[test]
+fn routine_lines_are_plain_sentences() {
+    let client = client();
+    let (table, meta) = (unique("users"), unique("meta"));
+    block_on(fill(&client, &table, &users(1)));
+    let wasm = guest("users_v2");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            wasm.to_str().unwrap(),
+            "--table",
+            &table,
+            "--meta-table",
+            &meta,
+        ];
+        args.extend(extra);
+        crate::support::command(&[&["run"][..], &args].concat())
+            .env_remove("DRIFT_LOG")
+            .output()
+            .unwrap()
+    };
+    let output = run(&["--restart"]);
+    expect_exit(&output, 0);
+    let err = stderr(&output);
+    assert!(err.contains("migrate users_v2 #2 on `"), "{err}");
+    assert!(err.contains(": applied: 1 item scanned,"), "{err}");
+    assert!(err.contains(", 0 conflicts, 0 failed items,"), "{err}");
+    for noise in [" INFO ", "drift_host::", "Z  "] {
+        assert!(!err.contains(noise), "`{noise}` in {err}");
+    }
+    let quiet = run(&["-q"]);
+    expect_exit(&quiet, 0);
+    assert_eq!(
+        stderr(&quiet).trim().lines().count(),
+        1,
+        "{}",
+        stderr(&quiet)
+    );
+    assert!(stderr(&quiet).contains("is already applied"));
+}

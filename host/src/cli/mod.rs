@@ -1,9 +1,10 @@
 //! The command line on top of the library: [`args`] (what clap parses, converted into the
 //! stages' options), [`commands`] (one function per command), [`output`] (tables and
-//! reports), [`signals`] and [`progress`].
+//! reports), [`signals`], [`progress`] and the [`log`]'s format.
 
 pub mod args;
 pub mod commands;
+pub mod log;
 pub mod output;
 pub mod progress;
 pub mod signals;

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use serde::{Deserialize, Serialize};
 
 use super::action::AppliedKind;
+use super::counted;
 
 /// Counts of one run. Fields a stage does not know stay zero (a checkpoint keeps only the
 /// apply's); `#[serde(default)]` lets an older checkpoint without some of them load.
@@ -146,15 +147,15 @@ impl LiveCounts {
         let counts = self.snapshot();
         if self.applying.load(Ordering::Relaxed) {
             format!(
-                "apply: {} actions applied, {} conflicts",
-                counts.applied(),
-                counts.conflicts
+                "apply: {} applied, {}",
+                counted(counts.applied(), "action"),
+                counted(counts.conflicts, "conflict")
             )
         } else {
             format!(
-                "scan: {} items through the guest, {} actions journaled, {} failed",
-                counts.items_scanned,
-                self.journaled.load(Ordering::Relaxed),
+                "scan: {} through the guest, {} journaled, {} failed",
+                counted(counts.items_scanned, "item"),
+                counted(self.journaled.load(Ordering::Relaxed), "action"),
                 counts.errors
             )
         }

@@ -26,6 +26,14 @@ pub mod schema;
 pub mod source;
 pub mod stop;
 
+/// `n` and `noun`, plural unless `n` is 1: `1 item`, `2 items`, `0 migrations`.
+pub fn counted(n: u64, noun: &str) -> String {
+    match n {
+        1 => format!("1 {noun}"),
+        _ => format!("{n} {noun}s"),
+    }
+}
+
 /// Now, as RFC 3339 with seconds.
 pub fn now() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()

@@ -19,9 +19,9 @@ use serde::Serialize;
 use crate::metadata::{MetadataTable, MigrationRecord};
 use crate::model::counts::LiveCounts;
 use crate::model::error::{refused, EXIT_FAILED, EXIT_OK};
-use crate::model::now;
 use crate::model::operation::{Operation, Status};
 use crate::model::stop::Stop;
+use crate::model::{counted, now};
 use crate::run::report::RunReport;
 use crate::run::{RunOptions, Session};
 use config::TableDeclaration;
@@ -57,17 +57,20 @@ impl FolderReport {
             Operation::Undo => "undone",
         };
         let done = self.migrations.iter().filter(|r| r.succeeded).count();
+        let migrations = |n: usize| counted(n as u64, "migration");
         lines.push(if self.migrations.is_empty() {
             format!(
-                "nothing to do: {} migrations up to date",
-                self.up_to_date.len()
+                "nothing to do: {} up to date",
+                migrations(self.up_to_date.len())
             )
         } else if self.succeeded {
-            format!("{done} migrations {verb}")
+            format!("{} {verb}", migrations(done))
+        } else if self.not_run.is_empty() {
+            format!("stopped after {} {verb}", migrations(done))
         } else {
             format!(
-                "stopped after {done} migrations {verb}; {} not run: {}",
-                self.not_run.len(),
+                "stopped after {} {verb}; not run: {}",
+                migrations(done),
                 numbers(&self.not_run)
             )
         });

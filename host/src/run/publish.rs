@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::journal::checkpoint::{Checkpoint, Phase};
 use crate::metadata::{Lease, MetadataTable, MigrationRecord};
+use crate::model::counted;
 
 /// Where and how often to publish a phase's progress.
 #[derive(Clone, Copy)]
@@ -63,9 +64,12 @@ pub async fn while_publishing<T>(
 pub fn describe(checkpoint: &Checkpoint) -> String {
     match checkpoint.phase {
         Phase::Scan => format!(
-            "scan: {} items in {} pages journaled",
-            checkpoint.items_scanned(),
-            checkpoint.segments.iter().map(|s| s.pages).sum::<u64>()
+            "scan: {} in {} journaled",
+            counted(checkpoint.items_scanned(), "item"),
+            counted(
+                checkpoint.segments.iter().map(|s| s.pages).sum::<u64>(),
+                "page"
+            )
         ),
         Phase::Apply => format!(
             "apply: {} of {} actions settled",

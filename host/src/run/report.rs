@@ -7,6 +7,7 @@ use serde_json::Value as Json;
 
 use crate::apply::Conflict;
 use crate::engine::MigrationInfo;
+use crate::model::counted;
 use crate::model::counts::Counts;
 use crate::model::operation::{Operation, Status};
 
@@ -78,18 +79,18 @@ impl RunReport {
     pub fn summary_line(&self) -> String {
         let c = &self.counts;
         let mut line = format!(
-            "{} #{} ({}) on `{}`: {}: {} items scanned, {} put, {} update, {} delete, {} conflicts, {} failed items, {:.1} s",
+            "{} #{} ({}) on `{}`: {}: {} scanned, {} put, {} update, {} delete, {}, {}, {:.1} s",
             self.migration.name,
             self.migration.number,
             self.operation.as_str(),
             self.table,
             self.status.as_str(),
-            c.items_scanned,
+            counted(c.items_scanned, "item"),
             c.puts,
             c.updates,
             c.deletes,
-            c.conflicts,
-            c.errors,
+            counted(c.conflicts, "conflict"),
+            counted(c.errors, "failed item"),
             self.duration_seconds
         );
         if let Some(error) = &self.error {
