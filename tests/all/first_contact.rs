@@ -499,3 +499,69 @@ fn routine_lines_are_plain_sentences() {
     );
     assert!(stderr(&quiet).contains("is already applied"));
 }
+
+/// Each command lists only the options it uses; one it does not use is refused, not ignored.
+#[test]
+fn options_a_command_does_not_use_are_neither_listed_nor_ignored() {
+    let wasm = guest("users_v2");
+    let wasm = wasm.to_str().unwrap();
+    for (command, args, flag) in [
+        (
+            "apply",
+            vec!["apply", "plans/x", "--table", "abc"],
+            "--table",
+        ),
+        (
+            "apply",
+            vec!["apply", "plans/x", "--segments", "4"],
+            "--segments",
+        ),
+        (
+            "apply",
+            vec!["apply", "plans/x", "--fail-fast"],
+            "--fail-fast",
+        ),
+        ("plan", vec!["plan", wasm, "--restart"], "--restart"),
+        (
+            "plan",
+            vec!["plan", wasm, "--lease-seconds", "30"],
+            "--lease-seconds",
+        ),
+        (
+            "plan",
+            vec!["plan", wasm, "--provisioned", "5,5"],
+            "--provisioned",
+        ),
+        (
+            "status",
+            vec!["status", "--deadline-ms", "10"],
+            "--deadline-ms",
+        ),
+        (
+            "tables",
+            vec!["tables", ".", "--memory-mb", "10"],
+            "--memory-mb",
+        ),
+        (
+            "new",
+            vec!["new", "x_y", "--lang", "rust", "--deadline-ms", "9"],
+            "--deadline-ms",
+        ),
+    ] {
+        let help = stdout(&drift_output(&[command, "--help"]));
+        assert!(
+            !help.contains(&format!("{flag} ")),
+            "{command} --help lists {flag}"
+        );
+        let output = drift_output(&args);
+        expect_exit(&output, 2);
+        assert!(
+            stderr(&output).contains(&format!("`{command}` does not use {flag}")),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+    // What they use is still listed.
+    assert!(stdout(&drift_output(&["apply", "--help"])).contains("--apply-concurrency"));
+    assert!(stdout(&drift_output(&["plan", "--help"])).contains("--segments"));
+}

@@ -14,13 +14,14 @@ use drift_host::project::{self};
 use drift_host::run::Session;
 
 use super::super::args::{
-    BaselineArgs, OutputFormat, ProjectArgs, RepairArgs, StatusArgs, TablesArgs,
+    BaselineArgs, OutputFormat, ProjectArgs, RepairArgs, StatusArgs, TablesArgs, GUEST_LIMITS,
 };
 use super::super::output::{folder_status_table, status_table};
 use super::{print_json, print_stdout};
 
 /// `status`, of the metadata table or of a folder.
 pub async fn status_command(mut args: StatusArgs) -> Result<u8> {
+    args.sandbox.refuse_unused("status", GUEST_LIMITS)?;
     let folder = match &args.dir {
         Some(dir) => {
             let defaults = Folder::project(dir)?.defaults;
@@ -70,6 +71,9 @@ async fn open_project(dir: &Path, args: &mut ProjectArgs) -> Result<(Folder, Cli
 
 /// `baseline`.
 pub async fn baseline_command(mut args: BaselineArgs) -> Result<u8> {
+    args.project
+        .sandbox
+        .refuse_unused("baseline", GUEST_LIMITS)?;
     let (folder, client) = open_project(&args.dir, &mut args.project).await?;
     let options = args.project.options();
     let numbers = project::baseline(&client, &folder, &options, args.up_to, &args.reason).await?;
@@ -90,6 +94,7 @@ pub async fn baseline_command(mut args: BaselineArgs) -> Result<u8> {
 
 /// `repair`.
 pub async fn repair_command(mut args: RepairArgs) -> Result<u8> {
+    args.project.sandbox.refuse_unused("repair", GUEST_LIMITS)?;
     let (folder, client) = open_project(&args.dir, &mut args.project).await?;
     let options = args.project.options();
     let repaired = project::repair(&client, &folder, &options, &args.reason).await?;
@@ -104,6 +109,7 @@ pub async fn repair_command(mut args: RepairArgs) -> Result<u8> {
 
 /// `tables`.
 pub async fn tables_command(mut args: TablesArgs) -> Result<u8> {
+    args.project.sandbox.refuse_unused("tables", GUEST_LIMITS)?;
     let project = Folder::project(&args.dir)?;
     args.project.apply_defaults(&project.defaults);
     let client = connect(&args.project.connection.options()).await?;

@@ -16,7 +16,10 @@ use drift_host::project::folder::Folder;
 use drift_host::project::{self, run_folder, undo_to, FolderRun};
 use drift_host::run::run;
 
-use super::super::args::{ApplyArgs, OutputFormat, PlanArgs, RunArgs, RunCommandArgs, UndoArgs};
+use super::super::args::{
+    ApplyArgs, OutputFormat, PlanArgs, RunArgs, RunCommandArgs, UndoArgs, NOT_FOR_APPLY,
+    NOT_FOR_PLAN,
+};
 use super::{
     check_report_target, finish_report, print_json, print_stdout, with_progress, write_report,
 };
@@ -133,6 +136,7 @@ async fn folder_command(
 
 /// `plan`: one migration, or a folder's first pending one.
 pub async fn plan_command(mut args: PlanArgs) -> Result<u8> {
+    args.run.refuse_unused("plan", NOT_FOR_PLAN)?;
     check_report_target(args.run.report.as_deref())?;
     let operation = if args.undo {
         Operation::Undo
@@ -286,6 +290,7 @@ fn plan_text(report: &PlanReport) -> String {
 
 /// `apply PLAN`.
 pub async fn apply_command(args: ApplyArgs) -> Result<u8> {
+    args.run.refuse_unused("apply", NOT_FOR_APPLY)?;
     check_report_target(args.run.report.as_deref())?;
     let planned = read_plan(&args.plan)?;
     let module = args.migration.clone().unwrap_or(planned.module.clone());

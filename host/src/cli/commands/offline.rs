@@ -12,7 +12,9 @@ use drift_host::model::operation::Operation;
 use drift_host::preview::item_diff;
 use drift_host::project::scaffold::{next_number, scaffold, Language, NewMigration, SDK_DIR};
 
-use super::super::args::{ExecArgs, InspectArgs, Lang, NewArgs, OutputFormat, TestArgs};
+use super::super::args::{
+    ExecArgs, InspectArgs, Lang, NewArgs, OutputFormat, TestArgs, GUEST_LIMITS,
+};
 use super::{open_input, print_json, print_stdout};
 
 /// `inspect`.
@@ -210,6 +212,7 @@ pub fn test_command(args: TestArgs) -> Result<u8> {
 
 /// `new`.
 pub fn new_command(args: NewArgs) -> Result<u8> {
+    args.sandbox.refuse_unused("new", GUEST_LIMITS)?;
     let number = next_number(&args.dir, |path| {
         Ok(args.sandbox.load(path, 1)?.info.number)
     })?;

@@ -1,22 +1,24 @@
 //! The command line's arguments (clap), with their ranges, and their conversion into the
 //! options of the library's stages.
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
+mod run;
+mod shared;
 
-use anyhow::Result;
+use std::path::PathBuf;
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use drift_host::aws::{Billing, Capacity, ConnectOptions, RetryPolicy};
-use drift_host::engine::{self, loader, Limits, Runtime};
-use drift_host::metadata;
 use drift_host::model::key::KeyAttribute;
 use drift_host::model::names::parse_table_name;
-use drift_host::model::operation::Operation;
-use drift_host::model::options::{self, Bounded};
-use drift_host::project::config::Defaults;
-use drift_host::project::folder::Folder;
-use drift_host::run::RunOptions;
+use drift_host::model::options;
+
+pub use run::*;
+pub use shared::*;
+
+/// Leaves an option a command does not use out of its help (it is refused if given: see
+/// [`RunArgs::refuse_unused`]).
+fn hidden(arg: clap::Arg) -> clap::Arg {
+    arg.hide(true)
+}
 
 /// The exit codes every command's help lists (README, "Exit codes").
 macro_rules! exit_codes {
@@ -64,32 +66,47 @@ pub enum Command {
     /// folder stands (applied, pending, modified, missing, failed, running).
     #[command(
         after_help = concat!("Examples:\n  drift-host status --output json\n  drift-host status migrations/", exit_codes!())
-    )]
+    ,
+        mut_arg("deadline_ms", hidden),
+        mut_arg("memory_mb", hidden),
+        mut_arg("max_actions_per_item", hidden))]
     Status(StatusArgs),
     /// Record a folder's migrations up to N as applied without running them (for tables that
     /// already have that shape).
     #[command(
         after_help = concat!("Example:\n  drift-host baseline migrations/ --up-to 3 --reason \"tables made by the old script\"", exit_codes!())
-    )]
+    ,
+        mut_arg("deadline_ms", hidden),
+        mut_arg("memory_mb", hidden),
+        mut_arg("max_actions_per_item", hidden))]
     Baseline(BaselineArgs),
     /// Accept the current checksum of modified applied migrations and clear failed records
     /// (the next run starts them over), noting who, when and why in each record.
     #[command(
         after_help = concat!("Example:\n  drift-host repair migrations/ --reason \"comment-only change in 0002\"", exit_codes!())
-    )]
+    ,
+        mut_arg("deadline_ms", hidden),
+        mut_arg("memory_mb", hidden),
+        mut_arg("max_actions_per_item", hidden))]
     Repair(RepairArgs),
     /// Compare the tables declared in a folder's drift.toml with the account; `--apply` creates
     /// the missing ones, adds missing global indexes, sets TTL and billing.
     #[command(
         after_help = concat!("Examples:\n  drift-host tables migrations/\n  drift-host tables migrations/ --apply\n  drift-host tables migrations/ --prune --confirm old_users", exit_codes!())
-    )]
+    ,
+        mut_arg("deadline_ms", hidden),
+        mut_arg("memory_mb", hidden),
+        mut_arg("max_actions_per_item", hidden))]
     Tables(TablesArgs),
     /// Scaffold a migration project (Rust, AssemblyScript, TypeScript, Python or C) with the
     /// next free number of a migrations folder: it builds out of the box and has a sample, a
     /// test case and a unit test.
     #[command(
         after_help = concat!("Examples:\n  drift-host new add_email_lower --lang rust --table users\n  drift-host new copy_orders --lang assemblyscript --dir migrations --table orders --key pk,sk\n  drift-host new tag_orders --lang ts --table orders --key pk,sk\n  drift-host new fix_names --lang python --table users\n  drift-host new trim_tags --lang c --table items", exit_codes!())
-    )]
+    ,
+        mut_arg("deadline_ms", hidden),
+        mut_arg("memory_mb", hidden),
+        mut_arg("max_actions_per_item", hidden))]
     New(NewArgs),
     /// Run a migration over items from a file (DynamoDB JSON) and print its actions; writes nothing.
     #[command(
@@ -100,10 +117,22 @@ pub enum Command {
     /// before and after), writing nothing; `--out PLAN` keeps it for `apply`.
     #[command(
         after_help = concat!("Examples:\n  drift-host plan users_v2.wasm --sample 5\n  drift-host plan users_v2.wasm --out plans/users_v2 --output json", exit_codes!())
-    )]
+    ,
+        mut_arg("restart", hidden),
+        mut_arg("lease_seconds", hidden),
+        mut_arg("provisioned", hidden),
+        mut_arg("no_batch_updates", hidden),
+        mut_arg("apply_concurrency", hidden),
+        mut_arg("keep_journal", hidden))]
     Plan(PlanArgs),
     /// Apply a plan that `plan --out` kept, and record the migration as `run` would.
-    #[command(after_help = concat!("Example:\n  drift-host apply plans/users_v2", exit_codes!()))]
+    #[command(after_help = concat!("Example:\n  drift-host apply plans/users_v2", exit_codes!()),
+        mut_arg("table", hidden),
+        mut_arg("segments", hidden),
+        mut_arg("page_size", hidden),
+        mut_arg("fail_fast", hidden),
+        mut_arg("max_rcu", hidden),
+        mut_arg("restart", hidden))]
     Apply(ApplyArgs),
     /// Run a migration's test cases offline (input items, and the expected tables, actions or
     /// errors); `--update` rewrites the expectations.
@@ -202,139 +231,6 @@ pub struct UndoArgs {
     /// For a folder: undo the applied migrations numbered above N, newest first (0: all).
     #[arg(long)]
     pub to: Option<u64>,
-}
-
-/// The options of `run`, `undo`, `plan` and `apply`.
-#[derive(Args)]
-pub struct RunArgs {
-    /// Scan this table instead of the one the migration's info() names (one migration only).
-    #[arg(long, value_parser = parse_table_name)]
-    pub table: Option<String>,
-    /// Guest instances working in parallel ([`options::CONCURRENCY`]).
-    #[arg(long, help = options::CONCURRENCY.help(), value_parser = bounded(&options::CONCURRENCY))]
-    pub concurrency: Option<u64>,
-    /// Parallel scan segments ([`options::SEGMENTS`]).
-    #[arg(long, help = options::SEGMENTS.help(), value_parser = bounded(&options::SEGMENTS))]
-    pub segments: Option<u64>,
-    /// How often progress is checkpointed ([`options::CHECKPOINT_INTERVAL_MS`]).
-    #[arg(
-        long,
-        help = options::CHECKPOINT_INTERVAL_MS.help(),
-        value_parser = bounded(&options::CHECKPOINT_INTERVAL_MS)
-    )]
-    pub checkpoint_interval_ms: Option<u64>,
-    /// Items per Scan request ([`options::PAGE_SIZE`]).
-    #[arg(long, help = options::PAGE_SIZE.help(), value_parser = bounded(&options::PAGE_SIZE))]
-    pub page_size: Option<u64>,
-    /// Stop the scan at the first item that fails.
-    #[arg(long)]
-    pub fail_fast: bool,
-    /// Send every update as its own UpdateItem instead of batching plain updates as PartiQL
-    /// statements (BatchExecuteStatement).
-    #[arg(long)]
-    pub no_batch_updates: bool,
-    /// Concurrent write lanes while applying ([`options::APPLY_CONCURRENCY`]).
-    #[arg(
-        long,
-        help = options::APPLY_CONCURRENCY.help(),
-        value_parser = bounded(&options::APPLY_CONCURRENCY)
-    )]
-    pub apply_concurrency: Option<u64>,
-    /// Where journals are spooled (default: ~/.local/state/drift-host/journals).
-    #[arg(long, env = "DRIFT_WORK_DIR")]
-    pub work_dir: Option<PathBuf>,
-    /// Keep the journal after a successful apply.
-    #[arg(long)]
-    pub keep_journal: bool,
-    /// Write the run's report as JSON to this file (`-` for stdout), whether it succeeded or not.
-    #[arg(long)]
-    pub report: Option<String>,
-    /// `json`: print the report (as `--report -` does) instead of the summary line.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    pub output: OutputFormat,
-    /// Create the metadata table with provisioned capacity `RCU,WCU` instead of on-demand.
-    #[arg(long, value_parser = parse_provisioned)]
-    pub provisioned: Option<(i64, i64)>,
-    /// Attempts per DynamoDB request ([`options::MAX_ATTEMPTS`]).
-    #[arg(long, help = options::MAX_ATTEMPTS.help(), value_parser = bounded(&options::MAX_ATTEMPTS))]
-    pub max_attempts: Option<u64>,
-    /// Lease of the metadata table's lock ([`options::LEASE_SECONDS`]).
-    #[arg(long, help = options::LEASE_SECONDS.help(), value_parser = bounded(&options::LEASE_SECONDS))]
-    pub lease_seconds: Option<u64>,
-    /// Run again from the start a migration that a dead or stopped run left unfinished,
-    /// instead of resuming it from its checkpoint.
-    #[arg(long)]
-    pub restart: bool,
-    /// Most read capacity units per second the scan may consume.
-    #[arg(long, value_parser = options::parse_rate)]
-    pub max_rcu: Option<f64>,
-    /// Most write capacity units per second the apply may consume.
-    #[arg(long, value_parser = options::parse_rate)]
-    pub max_wcu: Option<f64>,
-    /// The metadata table.
-    #[command(flatten)]
-    pub meta: MetaArgs,
-    /// Where DynamoDB is.
-    #[command(flatten)]
-    pub connection: ConnectionArgs,
-    /// Guest limits and caching.
-    #[command(flatten)]
-    pub sandbox: SandboxArgs,
-}
-
-impl RunArgs {
-    /// Fills the options not given on the command line from a project's `drift.toml`.
-    pub fn apply_defaults(&mut self, defaults: &Defaults) {
-        self.concurrency = self.concurrency.or(defaults.concurrency);
-        self.segments = self.segments.or(defaults.segments);
-        self.page_size = self.page_size.or(defaults.page_size);
-        self.apply_concurrency = self.apply_concurrency.or(defaults.apply_concurrency);
-        self.work_dir = self.work_dir.take().or_else(|| defaults.work_dir.clone());
-        self.max_attempts = self.max_attempts.or(defaults.max_attempts);
-        self.lease_seconds = self.lease_seconds.or(defaults.lease_seconds);
-        self.max_rcu = self.max_rcu.or(defaults.max_rcu);
-        self.max_wcu = self.max_wcu.or(defaults.max_wcu);
-        self.meta.apply_defaults(defaults);
-        self.connection.apply_defaults(defaults);
-        self.sandbox.apply_defaults(defaults);
-    }
-
-    /// Guest instances working in parallel.
-    pub fn concurrency(&self) -> u32 {
-        concurrency(self.concurrency)
-    }
-
-    /// The options of a `run` (or `undo`) with these arguments.
-    pub fn options(&self, operation: Operation) -> RunOptions {
-        RunOptions {
-            operation,
-            table: self.table.clone(),
-            concurrency: self.concurrency() as usize,
-            segments: options::SEGMENTS.or_default(self.segments) as u32,
-            page_size: options::PAGE_SIZE.or_default(self.page_size) as i32,
-            checkpoint_every: Duration::from_millis(
-                options::CHECKPOINT_INTERVAL_MS.or_default(self.checkpoint_interval_ms),
-            ),
-            meta_table: self.meta.table(),
-            billing: match self.provisioned {
-                Some((read, write)) => Billing::Provisioned(read, write),
-                None => Billing::PayPerRequest,
-            },
-            fail_fast: self.fail_fast,
-            work_dir: self.work_dir.clone().unwrap_or_else(default_work_dir),
-            apply_lanes: options::APPLY_CONCURRENCY.or_default(self.apply_concurrency) as usize,
-            batch_updates: !self.no_batch_updates,
-            keep_journal: self.keep_journal,
-            policy: RetryPolicy {
-                max_attempts: options::MAX_ATTEMPTS.or_default(self.max_attempts) as u32,
-                ..RetryPolicy::default()
-            },
-            lease: Duration::from_secs(options::LEASE_SECONDS.or_default(self.lease_seconds)),
-            restart: self.restart,
-            capacity: Capacity::new(self.max_rcu, self.max_wcu),
-            planned: None,
-        }
-    }
 }
 
 /// `status`.
@@ -450,137 +346,10 @@ pub enum Lang {
     C,
 }
 
-/// The options of the folder commands that take the lock without running a migration.
-#[derive(Args)]
-pub struct ProjectArgs {
-    /// Lease of the metadata table's lock ([`options::LEASE_SECONDS`]).
-    #[arg(long, help = options::LEASE_SECONDS.help(), value_parser = bounded(&options::LEASE_SECONDS))]
-    pub lease_seconds: Option<u64>,
-    /// The metadata table.
-    #[command(flatten)]
-    pub meta: MetaArgs,
-    /// Where DynamoDB is.
-    #[command(flatten)]
-    pub connection: ConnectionArgs,
-    /// Guest limits and caching (to read the folder's modules).
-    #[command(flatten)]
-    pub sandbox: SandboxArgs,
-}
-
 impl ExecArgs {
     /// Guest instances working in parallel.
     pub fn concurrency(&self) -> u32 {
         concurrency(self.concurrency)
-    }
-}
-
-impl ProjectArgs {
-    /// Fills the options not given on the command line from a project's `drift.toml`.
-    pub fn apply_defaults(&mut self, defaults: &Defaults) {
-        self.lease_seconds = self.lease_seconds.or(defaults.lease_seconds);
-        self.meta.apply_defaults(defaults);
-        self.connection.apply_defaults(defaults);
-        self.sandbox.apply_defaults(defaults);
-    }
-
-    /// Options for a session on the metadata table (no migration runs with them).
-    pub fn options(&self) -> RunOptions {
-        let run = RunArgs {
-            table: None,
-            concurrency: Some(1),
-            segments: None,
-            checkpoint_interval_ms: None,
-            page_size: None,
-            fail_fast: false,
-            no_batch_updates: false,
-            apply_concurrency: None,
-            work_dir: None,
-            keep_journal: false,
-            report: None,
-            output: OutputFormat::Text,
-            provisioned: None,
-            max_attempts: None,
-            lease_seconds: self.lease_seconds,
-            restart: false,
-            max_rcu: None,
-            max_wcu: None,
-            meta: MetaArgs {
-                meta_table: self.meta.meta_table.clone(),
-            },
-            connection: ConnectionArgs::default(),
-            sandbox: SandboxArgs::default(),
-        };
-        run.options(Operation::Migrate)
-    }
-}
-
-/// How a command prints its result.
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    /// For people: text and tables (`table` is the same).
-    #[value(alias = "table")]
-    Text,
-    /// One JSON document on stdout.
-    Json,
-}
-
-/// The metadata table's name.
-#[derive(Args)]
-pub struct MetaArgs {
-    /// The metadata table [default: drift_migrations].
-    #[arg(long, value_parser = parse_table_name)]
-    pub meta_table: Option<String>,
-}
-
-impl MetaArgs {
-    /// Fills the table not given on the command line from a project's `drift.toml`.
-    pub fn apply_defaults(&mut self, defaults: &Defaults) {
-        self.meta_table = self
-            .meta_table
-            .take()
-            .or_else(|| defaults.meta_table.clone());
-    }
-
-    /// The metadata table's name.
-    pub fn table(&self) -> String {
-        self.meta_table
-            .clone()
-            .unwrap_or_else(|| metadata::DEFAULT_TABLE.to_owned())
-    }
-}
-
-/// Where DynamoDB is; otherwise the standard AWS configuration chain decides.
-#[derive(Args, Default)]
-pub struct ConnectionArgs {
-    /// Endpoint URL, e.g. http://127.0.0.1:8000 for DynamoDB Local.
-    #[arg(long, env = "DRIFT_ENDPOINT_URL")]
-    pub endpoint_url: Option<String>,
-    /// AWS region.
-    #[arg(long)]
-    pub region: Option<String>,
-    /// AWS profile.
-    #[arg(long)]
-    pub profile: Option<String>,
-}
-
-impl ConnectionArgs {
-    /// Fills what the command line did not give from a project's `drift.toml`.
-    pub fn apply_defaults(&mut self, defaults: &Defaults) {
-        self.endpoint_url = self
-            .endpoint_url
-            .take()
-            .or_else(|| defaults.endpoint_url.clone());
-        self.region = self.region.take().or_else(|| defaults.region.clone());
-        self.profile = self.profile.take().or_else(|| defaults.profile.clone());
-    }
-
-    /// The connection options.
-    pub fn options(&self) -> ConnectOptions {
-        ConnectOptions {
-            endpoint_url: self.endpoint_url.clone(),
-            region: self.region.clone(),
-            profile: self.profile.clone(),
-        }
     }
 }
 
@@ -679,109 +448,4 @@ pub struct InspectArgs {
     /// Guest limits and caching.
     #[command(flatten)]
     pub sandbox: SandboxArgs,
-}
-
-/// Limits and caching shared by every command that loads a migration.
-#[derive(Args, Default)]
-pub struct SandboxArgs {
-    /// CPU deadline of one guest call ([`options::DEADLINE_MS`]).
-    #[arg(long, help = options::DEADLINE_MS.help(), value_parser = bounded(&options::DEADLINE_MS))]
-    pub deadline_ms: Option<u64>,
-    /// Memory cap of one guest instance ([`options::MEMORY_MB`]).
-    #[arg(long, help = options::MEMORY_MB.help(), value_parser = bounded(&options::MEMORY_MB))]
-    pub memory_mb: Option<u64>,
-    /// Most actions one item may produce ([`options::MAX_ACTIONS_PER_ITEM`]).
-    #[arg(
-        long,
-        help = options::MAX_ACTIONS_PER_ITEM.help(),
-        value_parser = bounded(&options::MAX_ACTIONS_PER_ITEM)
-    )]
-    pub max_actions_per_item: Option<u64>,
-    /// Directory for compiled components (default: ~/.cache/drift-host/components).
-    #[arg(long, env = "DRIFT_CACHE_DIR")]
-    pub cache_dir: Option<PathBuf>,
-    /// Compile every time; read and write no cache.
-    #[arg(long)]
-    pub no_cache: bool,
-}
-
-impl SandboxArgs {
-    /// Fills the limits not given on the command line from a project's `drift.toml`.
-    pub fn apply_defaults(&mut self, defaults: &Defaults) {
-        self.deadline_ms = self.deadline_ms.or(defaults.deadline_ms);
-        self.memory_mb = self.memory_mb.or(defaults.memory_mb);
-    }
-
-    /// Loads the migration at `path` for `instances` guest instances.
-    pub fn load(&self, path: &Path, instances: u32) -> Result<Arc<engine::LoadedMigration>> {
-        let runtime = self.runtime(instances)?;
-        Ok(Arc::new(engine::load(
-            &runtime,
-            path,
-            self.cache().as_deref(),
-        )?))
-    }
-
-    /// Loads every module of the folder `dir` (one runtime for all: they run one at a time).
-    pub fn load_folder(&self, dir: &Path, instances: u32) -> Result<Folder> {
-        let runtime = self.runtime(instances)?;
-        let cache = self.cache();
-        Folder::open(dir, |path| {
-            Ok(Arc::new(engine::load(&runtime, path, cache.as_deref())?))
-        })
-    }
-
-    fn runtime(&self, instances: u32) -> Result<Arc<Runtime>> {
-        let limits = Limits {
-            deadline: Duration::from_millis(options::DEADLINE_MS.or_default(self.deadline_ms)),
-            memory_bytes: (options::MEMORY_MB.or_default(self.memory_mb) as usize) << 20,
-            max_actions_per_item: options::MAX_ACTIONS_PER_ITEM
-                .or_default(self.max_actions_per_item) as usize,
-        };
-        Runtime::new(limits, instances)
-    }
-
-    fn cache(&self) -> Option<PathBuf> {
-        match (self.no_cache, &self.cache_dir) {
-            (true, _) => None,
-            (false, Some(dir)) => Some(dir.clone()),
-            (false, None) => loader::default_cache_dir(),
-        }
-    }
-}
-
-fn parse_provisioned(text: &str) -> Result<(i64, i64), String> {
-    let (read, write) = text.split_once(',').ok_or("expected RCU,WCU (e.g. 5,5)")?;
-    let parse = |v: &str| {
-        v.trim()
-            .parse::<i64>()
-            .ok()
-            .filter(|n| *n > 0)
-            .ok_or("capacity units are positive whole numbers")
-    };
-    Ok((parse(read)?, parse(write)?))
-}
-
-/// The command line's parser of a whole-number option: its range, from its one definition.
-fn bounded(option: &'static Bounded) -> impl Fn(&str) -> Result<u64, String> + Clone {
-    move |text| option.parse(text)
-}
-
-/// Guest instances: as given, else one per CPU (within the option's range).
-fn concurrency(given: Option<u64>) -> u32 {
-    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get() as u64);
-    given
-        .unwrap_or(cpus)
-        .clamp(options::CONCURRENCY.min, options::CONCURRENCY.max) as u32
-}
-
-fn default_work_dir() -> PathBuf {
-    std::env::var_os("XDG_STATE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local").join("state"))
-        })
-        .unwrap_or_else(std::env::temp_dir)
-        .join("drift-host")
-        .join("journals")
 }
