@@ -185,6 +185,14 @@ fn run_case(
             Ok(())
         },
     )?;
+    // Without a key given, learn it from the actions (the updates and deletes of the
+    // migration's table name it) and run again, so that items are named by their keys.
+    if options.key.is_empty() {
+        if let Some(key) = key_names_of(&own, &typed) {
+            options.key = key;
+            return run_case(migration, case, &options);
+        }
+    }
     // The after-state: inputs in the migration's table, then every action in order.
     let own = migration.info.table.clone();
     let mut memory = MemoryTables::new();

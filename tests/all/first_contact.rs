@@ -565,3 +565,43 @@ fn options_a_command_does_not_use_are_neither_listed_nor_ignored() {
     assert!(stdout(&drift_output(&["apply", "--help"])).contains("--apply-concurrency"));
     assert!(stdout(&drift_output(&["plan", "--help"])).contains("--segments"));
 }
+
+/// `drift-host test` needs no `--key` when the project's drift.toml declares the table (even
+/// for a case whose items all fail, so no action names the key).
+#[test]
+fn test_takes_the_key_from_the_project() {
+    let project = tempfile::tempdir().unwrap();
+    let cases = project.path().join("0002_users_v2").join("cases");
+    std::fs::create_dir_all(&cases).unwrap();
+    let case = serde_json::json!({
+        "input": [{"id": {"S": "u-7"}, "name": {"S": "no email"}}],
+        "expect": {
+            "actions": [],
+            "errors": [{"item": "{\"id\":{\"S\":\"u-7\"}}", "error": "has no `email`"}],
+        },
+    });
+    std::fs::write(cases.join("only_failures.json"), case.to_string()).unwrap();
+    let wasm = guest("users_v2");
+    let test = || {
+        drift_output(&[
+            "test",
+            wasm.to_str().unwrap(),
+            "--cases",
+            cases.to_str().unwrap(),
+        ])
+    };
+    // Without a declaration the item is `item #1`: the case fails.
+    expect_exit(&test(), 1);
+    std::fs::write(
+        project.path().join("drift.toml"),
+        "[tables.users]\npartition_key = \"id:S\"\n",
+    )
+    .unwrap();
+    let output = test();
+    expect_exit(&output, 0);
+    assert!(
+        stdout(&output).ends_with("1 passed, 0 failed\n"),
+        "{}",
+        stdout(&output)
+    );
+}

@@ -257,6 +257,22 @@ impl ProjectFile {
     }
 }
 
+/// The key attribute names that the nearest drift.toml at or above `start` declares for
+/// `table`, if one does (for `drift-host test`, whose cases sit inside a project).
+pub fn declared_key(start: &Path, table: &str) -> Option<Vec<String>> {
+    let start = start.canonicalize().ok()?;
+    for dir in start.ancestors() {
+        if !dir.join(PROJECT_FILE).is_file() {
+            continue;
+        }
+        let declared = ProjectFile::read(dir).ok()?.tables.remove(table)?;
+        let mut key = vec![declared.partition_key.name];
+        key.extend(declared.sort_key.map(|k| k.name));
+        return Some(key);
+    }
+    None
+}
+
 impl Defaults {
     /// Checks each value against its option's one definition, as the command line does.
     fn check(&self) -> Result<()> {

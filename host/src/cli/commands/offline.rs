@@ -10,6 +10,7 @@ use drift_host::exec::{exec, exec_each, ExecOptions, ExecSummary};
 use drift_host::model::error::{EXIT_FAILED, EXIT_OK};
 use drift_host::model::operation::Operation;
 use drift_host::preview::item_diff;
+use drift_host::project::config::declared_key;
 use drift_host::project::scaffold::{next_number, scaffold, Language, NewMigration, SDK_DIR};
 
 use super::super::args::{
@@ -170,7 +171,11 @@ pub fn test_command(args: TestArgs) -> Result<u8> {
             } else {
                 Operation::Migrate
             },
-            key: args.key,
+            // Without --key: the project's drift.toml, else what the case's actions say.
+            key: match args.key.is_empty() {
+                true => declared_key(&args.cases, &migration.info.table).unwrap_or_default(),
+                false => args.key,
+            },
             workers: 1,
         },
         update: args.update,
