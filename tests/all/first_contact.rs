@@ -133,8 +133,16 @@ fn table_names_and_endpoints_are_checked_at_once() {
         stderr(&output)
     );
     assert_eq!(document(&output)["exit_code"], 2);
-    // Not retried as a network fault (which takes seconds): a fraction of that, with room for
-    // a slow machine.
+    // A server that is down is one line with its URL, at once.
+    let down = drift_output(&["status", "--endpoint-url", "http://127.0.0.1:9"]);
+    expect_exit(&down, 2);
+    assert!(
+        stderr(&down).contains("cannot reach DynamoDB at http://127.0.0.1:9: Connection refused"),
+        "{}",
+        stderr(&down)
+    );
+    // Neither is retried as a network fault (which takes seconds): a fraction of that, with
+    // room for a slow machine.
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
 

@@ -35,6 +35,7 @@ pub struct ConnectOptions {
 pub async fn connect(options: &ConnectOptions) -> Result<Client> {
     if let Some(endpoint) = &options.endpoint_url {
         check_endpoint(endpoint)?;
+        reachable(endpoint).await?;
     }
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     if let Some(profile) = &options.profile {
@@ -109,6 +110,31 @@ pub fn check_endpoint(endpoint: &str) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// How long a local endpoint may take to accept a connection before it counts as down.
+const REACH_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// An endpoint given on the command line (DynamoDB Local, moto, a proxy) that accepts no
+/// connection is one line at once, with its URL, rather than a request retried for seconds.
+async fn reachable(endpoint: &str) -> Result<()> {
+    let rest = endpoint.split_once("://").map_or(endpoint, |(_, rest)| rest);
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let default_port = if endpoint.starts_with("https://") { 443 } else { 80 };
+    let address = match host.rsplit_once(':') {
+        Some((_, port)) if !host.ends_with(']') && port.parse::<u16>().is_ok() => host.to_owned(),
+        _ => format!("{host}:{default_port}"),
+    };
+    let address = address.trim_start_matches('[').replace("]:", ":");
+    let attempt = tokio::time::timeout(REACH_TIMEOUT, tokio::net::TcpStream::connect(&address));
+    match attempt.await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(error)) => bail!("cannot reach DynamoDB at {endpoint}: {error}"),
+        Err(_) => bail!(
+            "cannot reach DynamoDB at {endpoint}: no answer within {} s",
+            REACH_TIMEOUT.as_secs()
+        ),
+    }
 }
 
 /// Gets credentials from `config`'s chain once; the error is one line that names the profile
