@@ -54,6 +54,8 @@ pub struct PlanOptions {
     pub sample: usize,
     /// Keep the plan in this folder.
     pub out: Option<PathBuf>,
+    /// Replace a plan already kept there (`--force`).
+    pub replace: bool,
     /// The module's file, recorded in the plan.
     pub module: PathBuf,
 }
@@ -194,10 +196,19 @@ pub async fn plan(
     let journal = match &options.out {
         Some(folder) => {
             if folder.join(PLAN_FILE).exists() {
-                bail!(
-                    "{} holds a plan already: choose another folder",
-                    folder.display()
-                );
+                if !options.replace {
+                    bail!(
+                        "{} holds a plan already: choose another folder, or --force to replace it",
+                        folder.display()
+                    );
+                }
+                for file in [PLAN_FILE, JOURNAL_FILE] {
+                    let path = folder.join(file);
+                    if path.exists() {
+                        std::fs::remove_file(&path)
+                            .with_context(|| format!("cannot replace {}", path.display()))?;
+                    }
+                }
             }
             std::fs::create_dir_all(folder)
                 .with_context(|| format!("cannot create {}", folder.display()))?;

@@ -613,3 +613,49 @@ fn test_takes_the_key_from_the_project() {
         stdout(&output)
     );
 }
+
+/// `plan --out` does not overwrite a kept plan unless asked, and a plan with failed items
+/// does not tell people to apply it.
+#[test]
+fn plans_are_replaced_only_with_force_and_a_failed_plan_is_not_offered_to_apply() {
+    let client = client();
+    let (table, meta) = (unique("users"), unique("meta"));
+    let mut items = users(5);
+    items.push(drift_host::model::item::Item::new().with("id", "no-email"));
+    block_on(fill(&client, &table, &items));
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("plan");
+    let wasm = guest("users_v2");
+    let plan = |extra: &[&str]| {
+        let mut args = vec![
+            "plan",
+            wasm.to_str().unwrap(),
+            "--table",
+            &table,
+            "--meta-table",
+            &meta,
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        drift_output(&args)
+    };
+    let first = plan(&[]);
+    expect_exit(&first, 1);
+    let text = stdout(&first);
+    assert!(
+        text.contains("`apply` refuses a plan with failed items"),
+        "{text}"
+    );
+    assert!(!text.contains("apply it with"), "{text}");
+    let again = plan(&[]);
+    expect_exit(&again, 2);
+    assert!(
+        stderr(&again).contains("or --force to replace it"),
+        "{}",
+        stderr(&again)
+    );
+    let forced = plan(&["--force"]);
+    expect_exit(&forced, 1);
+    assert!(out.join("plan.json").exists());
+}

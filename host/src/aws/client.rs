@@ -118,9 +118,15 @@ const REACH_TIMEOUT: Duration = Duration::from_secs(3);
 /// An endpoint given on the command line (DynamoDB Local, moto, a proxy) that accepts no
 /// connection is one line at once, with its URL, rather than a request retried for seconds.
 async fn reachable(endpoint: &str) -> Result<()> {
-    let rest = endpoint.split_once("://").map_or(endpoint, |(_, rest)| rest);
+    let rest = endpoint
+        .split_once("://")
+        .map_or(endpoint, |(_, rest)| rest);
     let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let default_port = if endpoint.starts_with("https://") { 443 } else { 80 };
+    let default_port = if endpoint.starts_with("https://") {
+        443
+    } else {
+        80
+    };
     let address = match host.rsplit_once(':') {
         Some((_, port)) if !host.ends_with(']') && port.parse::<u16>().is_ok() => host.to_owned(),
         _ => format!("{host}:{default_port}"),

@@ -390,6 +390,9 @@ pub struct PlanArgs {
     /// Keep the plan (journal and plan.json) in this folder, for `drift-host apply`.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Replace the plan `--out` already holds.
+    #[arg(long, requires = "out")]
+    pub force: bool,
     /// Items shown before and after their actions.
     #[arg(long, default_value_t = 3)]
     pub sample: usize,

@@ -190,6 +190,7 @@ pub async fn plan_command(mut args: PlanArgs) -> Result<u8> {
         run: args.run.options(operation),
         sample: args.sample,
         out: args.out.clone(),
+        replace: args.force,
         module: args.migration.clone(),
     };
     let stop = Stop::new();
@@ -279,11 +280,17 @@ fn plan_text(report: &PlanReport) -> String {
             out.push_str(&format!("      {line}\n"));
         }
     }
-    if let Some(folder) = &report.plan {
-        out.push_str(&format!(
+    match &report.plan {
+        Some(folder) if report.failed_items > 0 => out.push_str(&format!(
+            "plan kept in {}, but `apply` refuses a plan with failed items: fix the migration \
+             (or the items) and plan again, with --force to replace it\n",
+            folder.display()
+        )),
+        Some(folder) => out.push_str(&format!(
             "plan kept in {0}: apply it with `drift-host apply {0}`\n",
             folder.display()
-        ));
+        )),
+        None => {}
     }
     out.trim_end().to_owned()
 }
