@@ -348,6 +348,7 @@ async fn run_locked(run: &RunContext<'_>, started: Instant) -> Result<RunReport>
         name: &info.name,
         checksum: &run.migration.checksum,
         restart: options.restart,
+        table: &run.table,
     };
     std::fs::create_dir_all(&options.work_dir).with_context(|| {
         format!(

@@ -17,6 +17,8 @@ pub struct Asking<'a> {
     pub checksum: &'a str,
     /// `--restart`: start over what a dead or stopped run left unfinished.
     pub restart: bool,
+    /// The table the run would scan.
+    pub table: &'a str,
 }
 
 /// What the run does.
@@ -65,8 +67,19 @@ pub fn plan(asking: Asking<'_>, previous: Option<&MigrationRecord>) -> Plan {
     }
     match (asking.operation, record.status) {
         (_, Status::Running) => Plan::Fresh,
+        (Operation::Migrate, Status::Applied) if same_module && record.table != asking.table => {
+            Plan::Refuse(format!(
+                "{who} is already applied to table `{}` (since {}), not to `{}`: a metadata \
+                 table records each migration once; give another --meta-table to run it on `{}`",
+                record.table,
+                record.finished_at.as_deref().unwrap_or("?"),
+                asking.table,
+                asking.table
+            ))
+        }
         (Operation::Migrate, Status::Applied) if same_module => Plan::UpToDate(format!(
-            "{who} is already applied (since {}); nothing to do",
+            "{who} is already applied to `{}` (since {}); nothing to do",
+            record.table,
             record.finished_at.as_deref().unwrap_or("?")
         )),
         (Operation::Migrate, Status::Applied) => Plan::Refuse(format!(
@@ -127,6 +140,7 @@ mod tests {
             name: "users_v2",
             checksum,
             restart,
+            table: "users",
         }
     }
 
@@ -209,6 +223,29 @@ mod tests {
             "only an applied migration",
         ),
     ];
+
+    #[test]
+    fn an_applied_migration_asked_for_another_table_names_both() {
+        let applied = record(Status::Applied, Operation::Migrate, "a");
+        let other = Asking {
+            table: "big",
+            ..asking(Operation::Migrate, "a", false)
+        };
+        match plan(other, Some(&applied)) {
+            Plan::Refuse(why) => {
+                assert!(why.contains("applied to table `users`"), "{why}");
+                assert!(
+                    why.contains("not to `big`") && why.contains("--meta-table"),
+                    "{why}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        match plan(asking(Operation::Migrate, "a", false), Some(&applied)) {
+            Plan::UpToDate(why) => assert!(why.contains("applied to `users`"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn the_record_decides_start_resume_or_refusal() {
