@@ -147,7 +147,7 @@ impl LiveCounts {
         let counts = self.snapshot();
         if self.applying.load(Ordering::Relaxed) {
             format!(
-                "apply: {} applied, {}",
+                "apply: at least {} applied, {}",
                 counted(counts.applied(), "action"),
                 counted(counts.conflicts, "conflict")
             )

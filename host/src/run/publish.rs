@@ -60,11 +60,12 @@ pub async fn while_publishing<T>(
     tokio::join!(work, publish).0
 }
 
-/// A checkpoint in a few words, for the metadata record and the log.
+/// A checkpoint in a few words, for the metadata record and the log: what is checkpointed,
+/// which is where a resume starts (the run may have got further since).
 pub fn describe(checkpoint: &Checkpoint) -> String {
     match checkpoint.phase {
         Phase::Scan => format!(
-            "scan: {} in {} journaled",
+            "scan: {} in {} journaled and checkpointed (where a resume starts)",
             counted(checkpoint.items_scanned(), "item"),
             counted(
                 checkpoint.segments.iter().map(|s| s.pages).sum::<u64>(),
@@ -72,7 +73,7 @@ pub fn describe(checkpoint: &Checkpoint) -> String {
             )
         ),
         Phase::Apply => format!(
-            "apply: {} of {} actions settled",
+            "apply: {} of {} actions settled and checkpointed (where a resume starts)",
             checkpoint.applied.settled(),
             checkpoint.records
         ),

@@ -75,11 +75,17 @@ pub struct RunReport {
 }
 
 impl RunReport {
-    /// The report in one line (two with the error), for the end of a run.
+    /// The report in one line (two with the error), for the end of a run. The counts of a
+    /// run that stopped are those confirmed settled, a lower bound: writes in flight when it
+    /// stopped are settled by the resume, which counts them exactly.
     pub fn summary_line(&self) -> String {
         let c = &self.counts;
+        let confirmed = match self.succeeded {
+            true => "",
+            false => " (confirmed so far; the resume settles the rest exactly)",
+        };
         let mut line = format!(
-            "{} #{} ({}) on `{}`: {}: {} scanned, {} put, {} update, {} delete, {}, {}, {:.1} s",
+            "{} #{} ({}) on `{}`: {}: {} scanned, {} put, {} update, {} delete{confirmed}, {}, {}, {:.1} s",
             self.migration.name,
             self.migration.number,
             self.operation.as_str(),
