@@ -300,41 +300,14 @@ fn condition(rng: &mut Rng, spelling: &mut Spelling, depth: u32) -> String {
 
 #[test]
 fn the_condition_holds_where_update_item_writes() {
-    let client = client();
-    let table = unique("conditions");
-    block_on(create_table(
-        &client,
-        &RetryPolicy::default(),
-        &table,
-        ("id", ScalarAttributeType::S),
-        None,
-        Billing::PayPerRequest,
-    ))
-    .unwrap();
-    let mut rng = Rng::with_seed(
-        std::env::var("DRIFT_EVALUATE_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(20261203),
-    );
+    let (client, table) = keyed_table("conditions");
+    let mut rng = generator(20261203);
     let mut outcomes: BTreeMap<&str, u64> = BTreeMap::new();
     let mut mismatches = Vec::new();
     for case in 0..cases() {
         let key = Item::new().with("id", format!("c{case}"));
-        let mut item = key.clone();
-        for root in ROOTS {
-            if rng.u32(0..4) > 0 {
-                item.insert(root.into(), value_for(&mut rng, root));
-            }
-        }
-        block_on(
-            client
-                .put_item()
-                .table_name(&table)
-                .set_item(Some(to_aws_item(&item)))
-                .send(),
-        )
-        .unwrap();
+        let item = generated_item(&mut rng, &key, 4);
+        put(&client, &table, &item);
         let mut spelling = Spelling::default();
         let text = condition(&mut rng, &mut spelling, 2);
         let (names, values) = (spelling.names.clone(), spelling.values.clone());
@@ -393,14 +366,10 @@ fn the_condition_holds_where_update_item_writes() {
     }
 }
 
-fn stored(table: &str, key: &Item) -> Option<Item> {
-    crate::partiql::stored(table, key).map(|item| canonical_item(&Item::from(item)))
-}
-
-#[test]
-fn the_evaluator_leaves_what_update_item_leaves_or_both_refuse() {
+/// A fresh table keyed by `id` (S), for one property test's cases.
+fn keyed_table(prefix: &str) -> (aws_sdk_dynamodb::Client, String) {
     let client = client();
-    let table = unique("evaluate");
+    let table = unique(prefix);
     block_on(create_table(
         &client,
         &RetryPolicy::default(),
@@ -410,32 +379,58 @@ fn the_evaluator_leaves_what_update_item_leaves_or_both_refuse() {
         Billing::PayPerRequest,
     ))
     .unwrap();
-    let mut rng = Rng::with_seed(
+    (client, table)
+}
+
+/// `key` with each generated attribute but one in `one_in`, of its usual kind mostly.
+fn generated_item(rng: &mut Rng, key: &Item, one_in: u32) -> Item {
+    let mut item = key.clone();
+    for root in ROOTS {
+        if rng.u32(0..one_in) > 0 {
+            item.insert(root.into(), value_for(rng, root));
+        }
+    }
+    item
+}
+
+/// Writes `item` into `table`.
+fn put(client: &aws_sdk_dynamodb::Client, table: &str, item: &Item) {
+    block_on(
+        client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(to_aws_item(item)))
+            .send(),
+    )
+    .unwrap();
+}
+
+/// The cases' generator: seeded by `DRIFT_EVALUATE_SEED`, else by `default`.
+fn generator(default: u64) -> Rng {
+    Rng::with_seed(
         std::env::var("DRIFT_EVALUATE_SEED")
             .ok()
             .and_then(|s| s.parse().ok())
-            .unwrap_or(20261130),
-    );
+            .unwrap_or(default),
+    )
+}
+
+fn stored(table: &str, key: &Item) -> Option<Item> {
+    crate::partiql::stored(table, key).map(|item| canonical_item(&Item::from(item)))
+}
+
+#[test]
+fn the_evaluator_leaves_what_update_item_leaves_or_both_refuse() {
+    let (client, table) = keyed_table("evaluate");
+    let mut rng = generator(20261130);
     let mut outcomes: BTreeMap<&str, u64> = BTreeMap::new();
     let mut mismatches = Vec::new();
     for case in 0..cases() {
         let key = Item::new().with("id", format!("e{case}"));
         // Now and then the item is missing: the update creates it.
         let before = (rng.u32(0..6) > 0).then(|| {
-            let mut item = key.clone();
-            for root in ROOTS {
-                if rng.u32(0..3) > 0 {
-                    item.insert(root.into(), value_for(&mut rng, root));
-                }
-            }
-            block_on(
-                client
-                    .put_item()
-                    .table_name(&table)
-                    .set_item(Some(to_aws_item(&item)))
-                    .send(),
-            )
-            .unwrap();
+            let item = generated_item(&mut rng, &key, 3);
+            put(&client, &table, &item);
             item
         });
         let (expression, names, values) = update(&mut rng);

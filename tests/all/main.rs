@@ -21,4 +21,5 @@ mod plan;
 mod project;
 mod reliability;
 mod servers;
+mod stopping;
 mod validation;

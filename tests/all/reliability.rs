@@ -16,7 +16,7 @@ use crate::dynamodb::{
 use crate::support::{block_on, client, drift_host, guest, spawn_drift_host, stderr, unique};
 
 /// The status of migration `number`'s record in `meta`, read directly.
-fn record_status(client: &Client, meta: &str, number: u64) -> Option<String> {
+pub(crate) fn record_status(client: &Client, meta: &str, number: u64) -> Option<String> {
     block_on(async {
         let key = [(
             "id".to_string(),
@@ -41,7 +41,12 @@ fn record_status(client: &Client, meta: &str, number: u64) -> Option<String> {
 
 /// Starts a slow run of the hostile guest (50 ms per item, one instance) and waits until its
 /// record says `running`.
-fn start_slow_run(client: &Client, items: usize, meta: &str, extra: &[&str]) -> (Child, String) {
+pub(crate) fn start_slow_run(
+    client: &Client,
+    items: usize,
+    meta: &str,
+    extra: &[&str],
+) -> (Child, String) {
     let table = unique("hostile");
     hostile_copy_table(client);
     block_on(fill(client, &table, &hostile_items(items, "slow")));
@@ -104,7 +109,7 @@ fn plant_lock(client: &Client, meta: &str, owner: &str, expires_at: u64) {
     .unwrap();
 }
 
-fn signal(child: &Child, name: &str) {
+pub(crate) fn signal(child: &Child, name: &str) {
     let status = std::process::Command::new("kill")
         .args([name, &child.id().to_string()])
         .status()
@@ -274,31 +279,6 @@ fn a_killed_run_leaves_an_expiring_lease_and_is_resumed() {
     assert_eq!(report["counts"]["updates"], 60, "{report}");
     assert_eq!(report["counts"]["items_scanned"], 60, "{report}");
     assert_eq!(status_json(&meta)[0]["status"], "applied");
-}
-
-/// A run killed -9 on this host leaves a lease that has not expired; its process is gone, so
-/// the next run says so and `unlock` removes the lock without --force, and the run resumes.
-#[test]
-fn a_lock_whose_process_on_this_host_is_gone_is_unlocked_without_force() {
-    let client = client();
-    let meta = unique("meta");
-    let (mut child, table) = start_slow_run(&client, 60, &meta, &[]);
-    signal(&child, "-KILL");
-    child.wait().unwrap();
-    let wasm = guest("drift_test_guests");
-    let (code, _, err) = drift("run", wasm.to_str().unwrap(), &table, &meta, &[]);
-    assert_eq!(code, 3, "{err}");
-    assert!(err.contains("whose process on this host is gone"), "{err}");
-    assert!(
-        err.contains("lease expires in"),
-        "the lease is still running: {err}"
-    );
-    let output = drift_host(&["unlock", "--meta-table", &meta], None);
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    let (code, report, err) = drift("run", wasm.to_str().unwrap(), &table, &meta, &[]);
-    assert_eq!(code, 0, "{err}");
-    let report = report.unwrap();
-    assert_eq!(report["counts"]["updates"], 60, "{report}");
 }
 
 #[test]

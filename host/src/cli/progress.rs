@@ -6,24 +6,39 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use drift_host::model::counts::LiveCounts;
+use indicatif::ProgressBar;
 
-/// Shows `counts` until the task is aborted.
-pub async fn report_progress(counts: Arc<LiveCounts>, every: Duration) {
+/// The live line on a terminal (none otherwise): the message is cut to the terminal's width,
+/// so that it never wraps.
+pub fn live_bar() -> Option<ProgressBar> {
+    std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
+        let bar = ProgressBar::new_spinner();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {elapsed_precise} {wide_msg}")
+                .expect("a valid template"),
+        );
+        bar
+    })
+}
+
+/// A line for people while the live line shows: above it, so that it is not drawn over.
+pub fn notice(bar: &Option<ProgressBar>, text: &str) {
+    match bar {
+        Some(bar) if !bar.is_hidden() => bar.println(format!("warning: {text}")),
+        _ => tracing::warn!("{text}"),
+    }
+}
+
+/// Shows `counts` on `bar` (a log line every `every` without one) until the task is aborted.
+pub async fn report_progress(counts: Arc<LiveCounts>, every: Duration, bar: Option<ProgressBar>) {
     /// Clears the live line when the reporter is stopped (its task is aborted).
-    struct Live(indicatif::ProgressBar);
+    struct Live(ProgressBar);
     impl Drop for Live {
         fn drop(&mut self) {
             self.0.finish_and_clear();
         }
     }
-    let bar = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
-        let bar = indicatif::ProgressBar::new_spinner();
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")
-                .expect("a valid template"),
-        );
-        Live(bar)
-    });
+    let bar = bar.map(Live);
     let mut ticker = tokio::time::interval(if bar.is_some() {
         Duration::from_millis(200)
     } else {

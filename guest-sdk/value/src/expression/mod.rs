@@ -16,6 +16,7 @@
 
 mod builder;
 mod condition;
+mod condition_parse;
 mod evaluate;
 mod parse;
 mod resolve;

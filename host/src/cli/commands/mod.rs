@@ -17,7 +17,7 @@ use drift_host::model::counts::LiveCounts;
 use drift_host::model::stop::Stop;
 
 use super::args::{OutputFormat, RunArgs};
-use super::progress::report_progress;
+use super::progress::{live_bar, report_progress};
 use super::signals::stop_on_signal;
 
 pub use fixtures::{load_command, unlock_command};
@@ -49,8 +49,9 @@ async fn with_progress<T>(
     counts: Arc<LiveCounts>,
     stop: Stop,
 ) -> T {
-    let signals = tokio::spawn(stop_on_signal(stop));
-    let reporter = tokio::spawn(report_progress(counts, Duration::from_secs(5)));
+    let bar = live_bar();
+    let signals = tokio::spawn(stop_on_signal(stop, bar.clone()));
+    let reporter = tokio::spawn(report_progress(counts, Duration::from_secs(5), bar));
     let result = work.await;
     signals.abort();
     reporter.abort();
