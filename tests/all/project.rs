@@ -716,6 +716,14 @@ fn drift_toml_endpoint_is_used_and_a_second_folder_run_waits_for_the_lock() {
     expect(&plan, 0);
     let report: Value = serde_json::from_slice(&plan.stdout).unwrap();
     assert_eq!(report["migration"]["number"], 2);
+    assert_eq!(report["also_pending"], serde_json::json!([3]), "{report}");
+    assert!(
+        report["not_planned"]
+            .as_str()
+            .unwrap()
+            .contains("cannot know"),
+        "{report}"
+    );
     // Two folder runs at once: the lock lets one through; the other is refused, then the
     // next run finds nothing to do.
     let mut first = command(&["run", dir, "--meta-table", &project.meta])

@@ -198,22 +198,27 @@ pub async fn plan_command(mut args: PlanArgs) -> Result<u8> {
     let work = plan(migration, &client, &options, counts.clone(), stop.clone());
     let report = with_progress(work, counts, stop).await?;
     let mut text = plan_text(&report);
+    let mut document = serde_json::to_value(&report)?;
     if !later.is_empty() {
-        text.push_str(&format!(
-            "\nalso pending, to plan once this one is applied: {}",
-            later
-                .iter()
-                .map(u64::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
+        // Each later migration runs on the tables as the ones before it leave them, which
+        // no plan can know before those are applied: say so rather than plan them wrongly.
+        let numbers: Vec<String> = later.iter().map(u64::to_string).collect();
+        let why = format!(
+            "also pending: {}, not planned: each runs on the tables as the migrations before \
+             it leave them, which a plan cannot know until those are applied; plan them once \
+             this one is applied",
+            numbers.join(", ")
+        );
+        text.push_str(&format!("\n{why}"));
+        document["also_pending"] = serde_json::json!(later);
+        document["not_planned"] = serde_json::json!(why);
     }
     match args.run.output {
-        OutputFormat::Json => print_json(&report, report.exit_code)?,
+        OutputFormat::Json => print_json(&document, report.exit_code)?,
         OutputFormat::Text => print_stdout(&text)?,
     }
     if let Some(target) = &args.run.report {
-        write_report(target, &report, report.exit_code)?;
+        write_report(target, &document, report.exit_code)?;
     }
     Ok(report.exit_code)
 }
