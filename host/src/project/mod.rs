@@ -455,12 +455,12 @@ pub async fn repair(
                 continue;
             };
             let mut record = previous.clone();
+            if let Some(module) = folder.module(number) {
+                record.name = module.migration.info.name.clone();
+                record.description = module.migration.info.description.clone();
+            }
             let change = match repair {
                 Repair::AcceptChecksum { checksum, .. } => {
-                    if let Some(module) = folder.module(number) {
-                        record.name = module.migration.info.name.clone();
-                        record.description = module.migration.info.description.clone();
-                    }
                     record.checksum = checksum;
                     format!("{change} (was {})", previous.checksum)
                 }

@@ -130,6 +130,27 @@ fn label(module: &ModuleSummary) -> String {
     )
 }
 
+/// Refuses a folder whose migration N is not the metadata table's migration N by name: the
+/// records belong to another project sharing the table (or the migration was renamed, which
+/// `repair` accepts). Without this, another project's record would read as a changed module.
+pub fn same_project(modules: &[ModuleSummary], records: &[MigrationRecord]) -> Result<(), String> {
+    for module in modules {
+        let Some(record) = records.iter().find(|r| r.number == module.number) else {
+            continue;
+        };
+        if record.name != module.name {
+            return Err(format!(
+                "the metadata table's migration {} is `{}` (on table `{}`), but this folder's is \
+                 `{}` ({}): the table's records belong to another project; give this project its \
+                 own metadata table (`meta_table` in drift.toml, or --meta-table), or, if the \
+                 migration was renamed, `drift-host repair` accepts it",
+                module.number, record.name, record.table, module.name, module.file
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The migrations `run DIR` runs, in order; or why it refuses (before running any).
 ///
 /// Applied ones with the same checksum are skipped; a modified applied one is refused; a
@@ -140,6 +161,7 @@ pub fn to_run(
     records: &[MigrationRecord],
     out_of_order: bool,
 ) -> Result<Vec<u64>, String> {
+    same_project(modules, records)?;
     let by_number: BTreeMap<u64, &MigrationRecord> =
         records.iter().map(|r| (r.number, r)).collect();
     let highest_applied = records
@@ -195,6 +217,7 @@ pub fn to_undo(
     records: &[MigrationRecord],
     to: u64,
 ) -> Result<Vec<u64>, String> {
+    same_project(modules, records)?;
     let mut undo = Vec::new();
     for record in records.iter().rev().filter(|r| r.number > to) {
         let who = format!("migration {} ({})", record.number, record.name);
@@ -240,6 +263,7 @@ pub fn to_baseline(
     records: &[MigrationRecord],
     up_to: u64,
 ) -> Result<Vec<u64>, String> {
+    same_project(modules, records)?;
     let mut baseline = Vec::new();
     for module in modules.iter().filter(|m| m.number <= up_to) {
         match records.iter().find(|r| r.number == module.number) {
@@ -268,14 +292,16 @@ pub fn to_baseline(
 /// One change `repair` makes to a record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Repair {
-    /// An applied migration whose module changed: record the module's checksum.
+    /// An applied migration whose module changed, or a renamed one: record the module's
+    /// checksum (and name).
     AcceptChecksum {
         /// Migration number.
         number: u64,
         /// The module's checksum.
         checksum: String,
     },
-    /// A failed run or undo: the record becomes `pending`, so the next run starts over.
+    /// A failed run or undo: the record becomes `pending`, so the next run starts over (under
+    /// the module's name, if it was renamed).
     ClearFailed {
         /// Migration number.
         number: u64,
@@ -288,15 +314,18 @@ pub fn repairs(modules: &[ModuleSummary], records: &[MigrationRecord]) -> Vec<Re
     for record in records {
         let module = modules.iter().find(|m| m.number == record.number);
         match (record.status, module) {
-            (Status::Applied, Some(m)) if m.checksum != record.checksum => {
+            (Status::Failed, _) => repairs.push(Repair::ClearFailed {
+                number: record.number,
+            }),
+            (status, Some(m))
+                if m.name != record.name
+                    || (status == Status::Applied && m.checksum != record.checksum) =>
+            {
                 repairs.push(Repair::AcceptChecksum {
                     number: record.number,
                     checksum: m.checksum.clone(),
                 })
             }
-            (Status::Failed, _) => repairs.push(Repair::ClearFailed {
-                number: record.number,
-            }),
             _ => {}
         }
     }
@@ -347,6 +376,40 @@ mod tests {
 
     use Operation::{Migrate, Undo};
     use Status::{Applied, Failed, Pending, RolledBack, Running};
+
+    #[test]
+    fn another_projects_record_under_the_same_number_is_named_not_taken_for_a_change() {
+        let modules = [module(2, "b")];
+        let mut theirs = record(2, Applied, Migrate, "z");
+        theirs.name = "orders_v1".into();
+        let records = [theirs];
+        for error in [
+            to_run(&modules, &records, false).unwrap_err(),
+            to_undo(&modules, &records, 0).unwrap_err(),
+            to_baseline(&modules, &records, 2).unwrap_err(),
+        ] {
+            assert!(
+                error.contains("migration 2 is `orders_v1`")
+                    && error.contains("belong to another project")
+                    && error.contains("--meta-table"),
+                "{error}"
+            );
+        }
+        assert_eq!(
+            same_project(&modules, &[record(2, Applied, Migrate, "z")]),
+            Ok(())
+        );
+        // A rename is what `repair` takes it for, whatever the record's status.
+        let mut renamed = record(2, RolledBack, Undo, "b");
+        renamed.name = "old_name".into();
+        assert_eq!(
+            repairs(&modules, &[renamed]),
+            [Repair::AcceptChecksum {
+                number: 2,
+                checksum: "b".into()
+            }]
+        );
+    }
 
     #[test]
     fn states_cover_every_pairing() {
