@@ -356,6 +356,10 @@ fn a_run_that_loses_its_lease_stops_and_is_never_marked_applied() {
     let err = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{err}");
     assert!(err.contains("lost the lock"), "{err}");
+    assert!(
+        err.contains("(another run took it over); it stopped and wrote nothing more"),
+        "{err}"
+    );
     assert_eq!(
         record_status(&client, &meta, 900).as_deref(),
         Some("running"),

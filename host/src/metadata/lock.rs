@@ -8,8 +8,6 @@
 //! record of the run that took over.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, bail, Result};
@@ -163,7 +161,6 @@ pub struct Lease {
     /// The run id that holds it.
     pub owner: String,
     duration: Duration,
-    lost: Arc<AtomicBool>,
 }
 
 impl Lease {
@@ -211,7 +208,6 @@ impl Lease {
             table: table.to_owned(),
             owner: owner.to_owned(),
             duration,
-            lost: Arc::new(AtomicBool::new(false)),
         };
         match result {
             Ok(_) => {
@@ -252,11 +248,6 @@ impl Lease {
         sent + self.duration - self.duration / 4
     }
 
-    /// Whether the lease was lost (another run took over after it expired).
-    pub fn is_lost(&self) -> bool {
-        self.lost.load(Ordering::Relaxed)
-    }
-
     /// Renews the lease every third of its duration until it is lost; requests `stop` if it
     /// is. Each renewal that succeeds extends the fence of the run's requests; one that takes
     /// longer than a third of the lease is given up (the next tick tries again), so the fence
@@ -294,7 +285,6 @@ impl Lease {
                         "lost the lock of `{}`: another run took it over; stopping",
                         self.table
                     );
-                    self.lost.store(true, Ordering::Relaxed);
                     stop.request(StopReason::LeaseLost);
                     return;
                 }

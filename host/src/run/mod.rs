@@ -1,14 +1,14 @@
 //! `run` and `undo`: the whole data path for one migration, composed of its phases.
 //!
-//! [`plan`] (may it start, resume, or must it be refused) → record `running` → [`scan_phase`]
+//! [`admission`] (may it start, resume, or must it be refused) → record `running` → [`scan_phase`]
 //! (source → engine → journal) → [`apply_phase`] (journal → apply) → [`finish`] (the record's
 //! status, the report). The journal is applied only when the scan finished and every item went
 //! through the guest; the record becomes `applied` (or `rolled_back`) only when every action
 //! was applied. A cancelled or failed run is recorded as such, with why, and still reports.
 
+pub mod admission;
 pub mod apply_phase;
 pub mod finish;
-pub mod plan;
 pub mod publish;
 pub mod report;
 pub mod resume;
@@ -41,7 +41,7 @@ use crate::model::now;
 use crate::model::operation::{Operation, Status};
 use crate::model::schema::Schemas;
 use crate::model::stop::{Stop, StopReason};
-use plan::{plan, Asking, Plan};
+use admission::{admit, Admission, Asking};
 use publish::{describe, while_publishing, Published};
 use report::{peak_rss_bytes, ItemFailure, RunReport};
 use resume::{journal_path, prepare_resume, ResumeOf, Start};
@@ -239,11 +239,11 @@ async fn run_locked(run: &RunContext<'_>, started: Instant) -> Result<RunReport>
         .as_ref()
         .map(|planned| start_planned(run, planned, previous.as_ref(), &work_dir))
         .transpose()?;
-    let start = match (plan(asking, previous.as_ref()), &previous) {
+    let start = match (admit(asking, previous.as_ref()), &previous) {
         _ if planned.is_some() => planned.expect("planned"),
-        (Plan::Refuse(why), _) => return Err(refused(why)),
-        (Plan::UpToDate(why), _) => return Err(RunError::UpToDate(why).into()),
-        (Plan::Resume, Some(record)) => {
+        (Admission::Refuse(why), _) => return Err(refused(why)),
+        (Admission::UpToDate(why), _) => return Err(RunError::UpToDate(why).into()),
+        (Admission::Resume, Some(record)) => {
             let of = ResumeOf {
                 info,
                 checksum: &run.migration.checksum,
@@ -527,12 +527,11 @@ async fn scan(
 /// which the apply phase turns into `ApplyFailed`).
 fn failure(stop: &Stop, phase: &'static str, error: Option<anyhow::Error>) -> RunError {
     match stop.reason() {
-        Some(StopReason::LeaseLost) => {
-            return RunError::LostLease(
-                "this run lost the lock of the metadata table (another run took it over);                  it stopped and wrote nothing more"
-                    .to_owned(),
-            )
-        }
+        Some(StopReason::LeaseLost) => return RunError::LostLease(
+            "this run lost the lock of the metadata table (another run took it over); it stopped \
+                 and wrote nothing more"
+                .to_owned(),
+        ),
         Some(StopReason::Cancelled) => return RunError::Cancelled { phase },
         _ => {}
     }

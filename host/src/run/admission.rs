@@ -23,7 +23,7 @@ pub struct Asking<'a> {
 
 /// What the run does.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Plan {
+pub enum Admission {
     /// Start from nothing.
     Fresh,
     /// Go on from where a dead or stopped run of the same module and operation got.
@@ -36,21 +36,21 @@ pub enum Plan {
 }
 
 /// Decides from `previous` (the migration's record, if any) what a run of `asking` does.
-pub fn plan(asking: Asking<'_>, previous: Option<&MigrationRecord>) -> Plan {
+pub fn admit(asking: Asking<'_>, previous: Option<&MigrationRecord>) -> Admission {
     let who = format!("migration {} ({})", asking.number, asking.name);
     let short = |checksum: &str| checksum.chars().take(12).collect::<String>();
     let Some(record) = previous else {
         return match asking.operation {
-            Operation::Migrate => Plan::Fresh,
+            Operation::Migrate => Admission::Fresh,
             Operation::Undo => {
-                Plan::Refuse(format!("{who} was never run; there is nothing to undo"))
+                Admission::Refuse(format!("{who} was never run; there is nothing to undo"))
             }
         };
     };
     let same_module = record.checksum == asking.checksum;
     let unfinished = matches!(record.status, Status::Running | Status::Failed);
     if unfinished && !asking.restart && record.operation == asking.operation && same_module {
-        return Plan::Resume;
+        return Admission::Resume;
     }
     // The caller holds the lock, so the run that left the record `running` is dead.
     if record.status == Status::Running && !asking.restart {
@@ -59,16 +59,16 @@ pub fn plan(asking: Asking<'_>, previous: Option<&MigrationRecord>) -> Plan {
         } else {
             format!("a different module (checksum {})", short(&record.checksum))
         };
-        return Plan::Refuse(format!(
+        return Admission::Refuse(format!(
             "{who} was left running by run {} (started {}) of {why}, which is no longer alive; \
              resume it with that, or `--restart` to start over",
             record.run_id, record.started_at
         ));
     }
     match (asking.operation, record.status) {
-        (_, Status::Running) => Plan::Fresh,
+        (_, Status::Running) => Admission::Fresh,
         (Operation::Migrate, Status::Applied) if same_module && record.table != asking.table => {
-            Plan::Refuse(format!(
+            Admission::Refuse(format!(
                 "{who} is already applied to table `{}` (since {}), not to `{}`: a metadata \
                  table records each migration once; give another --meta-table to run it on `{}`",
                 record.table,
@@ -77,30 +77,30 @@ pub fn plan(asking: Asking<'_>, previous: Option<&MigrationRecord>) -> Plan {
                 asking.table
             ))
         }
-        (Operation::Migrate, Status::Applied) if same_module => Plan::UpToDate(format!(
+        (Operation::Migrate, Status::Applied) if same_module => Admission::UpToDate(format!(
             "{who} is already applied to `{}` (since {}); nothing to do",
             record.table,
             record.finished_at.as_deref().unwrap_or("?")
         )),
-        (Operation::Migrate, Status::Applied) => Plan::Refuse(format!(
+        (Operation::Migrate, Status::Applied) => Admission::Refuse(format!(
             "{who} was applied from a different module (checksum {} applied, {} given); \
              a changed migration needs a new number",
             short(&record.checksum),
             short(asking.checksum)
         )),
-        (Operation::Migrate, _) => Plan::Fresh,
-        (Operation::Undo, Status::Applied) if same_module => Plan::Fresh,
-        (Operation::Undo, Status::RolledBack) if same_module => Plan::UpToDate(format!(
+        (Operation::Migrate, _) => Admission::Fresh,
+        (Operation::Undo, Status::Applied) if same_module => Admission::Fresh,
+        (Operation::Undo, Status::RolledBack) if same_module => Admission::UpToDate(format!(
             "{who} is already rolled back (since {}); nothing to do",
             record.finished_at.as_deref().unwrap_or("?")
         )),
-        (Operation::Undo, Status::Applied) => Plan::Refuse(format!(
+        (Operation::Undo, Status::Applied) => Admission::Refuse(format!(
             "{who} was applied from a different module (checksum {} applied, {} given); \
              undo needs the module that was applied",
             short(&record.checksum),
             short(asking.checksum)
         )),
-        (Operation::Undo, status) => Plan::Refuse(format!(
+        (Operation::Undo, status) => Admission::Refuse(format!(
             "{who} is {}; only an applied migration can be undone",
             status.as_str()
         )),
@@ -231,8 +231,8 @@ mod tests {
             table: "big",
             ..asking(Operation::Migrate, "a", false)
         };
-        match plan(other, Some(&applied)) {
-            Plan::Refuse(why) => {
+        match admit(other, Some(&applied)) {
+            Admission::Refuse(why) => {
                 assert!(why.contains("applied to table `users`"), "{why}");
                 assert!(
                     why.contains("not to `big`") && why.contains("--meta-table"),
@@ -241,8 +241,8 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        match plan(asking(Operation::Migrate, "a", false), Some(&applied)) {
-            Plan::UpToDate(why) => assert!(why.contains("applied to `users`"), "{why}"),
+        match admit(asking(Operation::Migrate, "a", false), Some(&applied)) {
+            Admission::UpToDate(why) => assert!(why.contains("applied to `users`"), "{why}"),
             other => panic!("{other:?}"),
         }
     }
@@ -251,11 +251,15 @@ mod tests {
     fn the_record_decides_start_resume_or_refusal() {
         for &(previous, (operation, checksum, restart), expected) in CASES {
             let previous = previous.map(|(s, o, c)| record(s, o, c));
-            let got = plan(asking(operation, checksum, restart), previous.as_ref());
+            let got = admit(asking(operation, checksum, restart), previous.as_ref());
             let ok = match (&got, expected) {
-                (Plan::Fresh, "fresh") | (Plan::Resume, "resume") => true,
-                (Plan::Refuse(why), word) => why.contains(word) && !word.starts_with("already"),
-                (Plan::UpToDate(why), word) => why.contains(word) && word.starts_with("already"),
+                (Admission::Fresh, "fresh") | (Admission::Resume, "resume") => true,
+                (Admission::Refuse(why), word) => {
+                    why.contains(word) && !word.starts_with("already")
+                }
+                (Admission::UpToDate(why), word) => {
+                    why.contains(word) && word.starts_with("already")
+                }
                 _ => false,
             };
             assert!(
