@@ -244,7 +244,7 @@ pub async fn plan(
         outcome => {
             let _ = std::fs::remove_file(&journal);
             outcome?;
-            return Err(RunError::Cancelled { phase: "scan" }.into());
+            return Err(RunError::Cancelled { phase: Phase::Scan }.into());
         }
     };
     let summary = summarize(&journal, options.sample)?;
@@ -476,11 +476,11 @@ pub async fn apply_plan(
     let options = RunOptions {
         operation: plan.operation,
         table: Some(plan.table.clone()),
-        planned: Some(Planned {
-            journal: folder.join(JOURNAL_FILE),
-            checkpoint: plan.checkpoint.clone(),
-        }),
         ..options.clone()
     };
-    run(migration, client, &options, counts, stop).await
+    let planned = Planned {
+        journal: folder.join(JOURNAL_FILE),
+        checkpoint: plan.checkpoint.clone(),
+    };
+    run(migration, client, &options, Some(&planned), counts, stop).await
 }

@@ -16,17 +16,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::counts::Counts;
 use crate::model::operation::Operation;
+pub use crate::model::operation::Phase;
 use crate::source::pages::SegmentPosition;
-
-/// Which part of the run the checkpoint belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Phase {
-    /// The journal is being written.
-    Scan,
-    /// The journal is complete and being applied.
-    Apply,
-}
 
 /// How far a run got, as saved on disk.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

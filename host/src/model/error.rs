@@ -3,7 +3,9 @@
 //! Stages raise them (typed, with what happened); they travel inside `anyhow::Error` to the
 //! edges, where [`exit_code`] is the one place that maps them to an exit code.
 
-use super::counts::Counts;
+use std::sync::Arc;
+
+pub use super::operation::Phase;
 
 /// Exit code: success (`run`/`undo`: every action applied; conflicts are reported, not failures).
 pub const EXIT_OK: u8 = 0;
@@ -31,8 +33,8 @@ pub enum RunError {
     /// Stopped by Ctrl-C or SIGTERM during `phase`; nothing is marked applied.
     #[error("cancelled during the {phase}")]
     Cancelled {
-        /// `scan` or `apply`.
-        phase: &'static str,
+        /// The phase the stop came in.
+        phase: Phase,
     },
     /// Items failed in the guest: nothing was written.
     #[error("{failed} item(s) failed in the guest; nothing was written.{}", first.as_ref().map(|f| format!(" First: {f}")).unwrap_or_default())]
@@ -42,19 +44,46 @@ pub enum RunError {
         /// The first one, with its key.
         first: Option<String>,
     },
-    /// The scan failed (after its retries): nothing was written.
-    #[error("{0}")]
-    ScanFailed(String),
-    /// The apply failed (after its retries) with `settled` of `journaled` actions settled.
-    #[error("apply failed: {cause}")]
-    ApplyFailed {
-        /// What failed.
-        cause: String,
-        /// Counts of what is confirmed settled.
-        settled: Counts,
-        /// Actions in the journal.
-        journaled: u64,
+    /// A phase failed (after its retries): in the scan nothing was written; the apply's
+    /// counts say what was.
+    #[error("{}{cause}", if *phase == Phase::Apply { "apply failed: " } else { "" })]
+    PhaseFailed {
+        /// The phase that failed.
+        phase: Phase,
+        /// What failed, with its whole chain.
+        cause: Cause,
     },
+}
+
+/// The error that ended a phase, kept whole (its chain) and shared, so a [`RunError`] stays
+/// cheap to clone; shown as its chain on one line.
+#[derive(Debug, Clone)]
+pub struct Cause(Arc<anyhow::Error>);
+
+impl Cause {
+    /// The error, with its chain.
+    pub fn error(&self) -> &anyhow::Error {
+        &self.0
+    }
+}
+
+impl From<anyhow::Error> for Cause {
+    fn from(error: anyhow::Error) -> Cause {
+        Cause(Arc::new(error))
+    }
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}", self.0)
+    }
+}
+
+impl PartialEq for Cause {
+    /// Two causes are equal when they say the same.
+    fn eq(&self, other: &Cause) -> bool {
+        self.to_string() == other.to_string()
+    }
 }
 
 impl RunError {
@@ -116,7 +145,7 @@ mod tests {
         assert_eq!(exit_code(&wrapped(RunError::Refused("x".into()))), 3);
         assert_eq!(exit_code(&wrapped(RunError::LostLease("x".into()))), 1);
         assert_eq!(
-            exit_code(&wrapped(RunError::Cancelled { phase: "scan" })),
+            exit_code(&wrapped(RunError::Cancelled { phase: Phase::Scan })),
             1
         );
         assert_eq!(exit_code(&anyhow::anyhow!("bad input")), 2);
@@ -137,6 +166,32 @@ mod tests {
             "2 item(s) failed in the guest; nothing was written. First: {\"id\":{\"S\":\"u1\"}}: boom"
         );
         assert!(!failed.resumable());
-        assert!(RunError::Cancelled { phase: "apply" }.resumable());
+        assert!(RunError::Cancelled {
+            phase: Phase::Apply
+        }
+        .resumable());
+        let cause = || Cause::from(anyhow::anyhow!("throttled").context("writing `users`"));
+        let scan = RunError::PhaseFailed {
+            phase: Phase::Scan,
+            cause: cause(),
+        };
+        assert_eq!(scan.to_string(), "writing `users`: throttled");
+        let apply = RunError::PhaseFailed {
+            phase: Phase::Apply,
+            cause: cause(),
+        };
+        assert_eq!(
+            apply.to_string(),
+            "apply failed: writing `users`: throttled"
+        );
+        assert_eq!(
+            apply.clone(),
+            apply,
+            "a clone shares the cause and equals it"
+        );
+        let RunError::PhaseFailed { cause, .. } = apply else {
+            unreachable!()
+        };
+        assert_eq!(cause.error().chain().count(), 2, "the chain is kept");
     }
 }

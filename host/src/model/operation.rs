@@ -37,6 +37,26 @@ impl Operation {
     }
 }
 
+/// Which part of a run: the scan writes the journal, the apply writes the tables (a
+/// checkpoint says which it belongs to).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// The journal is being written.
+    Scan,
+    /// The journal is complete and being applied.
+    Apply,
+}
+
+impl std::fmt::Display for Phase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Phase::Scan => "scan",
+            Phase::Apply => "apply",
+        })
+    }
+}
+
 /// Where a migration stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -36,7 +36,7 @@ pub async fn apply_phase(
     notes: &mut ApplyNotes,
 ) -> Result<Applied> {
     notes.settled = checkpoint.applied;
-    let statement_tables = if run.options.batch_updates {
+    let statement_tables = if run.scan.options.batch_updates {
         let (tables, refused) = statement_tables(run).await;
         notes.statements_refused = refused;
         tables
@@ -45,10 +45,10 @@ pub async fn apply_phase(
     };
     let settled = checkpoint.applied.applied() + checkpoint.applied.conflicts;
     let left = checkpoint.records.saturating_sub(settled);
-    run.counts.expected.store(left, Ordering::Relaxed);
-    run.counts.applying.store(true, Ordering::Relaxed);
-    let options = run.options;
-    let number = run.migration.info.number;
+    run.scan.counts.expected.store(left, Ordering::Relaxed);
+    run.scan.counts.applying.store(true, Ordering::Relaxed);
+    let options = run.scan.options;
+    let number = run.scan.migration.info.number;
     let checkpoint_path = &Checkpoint::path_for(journal);
     let watermark = Arc::new(Watermark::new(
         checkpoint.applied_position,
@@ -72,7 +72,7 @@ pub async fn apply_phase(
             checkpoint.clone(),
             checkpoint_path.to_owned(),
             options.checkpoint_every,
-            run.stop.clone(),
+            run.scan.stop.clone(),
         );
         tokio::spawn(async move {
             let mut ticker = tokio::time::interval(every);
@@ -92,15 +92,16 @@ pub async fn apply_phase(
         })
     };
     let context = ApplyContext {
-        client: run.client.clone(),
+        client: run.scan.client.clone(),
         schemas: run
+            .scan
             .schemas
             .iter()
             .map(|(name, schema)| (name.clone(), schema.key.clone()))
             .collect(),
-        counts: run.counts.clone(),
+        counts: run.scan.counts.clone(),
         watermark: watermark.clone(),
-        stop: run.stop.clone(),
+        stop: run.scan.stop.clone(),
     };
     let applied = apply(journal, &apply_options, context).await;
     notes.settled = watermark.settled();
@@ -130,10 +131,16 @@ pub async fn apply_phase(
 async fn statement_tables(run: &RunContext<'_>) -> (BTreeSet<String>, Option<String>) {
     let mut taken = BTreeSet::new();
     let mut refused = Vec::new();
-    let mut names: Vec<&String> = run.schemas.keys().collect();
+    let mut names: Vec<&String> = run.scan.schemas.keys().collect();
     names.sort();
     for name in names {
-        match probe(run.client, &run.options.policy, &run.schemas[name]).await {
+        match probe(
+            run.scan.client,
+            &run.scan.options.policy,
+            &run.scan.schemas[name],
+        )
+        .await
+        {
             Ok(()) => {
                 taken.insert(name.clone());
             }

@@ -1,7 +1,8 @@
 //! How a run ends: the pure mapping from what happened to the record's status, its last
 //! error, and whether the next run may resume.
 
-use crate::model::error::RunError;
+use crate::model::counts::Counts;
+use crate::model::error::{Phase, RunError};
 use crate::model::operation::{Operation, Status};
 
 /// The end of a run as the metadata record and the report show it.
@@ -19,9 +20,18 @@ pub struct Ending {
 /// What to tell the user to do after a failure the next run can resume.
 const RESUME_HINT: &str = "run it again to resume, or --restart to start over";
 
-/// Maps the outcome of `operation` to its ending; `applied_any` says whether any action was
-/// applied (an undo that applied none leaves the migration applied, as it was).
-pub fn ending(operation: Operation, outcome: Result<(), &RunError>, applied_any: bool) -> Ending {
+/// What a run had done when it ended: the record's counts and the actions journaled.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Done {
+    /// What was scanned, and what the apply settled.
+    pub counts: Counts,
+    /// Actions in the journal.
+    pub journaled: u64,
+}
+
+/// Maps the outcome of `operation` to its ending, given what was `done` (an undo that applied
+/// nothing leaves the migration applied, as it was).
+pub fn ending(operation: Operation, outcome: Result<(), &RunError>, done: Done) -> Ending {
     let error = match outcome {
         Ok(()) => {
             return Ending {
@@ -36,12 +46,12 @@ pub fn ending(operation: Operation, outcome: Result<(), &RunError>, applied_any:
         Err(error) => error,
     };
     let status = match operation {
-        Operation::Undo if !applied_any => Status::Applied,
+        Operation::Undo if done.counts.applied() == 0 => Status::Applied,
         _ => Status::Failed,
     };
     // Only a failed run can be resumed; an undo that wrote nothing is simply not done.
     let resumable = error.resumable() && status == Status::Failed;
-    let message = describe(error);
+    let message = describe(error, done);
     let message = if resumable {
         format!("{message} ({RESUME_HINT})")
     } else {
@@ -58,25 +68,25 @@ pub fn ending(operation: Operation, outcome: Result<(), &RunError>, applied_any:
 }
 
 /// A failure in the words the record and the report use.
-pub fn describe(error: &RunError) -> String {
+pub fn describe(error: &RunError, done: Done) -> String {
     match error {
-        RunError::Cancelled { phase: "scan" } | RunError::ScanFailed(_) => {
-            let what = match error {
-                RunError::ScanFailed(why) => why.clone(),
-                _ => error.to_string(),
-            };
-            format!("{what}; nothing was written")
-        }
-        RunError::ApplyFailed {
-            settled, journaled, ..
+        RunError::Cancelled { phase: Phase::Scan }
+        | RunError::PhaseFailed {
+            phase: Phase::Scan,
+            ..
+        } => format!("{error}; nothing was written"),
+        RunError::PhaseFailed {
+            phase: Phase::Apply,
+            ..
         } => {
-            let conflicts = match settled.conflicts {
+            let conflicts = match done.counts.conflicts {
                 0 => String::new(),
                 n => format!(", {n} found in conflict"),
             };
             format!(
-                "{error}; {} of {journaled} actions were applied{conflicts}",
-                settled.applied()
+                "{error}; {} of {} actions were applied{conflicts}",
+                done.counts.applied(),
+                done.journaled
             )
         }
         RunError::Cancelled { phase } => format!(
@@ -89,23 +99,40 @@ pub fn describe(error: &RunError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::counts::Counts;
+    use crate::model::error::Cause;
+
+    fn failed(phase: Phase, why: &str) -> RunError {
+        RunError::PhaseFailed {
+            phase,
+            cause: Cause::from(anyhow::anyhow!("{why}")),
+        }
+    }
+
+    fn applied(puts: u64) -> Done {
+        Done {
+            counts: Counts {
+                puts,
+                ..Counts::default()
+            },
+            journaled: 10,
+        }
+    }
 
     #[test]
     fn success_applies_or_rolls_back() {
-        let e = ending(Operation::Migrate, Ok(()), true);
+        let e = ending(Operation::Migrate, Ok(()), applied(1));
         assert_eq!(
             (e.status, e.last_error, e.resumable),
             (Status::Applied, None, false)
         );
-        let e = ending(Operation::Undo, Ok(()), false);
+        let e = ending(Operation::Undo, Ok(()), applied(0));
         assert_eq!(e.status, Status::RolledBack);
     }
 
     #[test]
     fn failures_are_never_applied_and_say_whether_to_resume() {
-        let cancelled = RunError::Cancelled { phase: "scan" };
-        let e = ending(Operation::Migrate, Err(&cancelled), false);
+        let cancelled = RunError::Cancelled { phase: Phase::Scan };
+        let e = ending(Operation::Migrate, Err(&cancelled), applied(0));
         assert_eq!(e.status, Status::Failed);
         assert!(e.resumable);
         let text = e.last_error.unwrap();
@@ -119,24 +146,26 @@ mod tests {
             failed: 1,
             first: Some("k: boom".into()),
         };
-        let e = ending(Operation::Migrate, Err(&items), false);
+        let e = ending(Operation::Migrate, Err(&items), applied(0));
         assert_eq!(e.status, Status::Failed);
         assert!(!e.resumable, "a guest failure is final");
         assert!(e.last_error.unwrap().contains("k: boom"));
 
-        let apply = RunError::ApplyFailed {
-            cause: "throttled".into(),
-            settled: Counts {
+        let apply = failed(Phase::Apply, "throttled");
+        let done = Done {
+            counts: Counts {
                 puts: 3,
                 conflicts: 1,
                 ..Counts::default()
             },
             journaled: 10,
         };
-        let e = ending(Operation::Migrate, Err(&apply), true);
+        let e = ending(Operation::Migrate, Err(&apply), done);
         let text = e.last_error.unwrap();
         assert!(
-            text.contains("; 3 of 10 actions were applied, 1 found in conflict"),
+            text.starts_with(
+                "apply failed: throttled; 3 of 10 actions were applied, 1 found in conflict"
+            ),
             "{text}"
         );
         assert!(e.resumable);
@@ -144,12 +173,12 @@ mod tests {
 
     #[test]
     fn an_undo_that_wrote_nothing_leaves_the_migration_applied() {
-        let failed = RunError::ScanFailed("boom".into());
-        let e = ending(Operation::Undo, Err(&failed), false);
+        let failed = failed(Phase::Scan, "boom");
+        let e = ending(Operation::Undo, Err(&failed), applied(0));
         assert_eq!(e.status, Status::Applied);
         assert!(!e.resumable);
         assert!(e.last_error.unwrap().starts_with("undo: boom"));
-        let e = ending(Operation::Undo, Err(&failed), true);
+        let e = ending(Operation::Undo, Err(&failed), applied(1));
         assert_eq!(e.status, Status::Failed);
         assert!(e.resumable);
     }

@@ -90,8 +90,6 @@ pub struct RunOptions {
     pub restart: bool,
     /// Read and write capacity budgets (`--max-rcu`, `--max-wcu`) and what was consumed.
     pub capacity: Capacity,
-    /// Apply this plan's journal instead of scanning (`drift-host apply PLAN`).
-    pub planned: Option<Planned>,
 }
 
 /// A plan's journal and the checkpoint at the end of its scan.
@@ -103,26 +101,15 @@ pub struct Planned {
     pub checkpoint: Checkpoint,
 }
 
-/// What every phase of one run works with.
+/// What every phase of one run works with: the scan's context, and the lock and record of
+/// the run.
 pub struct RunContext<'a> {
-    /// The migration.
-    pub migration: &'a Arc<LoadedMigration>,
-    /// The DynamoDB client.
-    pub client: &'a Client,
-    /// How to run.
-    pub options: &'a RunOptions,
-    /// Live counts, for the progress display.
-    pub counts: &'a Arc<LiveCounts>,
-    /// The run's stop request.
-    pub stop: &'a Stop,
+    /// What the scan works with (and the apply reads too).
+    pub scan: ScanContext<'a>,
     /// The metadata table.
     pub meta: &'a MetadataTable,
     /// The lease held for the whole run.
     pub lease: &'a Lease,
-    /// Schema of every table the migration may write to.
-    pub schemas: Schemas,
-    /// The scanned table.
-    pub table: String,
     /// This run's id, unless it resumes another's.
     pub run_id: String,
 }
@@ -148,29 +135,15 @@ pub struct ScanContext<'a> {
     pub read_only: bool,
 }
 
-impl RunContext<'_> {
-    /// The scan phase's part of the run.
-    fn scanning(&self) -> ScanContext<'_> {
-        ScanContext {
-            migration: self.migration,
-            client: self.client,
-            options: self.options,
-            counts: self.counts,
-            stop: self.stop,
-            schemas: &self.schemas,
-            table: &self.table,
-            read_only: false,
-        }
-    }
-}
-
-/// Runs `migration` (or its rollback) over its table; a stop request ends it cleanly. Once the
-/// record is `running`, whatever happens ends in a report (`Ok`): its `error` and `exit_code`
-/// say how it went; errors before that (refused, missing table, locked) are `Err`.
+/// Runs `migration` (or its rollback) over its table, or applies `plan`'s journal instead of
+/// scanning (`drift-host apply`); a stop request ends it cleanly. Once the record is
+/// `running`, whatever happens ends in a report (`Ok`): its `error` and `exit_code` say how it
+/// went; errors before that (refused, missing table, locked) are `Err`.
 pub async fn run(
     migration: Arc<LoadedMigration>,
     client: &Client,
     options: &RunOptions,
+    plan: Option<&Planned>,
     counts: Arc<LiveCounts>,
     stop: Stop,
 ) -> Result<RunReport> {
@@ -184,7 +157,9 @@ pub async fn run(
         tables.own()
     );
     let session = Session::open(client, options, stop, &purpose).await?;
-    let report = session.run_with_schemas(migration, counts, schemas).await;
+    let report = session
+        .run_with_schemas(migration, counts, schemas, plan)
+        .await;
     session.close().await;
     report
 }
@@ -215,18 +190,14 @@ impl Recording {
     }
 }
 
-async fn run_locked(run: &RunContext<'_>, started: Instant) -> Result<RunReport> {
-    let info = &run.migration.info;
-    let options = run.options;
+async fn run_locked(
+    run: &RunContext<'_>,
+    plan: Option<&Planned>,
+    started: Instant,
+) -> Result<RunReport> {
+    let info = &run.scan.migration.info;
+    let options = run.scan.options;
     let previous = run.meta.get(info.number).await?;
-    let asking = Asking {
-        operation: options.operation,
-        number: info.number,
-        name: &info.name,
-        checksum: &run.migration.checksum,
-        restart: options.restart,
-        table: &run.table,
-    };
     std::fs::create_dir_all(&options.work_dir).with_context(|| {
         format!(
             "cannot create work directory {}",
@@ -234,25 +205,9 @@ async fn run_locked(run: &RunContext<'_>, started: Instant) -> Result<RunReport>
         )
     })?;
     let work_dir = options.work_dir.canonicalize()?;
-    let planned = options
-        .planned
-        .as_ref()
-        .map(|planned| start_planned(run, planned, previous.as_ref(), &work_dir))
-        .transpose()?;
-    let start = match (admit(asking, previous.as_ref()), &previous) {
-        _ if planned.is_some() => planned.expect("planned"),
-        (Admission::Refuse(why), _) => return Err(refused(why)),
-        (Admission::UpToDate(why), _) => return Err(RunError::UpToDate(why).into()),
-        (Admission::Resume, Some(record)) => {
-            let of = ResumeOf {
-                info,
-                checksum: &run.migration.checksum,
-                operation: options.operation,
-                table: &run.table,
-            };
-            prepare_resume(&work_dir, of, record)?
-        }
-        _ => Start::Fresh,
+    let start = match plan {
+        Some(plan) => start_planned(run, plan, previous.as_ref(), &work_dir)?,
+        None => start_run(run, previous.as_ref(), &work_dir)?,
     };
     let (mut recording, mut checkpoint) = begin(run, &start, previous.as_ref(), &work_dir).await?;
     let journal = journal_path(&work_dir, info, options.operation, &recording.next.run_id);
@@ -278,6 +233,39 @@ async fn run_locked(run: &RunContext<'_>, started: Instant) -> Result<RunReport>
     .await
 }
 
+/// The start of `run`/`undo`: fresh, or resuming what a dead or stopped run left; refused or
+/// up to date as [`admit`] decides.
+fn start_run(
+    run: &RunContext<'_>,
+    previous: Option<&MigrationRecord>,
+    work_dir: &Path,
+) -> Result<Start> {
+    let info = &run.scan.migration.info;
+    let options = run.scan.options;
+    let asking = Asking {
+        operation: options.operation,
+        number: info.number,
+        name: &info.name,
+        checksum: &run.scan.migration.checksum,
+        restart: options.restart,
+        table: run.scan.table,
+    };
+    match (admit(asking, previous), previous) {
+        (Admission::Refuse(why), _) => Err(refused(why)),
+        (Admission::UpToDate(why), _) => Err(RunError::UpToDate(why).into()),
+        (Admission::Resume, Some(record)) => {
+            let of = ResumeOf {
+                info,
+                checksum: &run.scan.migration.checksum,
+                operation: options.operation,
+                table: run.scan.table,
+            };
+            prepare_resume(work_dir, of, record)
+        }
+        _ => Ok(Start::Fresh),
+    }
+}
+
 /// The start of `apply PLAN`: the plan's journal copied into the work directory under this
 /// run's id, and its checkpoint; refused if the migration was applied since, or is left
 /// running by a dead run (which `run` resumes or `--restart` restarts).
@@ -287,9 +275,9 @@ fn start_planned(
     previous: Option<&MigrationRecord>,
     work_dir: &Path,
 ) -> Result<Start> {
-    let info = &run.migration.info;
+    let info = &run.scan.migration.info;
     let who = format!("migration {} ({})", info.number, info.name);
-    match (run.options.operation, previous.map(|r| r.status)) {
+    match (run.scan.options.operation, previous.map(|r| r.status)) {
         (Operation::Undo, Some(Status::Applied)) => {}
         (Operation::Undo, _) => {
             return Err(refused(format!(
@@ -310,13 +298,13 @@ fn start_planned(
         _ => {}
     }
     if planned.checkpoint.phase != Phase::Apply
-        || planned.checkpoint.checksum != run.migration.checksum
+        || planned.checkpoint.checksum != run.scan.migration.checksum
     {
         return Err(refused(format!(
             "the plan does not belong to {who} as it is now"
         )));
     }
-    let journal = journal_path(work_dir, info, run.options.operation, &run.run_id);
+    let journal = journal_path(work_dir, info, run.scan.options.operation, &run.run_id);
     std::fs::copy(&planned.journal, &journal).with_context(|| {
         format!(
             "cannot copy the plan's journal {} to {}",
@@ -329,12 +317,7 @@ fn start_planned(
         ..planned.checkpoint.clone()
     };
     checkpoint.save(&Checkpoint::path_for(&journal))?;
-    Ok(Start::Resume(Box::new(resume::Resumed {
-        checkpoint,
-        journaled: Default::default(),
-        errors: 0,
-        failures: Vec::new(),
-    })))
+    Ok(Start::Planned(checkpoint))
 }
 
 /// Writes the record `running` (a fresh run's, or the resumed run's again) and returns it
@@ -345,10 +328,9 @@ async fn begin(
     previous: Option<&MigrationRecord>,
     work_dir: &Path,
 ) -> Result<(Recording, Checkpoint)> {
-    let info = &run.migration.info;
-    let options = run.options;
+    let info = &run.scan.migration.info;
+    let options = run.scan.options;
     let (run_id, started_at) = match (start, previous) {
-        _ if options.planned.is_some() => (run.run_id.clone(), now()),
         (Start::Resume(resumed), Some(record)) => {
             (resumed.checkpoint.run_id.clone(), record.started_at.clone())
         }
@@ -356,11 +338,12 @@ async fn begin(
     };
     let checkpoint = match start {
         Start::Resume(resumed) => resumed.checkpoint.clone(),
+        Start::Planned(checkpoint) => checkpoint.clone(),
         Start::Fresh => Checkpoint::fresh(
             run_id.clone(),
             options.operation,
-            run.migration.checksum.clone(),
-            run.table.clone(),
+            run.scan.migration.checksum.clone(),
+            run.scan.table.to_owned(),
             options.segments,
         ),
     };
@@ -369,8 +352,8 @@ async fn begin(
         number: info.number,
         name: info.name.clone(),
         description: info.description.clone(),
-        table: run.table.clone(),
-        checksum: run.migration.checksum.clone(),
+        table: run.scan.table.to_owned(),
+        checksum: run.scan.migration.checksum.clone(),
         status: Status::Running,
         operation: options.operation,
         run_id,
@@ -384,7 +367,7 @@ async fn begin(
         journal: (checkpoint.phase == Phase::Apply).then(|| journal.display().to_string()),
         progress: Some(match start {
             Start::Fresh => "scan: starting".to_owned(),
-            Start::Resume(_) if options.planned.is_some() => "applying a plan".to_owned(),
+            Start::Planned(_) => "applying a plan".to_owned(),
             Start::Resume(_) => format!("resumed: {}", describe(&checkpoint)),
         }),
         notes: previous.map(|p| p.notes.clone()).unwrap_or_default(),
@@ -393,14 +376,14 @@ async fn begin(
     crate::crash::point("record-running");
     let verb = match start {
         Start::Fresh => "",
-        Start::Resume(_) if options.planned.is_some() => "applying the plan of ",
+        Start::Planned(_) => "applying the plan of ",
         Start::Resume(_) => "resuming ",
     };
     tracing::info!(
         "{verb}{} {} on `{}` (run {}): {}",
         options.operation.as_str(),
-        run.migration.label,
-        run.table,
+        run.scan.migration.label,
+        run.scan.table,
         record.run_id,
         record.progress.as_deref().unwrap_or_default()
     );
@@ -426,15 +409,15 @@ async fn work(
         meta: run.meta,
         lease: run.lease,
         checkpoint: &checkpoint_path,
-        every: run.options.checkpoint_every * PUBLISH_EVERY_CHECKPOINTS,
+        every: run.scan.options.checkpoint_every * PUBLISH_EVERY_CHECKPOINTS,
     };
     // A resume in the apply phase follows an attempt that may have written past its watermark
     // (a plan's apply starts with nothing written).
-    let apply_resumed = checkpoint.phase == Phase::Apply && run.options.planned.is_none();
+    let apply_resumed = matches!(start, Start::Resume(_)) && checkpoint.phase == Phase::Apply;
     if checkpoint.phase == Phase::Scan {
         let resumed = match start {
             Start::Resume(resumed) => Some(*resumed),
-            Start::Fresh => None,
+            Start::Fresh | Start::Planned(_) => None,
         };
         scan(
             run, resumed, published, journal, checkpoint, recording, tally,
@@ -461,15 +444,8 @@ async fn work(
             tally.conflicts = applied.conflicts;
             Ok(())
         }
-        Ok(_) => Err(failure(run.stop, "apply", None)),
-        Err(error) => match failure(run.stop, "apply", Some(error)) {
-            RunError::ScanFailed(cause) => Err(RunError::ApplyFailed {
-                cause,
-                settled: notes.settled,
-                journaled: tally.actions_journaled,
-            }),
-            other => Err(other),
-        },
+        Ok(_) => Err(failure(run.scan.stop, Phase::Apply, None)),
+        Err(error) => Err(failure(run.scan.stop, Phase::Apply, Some(error))),
     }
 }
 
@@ -484,11 +460,11 @@ async fn scan(
     recording: &mut Recording,
     tally: &mut Tally,
 ) -> Result<(), RunError> {
-    let scan = run.scanning();
-    let scanning = scan_phase::scan_phase(&scan, journal.to_owned(), checkpoint.clone(), resumed);
+    let scanning =
+        scan_phase::scan_phase(&run.scan, journal.to_owned(), checkpoint.clone(), resumed);
     let scanned = while_publishing(scanning, published, &recording.stored)
         .await
-        .map_err(|e| failure(run.stop, "scan", Some(e)))?;
+        .map_err(|e| failure(run.scan.stop, Phase::Scan, Some(e)))?;
     let counts = &mut recording.next.counts;
     counts.items_scanned = scanned.items;
     counts.errors = scanned.errors;
@@ -503,8 +479,8 @@ async fn scan(
                 .map(|f| format!("{}: {}", f.key, f.error)),
         });
     }
-    if run.stop.is_requested() {
-        return Err(failure(run.stop, "scan", None));
+    if run.scan.stop.is_requested() {
+        return Err(failure(run.scan.stop, Phase::Scan, None));
     }
     *checkpoint = scanned.checkpoint;
     checkpoint.phase = Phase::Apply;
@@ -517,15 +493,14 @@ async fn scan(
     };
     started_apply
         .await
-        .map_err(|e| failure(run.stop, "scan", Some(e)))?;
+        .map_err(|e| failure(run.scan.stop, Phase::Scan, Some(e)))?;
     crate::crash::point("scan-complete");
     Ok(())
 }
 
 /// Why a phase ended early: a lost lease or a cancel first (they explain whatever error
-/// followed), then a typed failure in `error`'s chain, then `error` itself (as `ScanFailed`,
-/// which the apply phase turns into `ApplyFailed`).
-fn failure(stop: &Stop, phase: &'static str, error: Option<anyhow::Error>) -> RunError {
+/// followed), then a typed failure in `error`'s chain, then `error` itself, whole.
+fn failure(stop: &Stop, phase: Phase, error: Option<anyhow::Error>) -> RunError {
     match stop.reason() {
         Some(StopReason::LeaseLost) => return RunError::LostLease(
             "this run lost the lock of the metadata table (another run took it over); it stopped \
@@ -540,7 +515,10 @@ fn failure(stop: &Stop, phase: &'static str, error: Option<anyhow::Error>) -> Ru
     };
     match error.chain().find_map(|e| e.downcast_ref::<RunError>()) {
         Some(typed) => typed.clone(),
-        None => RunError::ScanFailed(format!("{error:#}")),
+        None => RunError::PhaseFailed {
+            phase,
+            cause: error.into(),
+        },
     }
 }
 
@@ -554,13 +532,13 @@ async fn finish(
     tally: Tally,
     started: Instant,
 ) -> Result<RunReport> {
-    let options = run.options;
+    let options = run.scan.options;
     let record = &mut recording.next;
-    let ending = finish::ending(
-        options.operation,
-        outcome.as_ref().map(|_| ()),
-        record.counts.applied() > 0,
-    );
+    let done = finish::Done {
+        counts: record.counts,
+        journaled: tally.actions_journaled,
+    };
+    let ending = finish::ending(options.operation, outcome.as_ref().map(|_| ()), done);
     record.finished_at = Some(now());
     record.status = ending.status;
     record.last_error = ending.last_error.clone();
@@ -590,9 +568,9 @@ async fn finish(
     let succeeded = outcome.is_ok() && written.is_ok();
     let (consumed_rcu, consumed_wcu) = options.capacity.total();
     Ok(RunReport {
-        migration: run.migration.info.clone(),
-        table: run.table.clone(),
-        checksum: run.migration.checksum.clone(),
+        migration: run.scan.migration.info.clone(),
+        table: run.scan.table.to_owned(),
+        checksum: run.scan.migration.checksum.clone(),
         operation: options.operation,
         status: recording.stored.status,
         succeeded,
@@ -602,8 +580,8 @@ async fn finish(
         duration_seconds: started.elapsed().as_secs_f64(),
         counts: record.counts,
         actions_journaled: tally.actions_journaled,
-        updates_batched: run.counts.updates_batched.load(Ordering::Relaxed),
-        updates_single: run.counts.updates_single.load(Ordering::Relaxed),
+        updates_batched: run.scan.counts.updates_batched.load(Ordering::Relaxed),
+        updates_single: run.scan.counts.updates_single.load(Ordering::Relaxed),
         statements_refused: tally.statements_refused,
         failures: tally.failures,
         conflicts: tally.conflicts,

@@ -23,6 +23,9 @@ pub enum Start {
     Fresh,
     /// From where a dead or stopped run got.
     Resume(Box<Resumed>),
+    /// From a plan's finished scan (`drift-host apply`): its checkpoint, in the apply phase
+    /// with nothing applied, under this run's id.
+    Planned(Checkpoint),
 }
 
 /// What a resume found on disk.

@@ -86,15 +86,18 @@ impl Session {
     ) -> Result<RunReport> {
         let tables = migration.tables(self.options.table.as_deref());
         let schemas = table_schemas(&self.client, &self.options.policy, &tables).await?;
-        self.run_with_schemas(migration, counts, schemas).await
+        self.run_with_schemas(migration, counts, schemas, None)
+            .await
     }
 
-    /// [`Session::run`] with the schemas of the migration's tables already read.
+    /// [`Session::run`] with the schemas of the migration's tables already read, applying
+    /// `plan` instead of scanning if given.
     pub(super) async fn run_with_schemas(
         &self,
         migration: Arc<LoadedMigration>,
         counts: Arc<LiveCounts>,
         schemas: Schemas,
+        plan: Option<&Planned>,
     ) -> Result<RunReport> {
         let started = Instant::now();
         let options = &self.options;
@@ -105,18 +108,21 @@ impl Session {
             .expected
             .store(estimate.unwrap_or(0), Ordering::Relaxed);
         let run = RunContext {
-            migration: &migration,
-            client: &self.client,
-            options,
-            counts: &counts,
-            stop: &self.stop,
+            scan: ScanContext {
+                migration: &migration,
+                client: &self.client,
+                options,
+                counts: &counts,
+                stop: &self.stop,
+                schemas: &schemas,
+                table: own,
+                read_only: false,
+            },
             meta: &self.meta,
             lease: &self.lease,
-            schemas,
-            table: tables.own().to_owned(),
             run_id: uuid::Uuid::new_v4().to_string(),
         };
-        run_locked(&run, started).await
+        run_locked(&run, plan, started).await
     }
 
     /// Gives the lock back (a failure to do so is only logged: the lease expires anyway).

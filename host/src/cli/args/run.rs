@@ -167,7 +167,6 @@ impl RunArgs {
             lease: Duration::from_secs(options::LEASE_SECONDS.or_default(self.lease_seconds)),
             restart: self.restart,
             capacity: Capacity::new(self.max_rcu, self.max_wcu),
-            planned: None,
         }
     }
 }

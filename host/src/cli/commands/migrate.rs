@@ -68,7 +68,14 @@ async fn single_command(path: &Path, args: RunArgs, operation: Operation) -> Res
     let options = args.options(operation);
     let stop = Stop::new();
     let counts = Arc::new(LiveCounts::default());
-    let work = run(migration, &client, &options, counts.clone(), stop.clone());
+    let work = run(
+        migration,
+        &client,
+        &options,
+        None,
+        counts.clone(),
+        stop.clone(),
+    );
     let report = match with_progress(work, counts, stop).await {
         Ok(report) => report,
         Err(error) => {
