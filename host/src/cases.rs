@@ -23,7 +23,7 @@ use serde::Serialize;
 use serde_json::{json, Value as Json};
 
 use crate::engine::LoadedMigration;
-use crate::exec::{exec_each, ExecOptions};
+use crate::exec::{exec_each, ExecInput, ExecOptions};
 use crate::model::item::{from_json_item, to_json_item, Item};
 use crate::preview::{canonical_item, key_names_of, Applied, MemoryTables};
 
@@ -142,11 +142,6 @@ fn run_case(
     case: &Case,
     options: &ExecOptions,
 ) -> Result<Outcome> {
-    let lines: String = case
-        .input
-        .iter()
-        .map(|item| format!("{{\"Item\": {}}}\n", to_json_item(item)))
-        .collect();
     let own = migration.info.table.clone();
     let keys = case.expect.get("keys").and_then(Json::as_object);
     let key_names = |table: &str| -> Option<Vec<String>> {
@@ -168,18 +163,12 @@ fn run_case(
     let mut typed = Vec::new();
     exec_each(
         migration.clone(),
-        Box::new(std::io::Cursor::new(lines.into_bytes())),
+        ExecInput::Items(case.input.clone()),
         &options,
         |outcome| {
+            actions.extend(outcome.action_documents());
             match outcome.result {
-                Ok(list) => {
-                    for action in list {
-                        let mut line = action.to_json();
-                        line["source"] = outcome.source.clone();
-                        actions.push(line);
-                        typed.push(action);
-                    }
-                }
+                Ok(list) => typed.extend(list),
                 Err(error) => errors.push((outcome.label, error)),
             }
             Ok(())

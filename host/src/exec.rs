@@ -1,9 +1,10 @@
-//! `drift-host exec`: runs a migration over items from a file, offline, and prints the actions
-//! it would take (one JSON line each) without touching DynamoDB.
+//! `drift-host exec` (and `test`): runs a migration over items, offline, without touching
+//! DynamoDB, and hands on each item's outcome, structured, in input order; the command line
+//! renders them.
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::sync::Arc;
 use std::thread;
 
@@ -11,6 +12,7 @@ use anyhow::{anyhow, Result};
 use serde_json::json;
 
 use crate::engine::{GuestContext, ItemError, Job, LoadedMigration, Pool, CHUNK};
+use crate::model::action::Action;
 use crate::model::item::{to_json_item, Item};
 use crate::model::operation::Operation;
 use crate::model::schema::{KeySchema, Schemas, TableSchema};
@@ -28,15 +30,37 @@ pub struct ExecOptions {
     pub workers: usize,
 }
 
+/// The items `exec` runs.
+pub enum ExecInput {
+    /// DynamoDB JSON (`aws dynamodb scan` output or export lines), read as the guests go.
+    Json(Box<dyn Read + Send>),
+    /// Items already read.
+    Items(Vec<Item>),
+}
+
 /// What `exec` did.
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ExecSummary {
     /// Items read.
     pub items: u64,
-    /// Actions printed, by kind.
+    /// Actions taken, by kind.
     pub actions: BTreeMap<&'static str, u64>,
     /// Items that failed, in input order, with why.
     pub failures: Vec<(String, String)>,
+}
+
+impl ExecSummary {
+    /// Counts one item's outcome (`items` is what [`exec_each`] returns).
+    pub fn count(&mut self, outcome: &ExecOutcome) {
+        match &outcome.result {
+            Ok(actions) => {
+                for action in actions {
+                    *self.actions.entry(action.kind.name()).or_default() += 1;
+                }
+            }
+            Err(error) => self.failures.push((outcome.label.clone(), error.clone())),
+        }
+    }
 }
 
 /// An item's position in the input and its name for messages.
@@ -78,6 +102,7 @@ impl Tag {
 }
 
 /// One item's outcome, in input order.
+#[derive(Debug, Clone)]
 pub struct ExecOutcome {
     /// The item's position in the input (from 0).
     pub seq: u64,
@@ -86,14 +111,30 @@ pub struct ExecOutcome {
     /// Its key as DynamoDB JSON, or its 1-based position.
     pub source: serde_json::Value,
     /// The guest's actions, or why the item failed.
-    pub result: Result<Vec<crate::model::action::Action>, String>,
+    pub result: Result<Vec<Action>, String>,
+}
+
+impl ExecOutcome {
+    /// Each action as `exec` prints it: the action's JSON, with the item it came from under
+    /// `source`.
+    pub fn action_documents(&self) -> Vec<serde_json::Value> {
+        let actions = self.result.as_deref().unwrap_or_default();
+        actions
+            .iter()
+            .map(|action| {
+                let mut document = action.to_json();
+                document["source"] = self.source.clone();
+                document
+            })
+            .collect()
+    }
 }
 
 /// Runs every item of `input` through `migration` and hands each outcome to `each`, in input
 /// order; returns how many items there were.
 pub fn exec_each(
     migration: Arc<LoadedMigration>,
-    input: Box<dyn Read + Send>,
+    input: ExecInput,
     options: &ExecOptions,
     mut each: impl FnMut(ExecOutcome) -> Result<()>,
 ) -> Result<u64> {
@@ -128,7 +169,7 @@ pub fn exec_each(
                 .send(std::mem::take(chunk))
                 .map_err(|_| anyhow!("the guest pool stopped"))
         };
-        let read = read_items(input, |item| {
+        let mut push = |item: Item| {
             let tag = Tag::new(&item, &key, seq);
             seq += 1;
             chunk.push(Job { tag, item });
@@ -136,7 +177,15 @@ pub fn exec_each(
                 send(&mut chunk)?;
             }
             Ok(())
-        })?;
+        };
+        let read = match input {
+            ExecInput::Json(reader) => read_items(reader, &mut push)?,
+            ExecInput::Items(items) => {
+                let count = items.len() as u64;
+                items.into_iter().try_for_each(&mut push)?;
+                count
+            }
+        };
         if !chunk.is_empty() {
             send(&mut chunk)?;
         }
@@ -162,35 +211,4 @@ pub fn exec_each(
         .map_err(|_| anyhow!("the input reader panicked"))??;
     debug_assert_eq!(read, next);
     Ok(next)
-}
-
-/// Runs every item of `input` through `migration`, writing one JSON line per action to `out`
-/// (in input order) and one line per failed item to `errors`.
-pub fn exec(
-    migration: Arc<LoadedMigration>,
-    input: Box<dyn Read + Send>,
-    options: &ExecOptions,
-    out: &mut dyn Write,
-    errors: &mut dyn Write,
-) -> Result<ExecSummary> {
-    let mut summary = ExecSummary::default();
-    summary.items = exec_each(migration, input, options, |outcome| {
-        match outcome.result {
-            Ok(actions) => {
-                for action in actions {
-                    *summary.actions.entry(action.kind.name()).or_default() += 1;
-                    let mut line = action.to_json();
-                    line["source"] = outcome.source.clone();
-                    writeln!(out, "{line}")?;
-                }
-            }
-            Err(error) => {
-                writeln!(errors, "error: {}: {error}", outcome.label)?;
-                summary.failures.push((outcome.label, error));
-            }
-        }
-        Ok(())
-    })?;
-    out.flush()?;
-    Ok(summary)
 }

@@ -161,11 +161,15 @@ pub async fn plan(
 ) -> Result<PlanReport> {
     let started = Instant::now();
     let run_options = &options.run;
-    let policy = &run_options.policy;
+    let policy = &run_options.session.policy;
     let tables = migration.tables(run_options.table.as_deref());
     let table = tables.own().to_owned();
     let schemas = table_schemas(client, policy, &tables).await?;
-    let meta = MetadataTable::new(client.clone(), &run_options.meta_table, policy.clone());
+    let meta = MetadataTable::new(
+        client.clone(),
+        &run_options.session.meta_table,
+        policy.clone(),
+    );
     let record = match meta.exists().await? {
         true => meta.get(migration.info.number).await?,
         false => None,
@@ -377,6 +381,7 @@ async fn samples(
     let mut out = Vec::new();
     for (key, actions) in sampled {
         let read = options
+            .session
             .policy
             .run(|| {
                 client
@@ -466,7 +471,7 @@ pub async fn apply_plan(
             plan.failed_items
         )));
     }
-    let now_created = created_at(client, &options.policy, &plan.table).await?;
+    let now_created = created_at(client, &options.session.policy, &plan.table).await?;
     if now_created != plan.table_created_at {
         return Err(refused(format!(
             "table `{}` was re-created since the plan: plan again",

@@ -190,7 +190,7 @@ fn assemblyscript_reaches_every_immediate_operation() {
         "asdb_side",
         ("id", aws_sdk_dynamodb::types::ScalarAttributeType::S),
         None,
-        Billing::PayPerRequest,
+        Billing::OnDemand,
     ))
     .unwrap();
     let items: Vec<Item> = (0..30)

@@ -124,7 +124,7 @@ pub(crate) async fn fill_keyed(client: &Client, table: &str, key: &str, items: &
         table,
         (key, ScalarAttributeType::S),
         None,
-        Billing::PayPerRequest,
+        Billing::OnDemand,
     )
     .await
     .unwrap();
@@ -404,7 +404,7 @@ pub(crate) fn hostile_copy_table(client: &Client) {
             "hostile_copy",
             ("id", ScalarAttributeType::S),
             None,
-            Billing::PayPerRequest,
+            Billing::OnDemand,
         ))
         .unwrap()
     });

@@ -376,7 +376,7 @@ fn keyed_table(prefix: &str) -> (aws_sdk_dynamodb::Client, String) {
         &table,
         ("id", ScalarAttributeType::S),
         None,
-        Billing::PayPerRequest,
+        Billing::OnDemand,
     ))
     .unwrap();
     (client, table)

@@ -131,7 +131,7 @@ fn statements_leave_what_update_item_leaves_or_both_refuse() {
             table,
             ("id", ScalarAttributeType::S),
             None,
-            Billing::PayPerRequest,
+            Billing::OnDemand,
         ))
         .unwrap();
     }

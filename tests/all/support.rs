@@ -272,7 +272,7 @@ pub fn model_tables(fresh: bool) {
             table,
             ("k", hash),
             sort,
-            drift_host::aws::Billing::PayPerRequest,
+            drift_host::aws::Billing::OnDemand,
         ))
         .unwrap();
     }

@@ -16,4 +16,4 @@ pub mod write;
 pub use capacity::Capacity;
 pub use client::{connect, ConnectOptions};
 pub use retry::{error_code, RetryPolicy};
-pub use table::{create_table, key_schema, table_schema, Billing};
+pub use table::{create_table, key_schema, table_schema, Billing, Throughput};

@@ -31,7 +31,9 @@ pub struct RetryPolicy {
 impl Default for RetryPolicy {
     fn default() -> RetryPolicy {
         RetryPolicy {
-            max_attempts: 12,
+            max_attempts: crate::model::options::MAX_ATTEMPTS
+                .default
+                .expect("max-attempts has a default") as u32,
             base: Duration::from_millis(50),
             cap: Duration::from_secs(5),
             retry_unknown_outcomes: true,

@@ -1,18 +1,22 @@
-//! Tables: their schemas (key, key types, index keys), and creating one.
+//! Tables: their schemas (key, key types, index keys), creating one (the one path every
+//! table is created by, waiting until it is active) and deleting one.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
+use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::create_table::builders::CreateTableFluentBuilder;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ProvisionedThroughput,
-    ScalarAttributeType, TableStatus,
+    AttributeDefinition, BillingMode, IndexStatus, KeySchemaElement, KeyType,
+    ProvisionedThroughput, ScalarAttributeType, TableStatus,
 };
 use aws_sdk_dynamodb::Client;
 
 use super::retry::{error_code, RetryPolicy};
 use crate::model::action::Tables;
+pub use crate::model::schema::{Billing, Throughput};
 use crate::model::schema::{IndexSchema, KeySchema, Projection, ScalarType, Schemas, TableSchema};
 
 /// Reads a table's schema (key, declared key types, secondary index keys); a missing table is
@@ -153,15 +157,6 @@ pub async fn table_schemas(
     Ok(schemas)
 }
 
-/// How a created table is billed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Billing {
-    /// On-demand capacity.
-    PayPerRequest,
-    /// Provisioned read and write capacity units.
-    Provisioned(i64, i64),
-}
-
 /// Creates `table` with partition key `hash` and optional sort key `range` (name and type),
 /// unless it exists, then waits until it is ACTIVE.
 pub async fn create_table(
@@ -190,32 +185,88 @@ pub async fn create_table(
                 );
         }
     }
-    request = match billing {
-        Billing::PayPerRequest => request.billing_mode(BillingMode::PayPerRequest),
-        Billing::Provisioned(read, write) => request
+    create(client, policy, table, billed(request, billing)?).await
+}
+
+/// `request` billed as `billing` says.
+pub fn billed(
+    request: CreateTableFluentBuilder,
+    billing: Billing,
+) -> Result<CreateTableFluentBuilder> {
+    Ok(match billing {
+        Billing::OnDemand => request.billing_mode(BillingMode::PayPerRequest),
+        Billing::Provisioned(units) => request
             .billing_mode(BillingMode::Provisioned)
-            .provisioned_throughput(
-                ProvisionedThroughput::builder()
-                    .read_capacity_units(read)
-                    .write_capacity_units(write)
-                    .build()?,
-            ),
-    };
+            .provisioned_throughput(throughput(units)?),
+    })
+}
+
+/// DynamoDB's form of `units`.
+pub fn throughput(units: Throughput) -> Result<ProvisionedThroughput> {
+    Ok(ProvisionedThroughput::builder()
+        .read_capacity_units(units.read)
+        .write_capacity_units(units.write)
+        .build()?)
+}
+
+/// Sends `request` (a complete CreateTable of `table`) unless the table exists, then waits
+/// until it and its indexes are active: the one way tables are created.
+pub async fn create(
+    client: &Client,
+    policy: &RetryPolicy,
+    table: &str,
+    request: CreateTableFluentBuilder,
+) -> Result<()> {
     // "In use" means it exists: created by someone else, or by our own retried request.
     match policy.run(|| request.clone().send()).await {
         Ok(_) => tracing::info!("created table `{table}`"),
         Err(SdkError::ServiceError(e)) if e.err().is_resource_in_use_exception() => {}
         Err(e) => bail!("cannot create table `{table}`: {}", error_code(&e)),
     }
-    for _ in 0..240 {
+    wait_active(client, policy, table).await
+}
+
+/// Waits until `table` and all its global indexes are active (index backfills can take long
+/// on a big table: up to an hour here). The SDK's `table_exists` waiter does not wait for the
+/// indexes, so this polls DescribeTable itself.
+pub async fn wait_active(client: &Client, policy: &RetryPolicy, table: &str) -> Result<()> {
+    for _ in 0..14_400 {
         let described = policy
             .run(|| client.describe_table().table_name(table).send())
             .await
             .map_err(|e| anyhow!("cannot describe table `{table}`: {}", error_code(&e)))?;
-        if described.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
+        let description = described.table();
+        let active = description.and_then(|t| t.table_status()) == Some(&TableStatus::Active)
+            && description.is_some_and(|t| {
+                t.global_secondary_indexes()
+                    .iter()
+                    .all(|i| i.index_status() == Some(&IndexStatus::Active))
+            });
+        if active {
             return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    bail!("table `{table}` did not become ACTIVE within a minute")
+    bail!("table `{table}` did not become active within an hour")
+}
+
+/// Deletes `table` (if it exists) and waits until it is gone.
+pub async fn delete_table(client: &Client, policy: &RetryPolicy, table: &str) -> Result<()> {
+    match policy
+        .run(|| client.delete_table().table_name(table).send())
+        .await
+    {
+        Ok(_) => {}
+        Err(SdkError::ServiceError(e)) if e.err().is_resource_not_found_exception() => {}
+        Err(e) => bail!("cannot delete table `{table}`: {}", error_code(&e)),
+    }
+    client
+        .wait_until_table_not_exists()
+        .table_name(table)
+        .wait(Duration::from_secs(300))
+        .await
+        .map_err(|e| {
+            anyhow!("table `{table}` was still there five minutes after DeleteTable: {e}")
+        })?;
+    Ok(())
 }

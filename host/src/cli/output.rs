@@ -1,9 +1,17 @@
-//! What the commands print: the status table (from a list of columns) and reports.
+//! What the commands print: the status table (from a list of columns), `exec`'s outcomes and
+//! `plan`'s report. The library hands on structured results; only this module renders them.
+
+use std::time::Duration;
 
 use comfy_table::{presets, CellAlignment, Table};
+use drift_host::exec::{ExecOutcome, ExecSummary};
 use drift_host::metadata::MigrationRecord;
-use drift_host::model::operation::Status;
+use drift_host::model::item::Item;
+use drift_host::model::operation::{Operation, Status};
+use drift_host::plan::PlanReport;
+use drift_host::preview::item_diff;
 use drift_host::project::reconcile::{Row, State};
+use serde_json::{json, Value as Json};
 
 /// One column of a table: its header, how it aligns, and its cell of a row.
 struct Column<R> {
@@ -217,4 +225,158 @@ fn render<R>(columns: &[Column<R>], rows: &[R], note: impl Fn(&R) -> String) -> 
         out.push_str(&note(row));
     }
     out
+}
+
+/// What `exec --output json` reports besides the outcomes.
+pub struct ExecRun<'a> {
+    /// The migration's label.
+    pub label: &'a str,
+    /// `migrate` or `rollback`.
+    pub operation: Operation,
+    /// What was counted.
+    pub summary: &'a ExecSummary,
+    /// How long it took.
+    pub seconds: f64,
+}
+
+/// `exec --output json`: one document with the summary, the failures and every action.
+pub fn exec_document(run: &ExecRun<'_>, outcomes: &[ExecOutcome]) -> Json {
+    let failures: Vec<Json> = run
+        .summary
+        .failures
+        .iter()
+        .map(|(item, error)| json!({"item": item, "error": error}))
+        .collect();
+    let actions: Vec<Json> = outcomes
+        .iter()
+        .flat_map(ExecOutcome::action_documents)
+        .collect();
+    json!({
+        "migration": run.label,
+        "operation": run.operation.export(),
+        "items": run.summary.items,
+        "actions_by_kind": run.summary.actions,
+        "failed_items": run.summary.failures.len(),
+        "duration_seconds": run.seconds,
+        "failures": failures,
+        "actions": actions,
+    })
+}
+
+/// `exec`: one JSON line per action of an item.
+pub fn exec_lines(outcome: &ExecOutcome) -> String {
+    outcome
+        .action_documents()
+        .iter()
+        .map(|document| format!("{document}\n"))
+        .collect()
+}
+
+/// `exec --diff`: the item's name, then what its actions change (or why it failed).
+pub fn exec_diff(outcome: &ExecOutcome, item: &Item, table: &str, key: &[String]) -> String {
+    let mut out = format!("{}\n", outcome.label);
+    match &outcome.result {
+        Ok(actions) => {
+            let diff = item_diff(item, table, key, actions);
+            if diff.is_empty() {
+                out.push_str("    (unchanged)\n");
+            }
+            for line in diff {
+                out.push_str(&format!("    {line}\n"));
+            }
+        }
+        Err(error) => out.push_str(&format!("    error: {error}\n")),
+    }
+    out
+}
+
+/// `exec`'s last line: items, actions by kind, failures.
+pub fn exec_summary_line(label: &str, operation: Operation, summary: &ExecSummary) -> String {
+    let actions: u64 = summary.actions.values().sum();
+    let by_kind = ["put", "update", "delete"]
+        .map(|kind| format!("{} {kind}", summary.actions.get(kind).copied().unwrap_or(0)))
+        .join(", ");
+    format!(
+        "{label} ({}): {} items, {actions} actions ({by_kind}), {} failed",
+        operation.export(),
+        summary.items,
+        summary.failures.len()
+    )
+}
+
+/// `plan`'s report for people.
+pub fn plan_text(report: &PlanReport) -> String {
+    let mut out = String::new();
+    let by_table: Vec<String> = report
+        .actions
+        .iter()
+        .map(|(table, kinds)| {
+            let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
+            format!("{table}: {}", kinds.join(", "))
+        })
+        .collect();
+    out.push_str(&format!(
+        "plan: {} #{} ({}) on `{}`: {} items scanned, {} actions{}, {} failed items\n",
+        report.migration.name,
+        report.migration.number,
+        report.operation.export(),
+        report.table,
+        report.items_scanned,
+        report.actions_total,
+        if by_table.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", by_table.join("; "))
+        },
+        report.failed_items
+    ));
+    out.push_str(&format!(
+        "capacity: the scan read {:.1} RCU; the actions need at least {:.0} WCU{}\n",
+        report.consumed_rcu,
+        report.estimated_wcu,
+        report
+            .estimated_seconds_at_max_wcu
+            .map(|s| format!(
+                ", about {} at --max-wcu",
+                humantime::format_duration(Duration::from_secs(s.ceil() as u64))
+            ))
+            .unwrap_or_default()
+    ));
+    for failure in &report.failures {
+        out.push_str(&format!("failed: {}: {}\n", failure.key, failure.error));
+    }
+    if report.failed_items > 0 {
+        out.push_str("a run would apply nothing: every item must go through the guest\n");
+    }
+    if !report.samples.is_empty() {
+        out.push_str(&format!(
+            "{} items before and after:\n",
+            report.samples.len()
+        ));
+    }
+    for sample in &report.samples {
+        out.push_str(&format!("  {}\n", sample.key));
+        if sample.changes.is_empty() && sample.elsewhere.is_empty() {
+            out.push_str("      (unchanged)\n");
+        }
+        if sample.after.is_none() && sample.before.is_some() {
+            out.push_str("      deleted\n");
+        }
+        for line in sample.changes.iter().chain(&sample.elsewhere) {
+            out.push_str(&format!("      {line}\n"));
+        }
+    }
+    match &report.plan {
+        Some(folder) if report.failed_items > 0 => out.push_str(&format!(
+            "plan kept in {}, but `apply` refuses a plan with failed items: fix the migration \
+             (or the items) and plan again, with --force to replace it\n",
+            folder.display()
+        )),
+        Some(folder) => out.push_str(&format!(
+            "plan kept in {0}: apply it with `drift-host apply {0}`\n",
+            folder.display()
+        )),
+        None => {}
+    }
+    out.trim_end().to_owned()
 }

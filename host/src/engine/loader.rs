@@ -5,6 +5,7 @@
 use std::collections::hash_map::DefaultHasher;
 use std::fs;
 use std::hash::{Hash, Hasher};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -264,19 +265,18 @@ fn store_in_cache(component: &Component, file: &Path) -> Result<()> {
     let dir = file.parent().expect("cache file has a directory");
     fs::create_dir_all(dir)?;
     let bytes = component.serialize().map_err(|e| anyhow!("{e:?}"))?;
-    // Write then rename: a crash never leaves a truncated file under the final name.
-    let temp = dir.join(format!(".{}.tmp", std::process::id()));
-    fs::write(&temp, bytes)?;
-    fs::rename(&temp, file)?;
+    // Write then rename: a crash never leaves a truncated file under the final name, and two
+    // processes filling the cache at once never write the same temporary file.
+    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+    temp.write_all(&bytes)?;
+    temp.persist(file).map_err(|e| e.error)?;
     Ok(())
 }
 
-/// The default cache directory: `$XDG_CACHE_HOME/drift-host` or `~/.cache/drift-host`.
+/// The default cache directory: `drift-host/components` in the user's cache directory
+/// (`$XDG_CACHE_HOME`, `~/.cache`).
 pub fn default_cache_dir() -> Option<PathBuf> {
-    std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
-        .map(|dir| dir.join("drift-host").join("components"))
+    dirs::cache_dir().map(|dir| dir.join("drift-host").join("components"))
 }
 
 #[cfg(test)]

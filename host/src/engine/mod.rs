@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
+use crate::model::options;
 use anyhow::Result;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
@@ -27,7 +28,7 @@ pub use pool::{ItemError, Job, Outcome, Pool, CHUNK};
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// Limits applied to every guest instance.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     /// Wall-clock budget of one call (`migrate`/`rollback`/`info`), enforced by epoch
     /// interruption: cheaper than fuel, and what matters is that no item stalls the run.
@@ -40,10 +41,12 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Limits {
+        // The options' defaults, from their one definition.
+        let default = |option: options::Bounded| option.default.expect("a fixed default");
         Limits {
-            deadline: Duration::from_secs(5),
-            memory_bytes: 256 << 20,
-            max_actions_per_item: 10_000,
+            deadline: Duration::from_millis(default(options::DEADLINE_MS)),
+            memory_bytes: (default(options::MEMORY_MB) as usize) << 20,
+            max_actions_per_item: default(options::MAX_ACTIONS_PER_ITEM) as usize,
         }
     }
 }

@@ -1,9 +1,98 @@
-//! The numeric options of the command line and of drift.toml, each defined once: its name, the
-//! values it takes, its default and its help. The command line parses with
-//! [`Bounded::parse`], drift.toml's values go through [`Bounded::check`], so the two can never
-//! accept different values; the help shows the range and the default from the same place.
+//! The options of the command line and of drift.toml, each defined once: its name, the values
+//! it takes, its default and its help. The command line parses with [`Bounded::parse`],
+//! drift.toml's values go through [`Bounded::check`], so the two can never accept different
+//! values; the help shows the range and the default from the same place. What one source gives
+//! is a [`Given`]; [`Given::over`] layers the command line over drift.toml, and
+//! `run::settings` resolves the result against the defaults, once.
 
 use std::fmt;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// The options one source gives (the command line, or drift.toml's top-level keys); `None`:
+/// not given there. The options only the command line takes (`--table`, `--restart`, the
+/// switches) are not here: they have no layer to fall back on.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Given {
+    /// The metadata table.
+    pub meta_table: Option<String>,
+    /// AWS region.
+    pub region: Option<String>,
+    /// Endpoint URL (e.g. DynamoDB Local's).
+    pub endpoint_url: Option<String>,
+    /// AWS profile.
+    pub profile: Option<String>,
+    /// Guest instances working in parallel ([`CONCURRENCY`]).
+    pub concurrency: Option<u64>,
+    /// Parallel scan segments ([`SEGMENTS`]).
+    pub segments: Option<u64>,
+    /// Items per Scan request ([`PAGE_SIZE`]).
+    pub page_size: Option<u64>,
+    /// Concurrent write lanes while applying ([`APPLY_CONCURRENCY`]).
+    pub apply_concurrency: Option<u64>,
+    /// How often progress is checkpointed ([`CHECKPOINT_INTERVAL_MS`]).
+    pub checkpoint_interval_ms: Option<u64>,
+    /// Where journals are spooled (in drift.toml: relative to the project folder).
+    pub work_dir: Option<PathBuf>,
+    /// Lease of the metadata table's lock ([`LEASE_SECONDS`]).
+    pub lease_seconds: Option<u64>,
+    /// Attempts per DynamoDB request ([`MAX_ATTEMPTS`]).
+    pub max_attempts: Option<u64>,
+    /// Most read capacity units per second a scan may consume.
+    pub max_rcu: Option<f64>,
+    /// Most write capacity units per second an apply may consume.
+    pub max_wcu: Option<f64>,
+    /// CPU deadline of one guest call ([`DEADLINE_MS`]).
+    pub deadline_ms: Option<u64>,
+    /// Memory cap of one guest instance ([`MEMORY_MB`]).
+    pub memory_mb: Option<u64>,
+    /// Most actions one item may produce ([`MAX_ACTIONS_PER_ITEM`]).
+    pub max_actions_per_item: Option<u64>,
+}
+
+impl Given {
+    /// What `self` gives, and what `lower` gives where `self` gives nothing.
+    pub fn over(self, lower: &Given) -> Given {
+        let lower = lower.clone();
+        Given {
+            meta_table: self.meta_table.or(lower.meta_table),
+            region: self.region.or(lower.region),
+            endpoint_url: self.endpoint_url.or(lower.endpoint_url),
+            profile: self.profile.or(lower.profile),
+            concurrency: self.concurrency.or(lower.concurrency),
+            segments: self.segments.or(lower.segments),
+            page_size: self.page_size.or(lower.page_size),
+            apply_concurrency: self.apply_concurrency.or(lower.apply_concurrency),
+            checkpoint_interval_ms: self.checkpoint_interval_ms.or(lower.checkpoint_interval_ms),
+            work_dir: self.work_dir.or(lower.work_dir),
+            lease_seconds: self.lease_seconds.or(lower.lease_seconds),
+            max_attempts: self.max_attempts.or(lower.max_attempts),
+            max_rcu: self.max_rcu.or(lower.max_rcu),
+            max_wcu: self.max_wcu.or(lower.max_wcu),
+            deadline_ms: self.deadline_ms.or(lower.deadline_ms),
+            memory_mb: self.memory_mb.or(lower.memory_mb),
+            max_actions_per_item: self.max_actions_per_item.or(lower.max_actions_per_item),
+        }
+    }
+
+    /// Each whole-number value with its option's definition, to check them all alike.
+    pub fn bounded(&self) -> [(Bounded, Option<u64>); 10] {
+        [
+            (CONCURRENCY, self.concurrency),
+            (SEGMENTS, self.segments),
+            (PAGE_SIZE, self.page_size),
+            (APPLY_CONCURRENCY, self.apply_concurrency),
+            (CHECKPOINT_INTERVAL_MS, self.checkpoint_interval_ms),
+            (MAX_ATTEMPTS, self.max_attempts),
+            (LEASE_SECONDS, self.lease_seconds),
+            (DEADLINE_MS, self.deadline_ms),
+            (MEMORY_MB, self.memory_mb),
+            (MAX_ACTIONS_PER_ITEM, self.max_actions_per_item),
+        ]
+    }
+}
 
 /// A whole-number option with its range and default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,10 +245,19 @@ impl Bounded {
         self.check(value)
     }
 
-    /// The value given, or the default.
+    /// The value given, or the default (for an option whose default depends on the machine,
+    /// the caller decides: see [`concurrency`]).
     pub fn or_default(&self, given: Option<u64>) -> u64 {
         given.or(self.default).unwrap_or(self.min)
     }
+}
+
+/// Guest instances: as given, else one per CPU (within [`CONCURRENCY`]'s range).
+pub fn concurrency(given: Option<u64>) -> u32 {
+    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get() as u64);
+    given
+        .unwrap_or(cpus)
+        .clamp(CONCURRENCY.min, CONCURRENCY.max) as u32
 }
 
 /// An inclusive range of whole numbers, written `from 1 to 1024` or `at least 3`.
@@ -215,6 +313,35 @@ mod tests {
         assert_eq!(CONCURRENCY.check(0), Err("0 is not from 1 to 1024".into()));
         assert!(parse_rate("0").is_err() && parse_rate("inf").is_err());
         assert_eq!(parse_rate("2.5"), Ok(2.5));
+    }
+
+    #[test]
+    fn the_command_line_wins_over_drift_toml_option_by_option() {
+        let toml = Given {
+            segments: Some(4),
+            page_size: Some(10),
+            meta_table: Some("from_toml".into()),
+            ..Given::default()
+        };
+        let command_line = Given {
+            segments: Some(16),
+            region: Some("eu-west-1".into()),
+            ..Given::default()
+        };
+        let merged = command_line.over(&toml);
+        assert_eq!(merged.segments, Some(16));
+        assert_eq!(merged.page_size, Some(10));
+        assert_eq!(merged.meta_table.as_deref(), Some("from_toml"));
+        assert_eq!(merged.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(merged.lease_seconds, None);
+        let defined: Vec<&str> = merged.bounded().iter().map(|(o, _)| o.flag).collect();
+        let all: Vec<&str> = ALL.iter().map(|o| o.flag).collect();
+        assert_eq!(
+            defined, all,
+            "every whole-number option has its place in Given"
+        );
+        assert_eq!(concurrency(Some(0)), 1);
+        assert_eq!(concurrency(Some(5000)), 1024);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::str::FromStr;
 
 use super::item::{Item, Value};
 
@@ -109,6 +110,67 @@ pub struct IndexSchema {
     /// For a local index, what its entries hold: an item and its entry in each local index
     /// must fit in 400 KB together. `None` for a global index, whose entries do not count.
     pub local: Option<Projection>,
+}
+
+/// Provisioned read and write capacity units (`RCU,WCU` in drift.toml and on the command
+/// line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Throughput {
+    /// Read capacity units.
+    pub read: i64,
+    /// Write capacity units.
+    pub write: i64,
+}
+
+impl FromStr for Throughput {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Throughput, String> {
+        let parse = |v: &str| v.trim().parse::<i64>().ok().filter(|n| *n > 0);
+        match text.split_once(',') {
+            Some((read, write)) => match (parse(read), parse(write)) {
+                (Some(read), Some(write)) => Ok(Throughput { read, write }),
+                _ => Err(format!(
+                    "`{text}`: capacity units are positive whole numbers"
+                )),
+            },
+            None => Err(format!("`{text}`: expected RCU,WCU (e.g. 5,5)")),
+        }
+    }
+}
+
+/// How a table is billed: on demand, or with provisioned capacity (`on-demand`,
+/// `provisioned:RCU,WCU` in drift.toml).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub enum Billing {
+    /// `on-demand`.
+    #[default]
+    OnDemand,
+    /// `provisioned:RCU,WCU`.
+    Provisioned(Throughput),
+}
+
+impl FromStr for Billing {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Billing, String> {
+        match text.split_once(':') {
+            _ if text == "on-demand" => Ok(Billing::OnDemand),
+            Some(("provisioned", units)) => Ok(Billing::Provisioned(units.parse()?)),
+            _ => Err(format!(
+                "`{text}`: expected \"on-demand\" or \"provisioned:RCU,WCU\""
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Billing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Billing::OnDemand => f.write_str("on-demand"),
+            Billing::Provisioned(c) => write!(f, "provisioned:{},{}", c.read, c.write),
+        }
+    }
 }
 
 /// What the entries of an index hold besides the keys (in drift.toml: `"keys"`, `"all"` or a

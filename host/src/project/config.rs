@@ -3,64 +3,27 @@
 //! name the key, so a typo never silently falls back to a default.
 
 use std::collections::BTreeMap;
-use std::fmt;
-use std::path::{Path, PathBuf};
-use std::str::FromStr;
+use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Deserializer};
 
 pub use crate::model::key::{KeyAttribute, KeyType};
 use crate::model::names::check_table_name;
-use crate::model::options;
+use crate::model::options::{self, Given};
 
 /// The project file's name.
 pub const PROJECT_FILE: &str = "drift.toml";
 
-/// The whole project file: top-level keys are [`Defaults`], `[tables.NAME]` declares tables.
+/// The whole project file: top-level keys are options ([`Given`]), `[tables.NAME]` declares
+/// tables.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProjectFile {
-    /// Defaults of the command line's options.
-    pub defaults: Defaults,
+    /// Options set once for the project; the command line (or its environment variables)
+    /// wins over them.
+    pub defaults: Given,
     /// The project's tables, by name.
     pub tables: BTreeMap<String, TableDeclaration>,
-}
-
-/// Options a project may set once instead of on every command; a command-line option (or
-/// its environment variable) wins over them.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Defaults {
-    /// The metadata table.
-    pub meta_table: Option<String>,
-    /// AWS region.
-    pub region: Option<String>,
-    /// Endpoint URL (e.g. DynamoDB Local's).
-    pub endpoint_url: Option<String>,
-    /// AWS profile.
-    pub profile: Option<String>,
-    /// Guest instances working in parallel.
-    pub concurrency: Option<u64>,
-    /// Parallel scan segments.
-    pub segments: Option<u64>,
-    /// Items per Scan request.
-    pub page_size: Option<u64>,
-    /// Concurrent write lanes while applying.
-    pub apply_concurrency: Option<u64>,
-    /// Where journals are spooled; relative to the project folder.
-    pub work_dir: Option<PathBuf>,
-    /// Lease of the metadata table's lock, in seconds.
-    pub lease_seconds: Option<u64>,
-    /// Attempts per DynamoDB request.
-    pub max_attempts: Option<u64>,
-    /// Most read capacity units per second a scan may consume.
-    pub max_rcu: Option<f64>,
-    /// Most write capacity units per second an apply may consume.
-    pub max_wcu: Option<f64>,
-    /// CPU deadline of one guest call, in milliseconds.
-    pub deadline_ms: Option<u64>,
-    /// Memory cap of one guest instance, in MiB.
-    pub memory_mb: Option<u64>,
 }
 
 /// One declared table.
@@ -73,7 +36,7 @@ pub struct TableDeclaration {
     pub sort_key: Option<KeyAttribute>,
     /// How the table is billed (on-demand unless said otherwise).
     #[serde(default)]
-    pub billing: BillingDeclaration,
+    pub billing: Billing,
     /// The TTL attribute, if any.
     pub ttl: Option<String>,
     /// Global secondary indexes.
@@ -98,7 +61,7 @@ pub struct IndexDeclaration {
     #[serde(default)]
     pub projection: Projection,
     /// Provisioned `RCU,WCU` of the index (only for a provisioned table; default: the table's).
-    pub capacity: Option<Capacity>,
+    pub capacity: Option<Throughput>,
 }
 
 /// A local secondary index.
@@ -114,66 +77,7 @@ pub struct LocalIndexDeclaration {
     pub projection: Projection,
 }
 
-/// Read and write capacity units.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Capacity {
-    /// Read capacity units.
-    pub read: i64,
-    /// Write capacity units.
-    pub write: i64,
-}
-
-impl FromStr for Capacity {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Capacity, String> {
-        let parse = |v: &str| v.trim().parse::<i64>().ok().filter(|n| *n > 0);
-        match text.split_once(',') {
-            Some((read, write)) => match (parse(read), parse(write)) {
-                (Some(read), Some(write)) => Ok(Capacity { read, write }),
-                _ => Err(format!(
-                    "`{text}`: capacity units are positive whole numbers"
-                )),
-            },
-            None => Err(format!("`{text}`: expected RCU,WCU (e.g. 5,5)")),
-        }
-    }
-}
-
-/// How a declared table is billed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-pub enum BillingDeclaration {
-    /// `on-demand`.
-    #[default]
-    OnDemand,
-    /// `provisioned:RCU,WCU`.
-    Provisioned(Capacity),
-}
-
-impl FromStr for BillingDeclaration {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<BillingDeclaration, String> {
-        match text.split_once(':') {
-            _ if text == "on-demand" => Ok(BillingDeclaration::OnDemand),
-            Some(("provisioned", units)) => Ok(BillingDeclaration::Provisioned(units.parse()?)),
-            _ => Err(format!(
-                "`{text}`: expected \"on-demand\" or \"provisioned:RCU,WCU\""
-            )),
-        }
-    }
-}
-
-impl fmt::Display for BillingDeclaration {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            BillingDeclaration::OnDemand => f.write_str("on-demand"),
-            BillingDeclaration::Provisioned(c) => write!(f, "provisioned:{},{}", c.read, c.write),
-        }
-    }
-}
-
-pub use crate::model::schema::Projection;
+pub use crate::model::schema::{Billing, Projection, Throughput};
 
 /// Deserializes a string through `FromStr`, so errors carry the parser's words.
 macro_rules! from_text {
@@ -187,8 +91,8 @@ macro_rules! from_text {
         }
     };
 }
-from_text!(Capacity);
-from_text!(BillingDeclaration);
+from_text!(Throughput);
+from_text!(Billing);
 
 impl<'de> Deserialize<'de> for Projection {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Projection, D::Error> {
@@ -246,8 +150,8 @@ impl ProjectFile {
             })?,
             None => BTreeMap::new(),
         };
-        let defaults: Defaults = toml::Value::Table(document).try_into().map_err(invalid)?;
-        defaults.check()?;
+        let defaults: Given = toml::Value::Table(document).try_into().map_err(invalid)?;
+        check_options(&defaults)?;
         let file = ProjectFile { defaults, tables };
         for (name, table) in &file.tables {
             check_table_name(name).map_err(|why| anyhow::anyhow!("[tables.{name}]: {why}"))?;
@@ -273,42 +177,30 @@ pub fn declared_key(start: &Path, table: &str) -> Option<Vec<String>> {
     None
 }
 
-impl Defaults {
-    /// Checks each value against its option's one definition, as the command line does.
-    fn check(&self) -> Result<()> {
-        let bounded = [
-            (options::CONCURRENCY, self.concurrency),
-            (options::SEGMENTS, self.segments),
-            (options::PAGE_SIZE, self.page_size),
-            (options::APPLY_CONCURRENCY, self.apply_concurrency),
-            (options::LEASE_SECONDS, self.lease_seconds),
-            (options::MAX_ATTEMPTS, self.max_attempts),
-            (options::DEADLINE_MS, self.deadline_ms),
-            (options::MEMORY_MB, self.memory_mb),
-        ];
-        for (option, value) in bounded {
-            if let Some(value) = value {
-                option.check(value).map_err(|why| {
-                    anyhow::anyhow!("`{} = {value}`: {why} (as --{})", option.key(), option.flag)
-                })?;
-            }
+/// Checks each of drift.toml's options against its one definition, as the command line does.
+fn check_options(given: &Given) -> Result<()> {
+    for (option, value) in given.bounded() {
+        if let Some(value) = value {
+            option.check(value).map_err(|why| {
+                anyhow::anyhow!("`{} = {value}`: {why} (as --{})", option.key(), option.flag)
+            })?;
         }
-        for (key, value) in [("max_rcu", self.max_rcu), ("max_wcu", self.max_wcu)] {
-            if let Some(value) = value {
-                options::check_rate(value)
-                    .map_err(|why| anyhow::anyhow!("`{key} = {value}`: {why}"))?;
-            }
-        }
-        if let Some(name) = &self.meta_table {
-            check_table_name(name)
-                .map_err(|why| anyhow::anyhow!("`meta_table = \"{name}\"`: {why}"))?;
-        }
-        if let Some(endpoint) = &self.endpoint_url {
-            crate::aws::client::check_endpoint(endpoint)
-                .with_context(|| format!("`endpoint_url = \"{endpoint}\"`"))?;
-        }
-        Ok(())
     }
+    for (key, value) in [("max_rcu", given.max_rcu), ("max_wcu", given.max_wcu)] {
+        if let Some(value) = value {
+            options::check_rate(value)
+                .map_err(|why| anyhow::anyhow!("`{key} = {value}`: {why}"))?;
+        }
+    }
+    if let Some(name) = &given.meta_table {
+        check_table_name(name)
+            .map_err(|why| anyhow::anyhow!("`meta_table = \"{name}\"`: {why}"))?;
+    }
+    if let Some(endpoint) = &given.endpoint_url {
+        crate::aws::client::check_endpoint(endpoint)
+            .with_context(|| format!("`endpoint_url = \"{endpoint}\"`"))?;
+    }
+    Ok(())
 }
 
 impl TableDeclaration {
@@ -336,7 +228,7 @@ impl TableDeclaration {
                 }
             }
         }
-        if self.billing == BillingDeclaration::OnDemand {
+        if self.billing == Billing::OnDemand {
             if let Some(index) = self.indexes.iter().find(|i| i.capacity.is_some()) {
                 bail!(
                     "index `{}` has a capacity, but the table is on-demand",
@@ -400,11 +292,11 @@ capacity = "2,3"
         assert_eq!(file.defaults.concurrency, Some(4));
         let users = &file.tables["users"];
         assert_eq!(users.partition_key.to_string(), "id:S");
-        assert_eq!(users.billing, BillingDeclaration::OnDemand);
+        assert_eq!(users.billing, Billing::OnDemand);
         let by_email = &file.tables["users_by_email"];
         assert_eq!(
             by_email.billing,
-            BillingDeclaration::Provisioned(Capacity { read: 5, write: 10 })
+            Billing::Provisioned(Throughput { read: 5, write: 10 })
         );
         assert_eq!(by_email.ttl.as_deref(), Some("expires_at"));
         assert_eq!(by_email.indexes[0].projection, Projection::All);

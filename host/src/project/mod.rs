@@ -23,7 +23,7 @@ use crate::model::operation::{Operation, Status};
 use crate::model::stop::Stop;
 use crate::model::{counted, now};
 use crate::run::report::RunReport;
-use crate::run::{RunOptions, Session};
+use crate::run::{RunOptions, Session, SessionOptions};
 use config::TableDeclaration;
 use folder::{Folder, Module};
 use reconcile::{ModuleSummary, Repair, Row};
@@ -110,6 +110,12 @@ async fn records(meta: &MetadataTable) -> Result<Vec<MigrationRecord>> {
     }
 }
 
+/// The migrations of `folder` that `run` would apply, in order, by the records in `meta`
+/// (those below the last applied one too: a plan of a folder shows what is pending).
+pub async fn pending(folder: &Folder, meta: &MetadataTable) -> Result<Vec<u64>> {
+    reconcile::to_run(&summaries(folder), &records(meta).await?, true).map_err(refused)
+}
+
 /// `status DIR`: every migration of the folder and every recorded one.
 pub async fn status(folder: &Folder, meta: &MetadataTable) -> Result<Vec<Row>> {
     Ok(reconcile::rows(&summaries(folder), &records(meta).await?))
@@ -118,7 +124,7 @@ pub async fn status(folder: &Folder, meta: &MetadataTable) -> Result<Vec<Row>> {
 /// The differences between the declared tables and the account (read-only).
 pub async fn table_changes(
     client: &Client,
-    options: &RunOptions,
+    options: &SessionOptions,
     declared: &BTreeMap<String, TableDeclaration>,
 ) -> Result<Vec<Change>> {
     let meta = MetadataTable::new(client.clone(), &options.meta_table, options.policy.clone());
@@ -190,7 +196,7 @@ pub async fn prune(
     }
     let mut deleted = Vec::new();
     for table in confirmed {
-        tables::delete(session.client(), &options.policy, table).await?;
+        crate::aws::table::delete_table(session.client(), &options.policy, table).await?;
         session.meta().set_managed(table, false).await?;
         tracing::info!("deleted table `{table}`");
         deleted.push(table.to_owned());
@@ -202,7 +208,7 @@ pub async fn prune(
 /// declared.
 async fn check_tables(
     client: &Client,
-    options: &RunOptions,
+    options: &SessionOptions,
     declared: &BTreeMap<String, TableDeclaration>,
     modules: &[&Module],
 ) -> Result<()> {
@@ -252,13 +258,17 @@ pub async fn run_folder(client: &Client, run: FolderRun<'_>) -> Result<FolderRep
     } = run;
     let declared = &folder.project.tables;
     let summaries = summaries(folder);
-    let meta = MetadataTable::new(client.clone(), &options.meta_table, options.policy.clone());
+    let meta = MetadataTable::new(
+        client.clone(),
+        &options.session.meta_table,
+        options.session.policy.clone(),
+    );
     let pending =
         reconcile::to_run(&summaries, &records(&meta).await?, run.out_of_order).map_err(refused)?;
     let modules: Vec<&Module> = pending.iter().filter_map(|n| folder.module(*n)).collect();
-    check_tables(client, options, declared, &modules).await?;
+    check_tables(client, &options.session, declared, &modules).await?;
     let purpose = format!("run {} ({} pending)", folder.root.display(), pending.len());
-    let session = Session::open(client, options, run.stop.clone(), &purpose).await?;
+    let session = Session::open(client, &options.session, run.stop.clone(), &purpose).await?;
     let result = run_pending(&session, &run, &summaries).await;
     session.close().await;
     result
@@ -322,7 +332,7 @@ async fn run_in_order(
         }
         run.counts.reset();
         let outcome = session
-            .run(module.migration.clone(), run.counts.clone())
+            .run(module.migration.clone(), run.options, run.counts.clone())
             .await
             .with_context(|| format!("migration {number} ({})", module.file))?;
         report.succeeded = outcome.succeeded;
@@ -337,10 +347,14 @@ async fn run_in_order(
 pub async fn undo_to(client: &Client, run: FolderRun<'_>, to: u64) -> Result<FolderReport> {
     let options = run.options;
     let summaries = summaries(run.folder);
-    let meta = MetadataTable::new(client.clone(), &options.meta_table, options.policy.clone());
+    let meta = MetadataTable::new(
+        client.clone(),
+        &options.session.meta_table,
+        options.session.policy.clone(),
+    );
     reconcile::to_undo(&summaries, &records(&meta).await?, to).map_err(refused)?;
     let purpose = format!("undo {} --to {to}", run.folder.root.display());
-    let session = Session::open(client, options, run.stop.clone(), &purpose).await?;
+    let session = Session::open(client, &options.session, run.stop.clone(), &purpose).await?;
     let result = async {
         let undo =
             reconcile::to_undo(&summaries, &session.meta().list().await?, to).map_err(refused)?;
@@ -376,7 +390,7 @@ fn who() -> String {
 pub async fn baseline(
     client: &Client,
     folder: &Folder,
-    options: &RunOptions,
+    options: &SessionOptions,
     up_to: u64,
     reason: &str,
 ) -> Result<Vec<u64>> {
@@ -435,7 +449,7 @@ pub async fn baseline(
 pub async fn repair(
     client: &Client,
     folder: &Folder,
-    options: &RunOptions,
+    options: &SessionOptions,
     reason: &str,
 ) -> Result<Vec<String>> {
     let summaries = summaries(folder);

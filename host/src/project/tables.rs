@@ -4,25 +4,24 @@
 //! change in place (a key schema, a local index) is reported, never "fixed" by deleting.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{
     self as aws, AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction,
-    GlobalSecondaryIndex, GlobalSecondaryIndexUpdate, IndexStatus, KeySchemaElement,
-    LocalSecondaryIndex, ProjectionType, ProvisionedThroughput, ScalarAttributeType, TableStatus,
-    TimeToLiveSpecification, TimeToLiveStatus,
+    GlobalSecondaryIndex, GlobalSecondaryIndexUpdate, KeySchemaElement, LocalSecondaryIndex,
+    ProjectionType, ProvisionedThroughput, ScalarAttributeType, TimeToLiveSpecification,
+    TimeToLiveStatus,
 };
 use aws_sdk_dynamodb::Client;
 use serde::Serialize;
 
 use super::config::{
-    BillingDeclaration, Capacity, IndexDeclaration, KeyAttribute, KeyType, LocalIndexDeclaration,
-    Projection, TableDeclaration,
+    Billing, IndexDeclaration, KeyAttribute, KeyType, LocalIndexDeclaration, Projection,
+    TableDeclaration,
 };
 use crate::aws::retry::{error_code, RetryPolicy};
-use crate::aws::table::projection;
+use crate::aws::table::{billed, projection, throughput, wait_active, Throughput};
 
 /// A table as it exists, in the declaration's terms.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,7 +31,7 @@ pub struct ExistingTable {
     /// Sort key.
     pub sort_key: Option<KeyAttribute>,
     /// Billing.
-    pub billing: BillingDeclaration,
+    pub billing: Billing,
     /// TTL attribute, if TTL is enabled (or being enabled).
     pub ttl: Option<String>,
     /// Global secondary indexes.
@@ -324,18 +323,16 @@ pub async fn describe(
         .billing_mode_summary()
         .and_then(|b| b.billing_mode())
     {
-        Some(BillingMode::PayPerRequest) => BillingDeclaration::OnDemand,
+        Some(BillingMode::PayPerRequest) => Billing::OnDemand,
         _ => {
             let throughput = description.provisioned_throughput();
             let units = |n: Option<i64>| n.unwrap_or(0);
             match throughput {
-                Some(t) if units(t.read_capacity_units()) > 0 => {
-                    BillingDeclaration::Provisioned(Capacity {
-                        read: units(t.read_capacity_units()),
-                        write: units(t.write_capacity_units()),
-                    })
-                }
-                _ => BillingDeclaration::OnDemand,
+                Some(t) if units(t.read_capacity_units()) > 0 => Billing::Provisioned(Throughput {
+                    read: units(t.read_capacity_units()),
+                    write: units(t.write_capacity_units()),
+                }),
+                _ => Billing::OnDemand,
             }
         }
     };
@@ -419,29 +416,17 @@ fn attribute_definition(key: &KeyAttribute) -> Result<AttributeDefinition> {
         .build()?)
 }
 
-fn throughput(capacity: Capacity) -> Result<ProvisionedThroughput> {
-    Ok(ProvisionedThroughput::builder()
-        .read_capacity_units(capacity.read)
-        .write_capacity_units(capacity.write)
-        .build()?)
-}
-
 fn index_throughput(
-    billing: BillingDeclaration,
+    billing: Billing,
     index: &IndexDeclaration,
 ) -> Result<Option<ProvisionedThroughput>> {
     match billing {
-        BillingDeclaration::OnDemand => Ok(None),
-        BillingDeclaration::Provisioned(table) => {
-            Ok(Some(throughput(index.capacity.unwrap_or(table))?))
-        }
+        Billing::OnDemand => Ok(None),
+        Billing::Provisioned(table) => Ok(Some(throughput(index.capacity.unwrap_or(table))?)),
     }
 }
 
-fn global_index(
-    billing: BillingDeclaration,
-    index: &IndexDeclaration,
-) -> Result<GlobalSecondaryIndex> {
+fn global_index(billing: Billing, index: &IndexDeclaration) -> Result<GlobalSecondaryIndex> {
     Ok(GlobalSecondaryIndex::builder()
         .index_name(&index.name)
         .set_key_schema(Some(key_schema(&index.partition_key, &index.sort_key)?))
@@ -504,12 +489,7 @@ async fn create(
                 .map(|k| attribute_definition(k))
                 .collect::<Result<_>>()?,
         ));
-    request = match declaration.billing {
-        BillingDeclaration::OnDemand => request.billing_mode(BillingMode::PayPerRequest),
-        BillingDeclaration::Provisioned(capacity) => request
-            .billing_mode(BillingMode::Provisioned)
-            .provisioned_throughput(throughput(capacity)?),
-    };
+    request = billed(request, declaration.billing)?;
     for index in &declaration.indexes {
         request = request.global_secondary_indexes(global_index(declaration.billing, index)?);
     }
@@ -525,13 +505,7 @@ async fn create(
                 .build()?,
         );
     }
-    // "In use" means it exists: created by someone else, or by our own retried request.
-    match policy.run(|| request.clone().send()).await {
-        Ok(_) => tracing::info!("created table `{name}`"),
-        Err(SdkError::ServiceError(e)) if e.err().is_resource_in_use_exception() => {}
-        Err(e) => bail!("cannot create table `{name}`: {}", error_code(&e)),
-    }
-    wait_active(client, policy, name).await?;
+    crate::aws::table::create(client, policy, name, request).await?;
     if let Some(ttl) = &declaration.ttl {
         set_ttl(client, policy, name, ttl, None).await?;
     }
@@ -610,8 +584,8 @@ async fn set_billing(
 ) -> Result<()> {
     let mut request = client.update_table().table_name(name);
     request = match declaration.billing {
-        BillingDeclaration::OnDemand => request.billing_mode(BillingMode::PayPerRequest),
-        BillingDeclaration::Provisioned(capacity) => request
+        Billing::OnDemand => request.billing_mode(BillingMode::PayPerRequest),
+        Billing::Provisioned(capacity) => request
             .billing_mode(BillingMode::Provisioned)
             .provisioned_throughput(throughput(capacity)?),
     };
@@ -620,48 +594,6 @@ async fn set_billing(
         .await
         .map_err(|e| anyhow!("cannot change the billing of `{name}`: {}", error_code(&e)))?;
     wait_active(client, policy, name).await
-}
-
-/// Deletes `name` (a table `--prune --confirm` named) and waits until it is gone.
-pub async fn delete(client: &Client, policy: &RetryPolicy, name: &str) -> Result<()> {
-    match policy
-        .run(|| client.delete_table().table_name(name).send())
-        .await
-    {
-        Ok(_) => {}
-        Err(SdkError::ServiceError(e)) if e.err().is_resource_not_found_exception() => {}
-        Err(e) => bail!("cannot delete table `{name}`: {}", error_code(&e)),
-    }
-    for _ in 0..600 {
-        if describe(client, policy, name).await?.is_none() {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    bail!("table `{name}` was still there five minutes after DeleteTable")
-}
-
-/// Waits until `name` and all its global indexes are active (index backfills can take long on
-/// a big table: up to an hour here).
-async fn wait_active(client: &Client, policy: &RetryPolicy, name: &str) -> Result<()> {
-    for _ in 0..7200 {
-        let described = policy
-            .run(|| client.describe_table().table_name(name).send())
-            .await
-            .map_err(|e| anyhow!("cannot describe table `{name}`: {}", error_code(&e)))?;
-        let table = described.table();
-        let active = table.and_then(|t| t.table_status()) == Some(&TableStatus::Active)
-            && table.is_some_and(|t| {
-                t.global_secondary_indexes()
-                    .iter()
-                    .all(|i| i.index_status() == Some(&IndexStatus::Active))
-            });
-        if active {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    bail!("table `{name}` did not become active within an hour")
 }
 
 #[cfg(test)]

@@ -49,7 +49,7 @@ fn every_difference_is_found() {
     let mut a = as_existing(&declared["aaa"]);
     a.indexes.clear();
     a.ttl = None;
-    a.billing = BillingDeclaration::Provisioned(Capacity { read: 1, write: 1 });
+    a.billing = Billing::Provisioned(Throughput { read: 1, write: 1 });
     let mut b = as_existing(&declared["bbb"]);
     b.sort_key = None;
     b.indexes.push(declared["aaa"].indexes[0].clone());

@@ -56,7 +56,7 @@ pub async fn apply_phase(
     ));
     let apply_options = ApplyOptions {
         lanes: options.apply_lanes,
-        policy: options.policy.clone(),
+        policy: options.session.policy.clone(),
         capacity: options.capacity.clone(),
         start: checkpoint.applied_position,
         resumed,
@@ -136,7 +136,7 @@ async fn statement_tables(run: &RunContext<'_>) -> (BTreeSet<String>, Option<Str
     for name in names {
         match probe(
             run.scan.client,
-            &run.scan.options.policy,
+            &run.scan.options.session.policy,
             &run.scan.schemas[name],
         )
         .await

@@ -14,22 +14,23 @@ pub mod report;
 pub mod resume;
 pub mod scan_phase;
 mod session;
+pub mod settings;
 
 pub use session::Session;
+pub use settings::{RunFlags, RunOptions, SessionOptions, Settings};
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 use aws_sdk_dynamodb::Client;
 
 use crate::apply::Conflict;
-use crate::aws::capacity::Capacity;
 use crate::aws::client::fenced;
 use crate::aws::retry::RetryPolicy;
-use crate::aws::table::{approximate_item_count, table_schemas, Billing};
+use crate::aws::table::{approximate_item_count, table_schemas};
 use crate::engine::LoadedMigration;
 use crate::journal::checkpoint::{Checkpoint, Phase};
 use crate::journal::JournalReader;
@@ -50,47 +51,6 @@ use resume::{journal_path, prepare_resume, ResumeOf, Start};
 const FAILURES_REPORTED: usize = 20;
 /// The metadata record's progress is rewritten once every this many checkpoints.
 const PUBLISH_EVERY_CHECKPOINTS: u32 = 20;
-
-/// How to run.
-#[derive(Debug, Clone)]
-pub struct RunOptions {
-    /// `migrate` (run) or `rollback` (undo).
-    pub operation: Operation,
-    /// Scan this table instead of the one `info()` names.
-    pub table: Option<String>,
-    /// Guest instances working in parallel.
-    pub concurrency: usize,
-    /// Parallel scan segments (a resume keeps those of its checkpoint).
-    pub segments: u32,
-    /// Items per Scan request.
-    pub page_size: i32,
-    /// Checkpoints are saved about this often while there is progress (and at each phase's
-    /// end): a resume repeats at most about this much work.
-    pub checkpoint_every: Duration,
-    /// Metadata table name.
-    pub meta_table: String,
-    /// Billing of the metadata table if it is created.
-    pub billing: Billing,
-    /// Stop the scan at the first failed item.
-    pub fail_fast: bool,
-    /// Where journals are written.
-    pub work_dir: PathBuf,
-    /// Plain updates go as PartiQL statements in batches (`--no-batch-updates`: `UpdateItem`).
-    pub batch_updates: bool,
-    /// Concurrent apply lanes.
-    pub apply_lanes: usize,
-    /// Keep the journal after a successful apply.
-    pub keep_journal: bool,
-    /// Retry policy of every DynamoDB request.
-    pub policy: RetryPolicy,
-    /// Lease of the metadata table's lock; renewed every third of it while running.
-    pub lease: Duration,
-    /// Run again from the start a migration that a dead or stopped run left unfinished,
-    /// instead of resuming it.
-    pub restart: bool,
-    /// Read and write capacity budgets (`--max-rcu`, `--max-wcu`) and what was consumed.
-    pub capacity: Capacity,
-}
 
 /// A plan's journal and the checkpoint at the end of its scan.
 #[derive(Debug, Clone)]
@@ -149,16 +109,16 @@ pub async fn run(
 ) -> Result<RunReport> {
     // Read-only checks first: a missing table writes nothing, not even the lock.
     let tables = migration.tables(options.table.as_deref());
-    let schemas = table_schemas(client, &options.policy, &tables).await?;
+    let schemas = table_schemas(client, &options.session.policy, &tables).await?;
     let purpose = format!(
         "{} {} on `{}`",
         options.operation.as_str(),
         migration.label,
         tables.own()
     );
-    let session = Session::open(client, options, stop, &purpose).await?;
+    let session = Session::open(client, &options.session, stop, &purpose).await?;
     let report = session
-        .run_with_schemas(migration, counts, schemas, plan)
+        .run_with_schemas(migration, options, counts, schemas, plan)
         .await;
     session.close().await;
     report

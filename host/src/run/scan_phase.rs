@@ -99,8 +99,14 @@ pub async fn scan_phase(
         chunk: CHUNK,
         journaled: Arc::new(journaled),
     };
-    let items =
-        scan::<Job<ScanTag>>(run.client, &options.policy, &scan_options, jobs, run.stop).await;
+    let items = scan::<Job<ScanTag>>(
+        run.client,
+        &options.session.policy,
+        &scan_options,
+        jobs,
+        run.stop,
+    )
+    .await;
     let spooled = consumer
         .await
         .map_err(|e| anyhow!("journal writer failed: {e}"))?;
@@ -146,7 +152,7 @@ fn start_pool(run: &ScanContext<'_>) -> Pool<ScanTag> {
         db: Some(Arc::new(ImmediateDb {
             client: run.client.clone(),
             handle: tokio::runtime::Handle::current(),
-            policy: options.policy.clone(),
+            policy: options.session.policy.clone(),
             capacity: options.capacity.clone(),
             read_only: run.read_only,
         })),

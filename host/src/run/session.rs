@@ -7,7 +7,7 @@ use super::*;
 pub struct Session {
     /// Every request goes through the fence the lease extends while it holds.
     client: Client,
-    options: RunOptions,
+    options: SessionOptions,
     meta: MetadataTable,
     lease: Lease,
     stop: Stop,
@@ -19,7 +19,7 @@ impl Session {
     /// finds it taken); the lease is renewed until [`Session::close`] or until `stop`.
     pub async fn open(
         client: &Client,
-        options: &RunOptions,
+        options: &SessionOptions,
         stop: Stop,
         purpose: &str,
     ) -> Result<Session> {
@@ -28,7 +28,7 @@ impl Session {
         // it transmits.
         let fence = Fence::stopping(stop.clone());
         let client = fenced(client, fence.clone());
-        let options = RunOptions {
+        let options = SessionOptions {
             policy: RetryPolicy {
                 fence,
                 ..options.policy.clone()
@@ -73,20 +73,22 @@ impl Session {
         &self.lease
     }
 
-    /// The options, with the fenced retry policy.
-    pub fn options(&self) -> &RunOptions {
+    /// The session's options, with the fenced retry policy.
+    pub fn options(&self) -> &SessionOptions {
         &self.options
     }
 
-    /// Runs `migration` (or its rollback) under this session's lock; see [`run`].
+    /// Runs `migration` (or its rollback) as `options` say under this session's lock (whose
+    /// options replace the run's own); see [`run`].
     pub async fn run(
         &self,
         migration: Arc<LoadedMigration>,
+        options: &RunOptions,
         counts: Arc<LiveCounts>,
     ) -> Result<RunReport> {
-        let tables = migration.tables(self.options.table.as_deref());
+        let tables = migration.tables(options.table.as_deref());
         let schemas = table_schemas(&self.client, &self.options.policy, &tables).await?;
-        self.run_with_schemas(migration, counts, schemas, None)
+        self.run_with_schemas(migration, options, counts, schemas, None)
             .await
     }
 
@@ -95,15 +97,20 @@ impl Session {
     pub(super) async fn run_with_schemas(
         &self,
         migration: Arc<LoadedMigration>,
+        options: &RunOptions,
         counts: Arc<LiveCounts>,
         schemas: Schemas,
         plan: Option<&Planned>,
     ) -> Result<RunReport> {
         let started = Instant::now();
-        let options = &self.options;
+        // Every request goes through the session's fence.
+        let options = &RunOptions {
+            session: self.options.clone(),
+            ..options.clone()
+        };
         let tables = migration.tables(options.table.as_deref());
         let own = tables.own();
-        let estimate = approximate_item_count(&self.client, &options.policy, own).await;
+        let estimate = approximate_item_count(&self.client, &self.options.policy, own).await;
         counts
             .expected
             .store(estimate.unwrap_or(0), Ordering::Relaxed);

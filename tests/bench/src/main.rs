@@ -129,7 +129,7 @@ async fn seed(endpoint: &str, table: &str, items: usize, behave: Option<&str>) -
     let client = client(endpoint).await;
     let policy = RetryPolicy::default();
     let hash = ("id", aws_sdk_dynamodb::types::ScalarAttributeType::S);
-    create_table(&client, &policy, table, hash, None, Billing::PayPerRequest).await?;
+    create_table(&client, &policy, table, hash, None, Billing::OnDemand).await?;
     let mut batches = JoinSet::new();
     for chunk in users(items, behave).chunks(25) {
         let requests: Vec<WriteRequest> = chunk

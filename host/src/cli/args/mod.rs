@@ -9,7 +9,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use drift_host::model::key::KeyAttribute;
 use drift_host::model::names::parse_table_name;
-use drift_host::model::options;
+use drift_host::model::options::{self, Given};
+use drift_host::run::Settings;
 
 pub use run::*;
 pub use shared::*;
@@ -347,9 +348,13 @@ pub enum Lang {
 }
 
 impl ExecArgs {
-    /// Guest instances working in parallel.
-    pub fn concurrency(&self) -> u32 {
-        concurrency(self.concurrency)
+    /// The command line over the defaults.
+    pub fn settings(&self) -> Settings {
+        let given = Given {
+            concurrency: self.concurrency,
+            ..self.sandbox.given()
+        };
+        Settings::new(given, None)
     }
 }
 

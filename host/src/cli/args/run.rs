@@ -2,16 +2,14 @@
 //! which of them `plan` and `apply` do not take.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::Result;
 use clap::Args;
-use drift_host::aws::{Billing, Capacity, RetryPolicy};
+use drift_host::aws::{Billing, Throughput};
 use drift_host::model::names::parse_table_name;
 use drift_host::model::operation::Operation;
-use drift_host::model::options;
-use drift_host::project::config::Defaults;
-use drift_host::run::RunOptions;
+use drift_host::model::options::{self, Given};
+use drift_host::run::{RunFlags, RunOptions, Settings};
 
 use super::*;
 
@@ -64,8 +62,8 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
     /// Create the metadata table with provisioned capacity `RCU,WCU` instead of on-demand.
-    #[arg(long, value_parser = parse_provisioned)]
-    pub provisioned: Option<(i64, i64)>,
+    #[arg(long, value_parser = str::parse::<Throughput>)]
+    pub provisioned: Option<Throughput>,
     /// Attempts per DynamoDB request ([`options::MAX_ATTEMPTS`]).
     #[arg(long, help = options::MAX_ATTEMPTS.help(), value_parser = bounded(&options::MAX_ATTEMPTS))]
     pub max_attempts: Option<u64>,
@@ -94,25 +92,44 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
-    /// Fills the options not given on the command line from a project's `drift.toml`.
-    pub fn apply_defaults(&mut self, defaults: &Defaults) {
-        self.concurrency = self.concurrency.or(defaults.concurrency);
-        self.segments = self.segments.or(defaults.segments);
-        self.page_size = self.page_size.or(defaults.page_size);
-        self.apply_concurrency = self.apply_concurrency.or(defaults.apply_concurrency);
-        self.work_dir = self.work_dir.take().or_else(|| defaults.work_dir.clone());
-        self.max_attempts = self.max_attempts.or(defaults.max_attempts);
-        self.lease_seconds = self.lease_seconds.or(defaults.lease_seconds);
-        self.max_rcu = self.max_rcu.or(defaults.max_rcu);
-        self.max_wcu = self.max_wcu.or(defaults.max_wcu);
-        self.meta.apply_defaults(defaults);
-        self.connection.apply_defaults(defaults);
-        self.sandbox.apply_defaults(defaults);
+    /// What the command line gives, for [`Settings`].
+    pub fn given(&self) -> Given {
+        Given {
+            concurrency: self.concurrency,
+            segments: self.segments,
+            page_size: self.page_size,
+            apply_concurrency: self.apply_concurrency,
+            checkpoint_interval_ms: self.checkpoint_interval_ms,
+            work_dir: self.work_dir.clone(),
+            lease_seconds: self.lease_seconds,
+            max_attempts: self.max_attempts,
+            max_rcu: self.max_rcu,
+            max_wcu: self.max_wcu,
+            ..self
+                .meta
+                .given()
+                .over(&self.connection.given())
+                .over(&self.sandbox.given())
+        }
     }
 
-    /// Guest instances working in parallel.
-    pub fn concurrency(&self) -> u32 {
-        concurrency(self.concurrency)
+    /// The command line over `project`'s drift.toml (if any) over the defaults.
+    pub fn settings(&self, project: Option<&Given>) -> Settings {
+        Settings::new(self.given(), project)
+    }
+
+    /// The options only the command line gives.
+    pub fn flags(&self) -> RunFlags {
+        RunFlags {
+            table: self.table.clone(),
+            fail_fast: self.fail_fast,
+            batch_updates: !self.no_batch_updates,
+            keep_journal: self.keep_journal,
+            restart: self.restart,
+            billing: self
+                .provisioned
+                .map_or(Billing::OnDemand, Billing::Provisioned),
+        }
     }
 
     /// Refuses the options in `unused` that were given: `command` does not use them, and an
@@ -139,35 +156,9 @@ impl RunArgs {
         Ok(())
     }
 
-    /// The options of a `run` (or `undo`) with these arguments.
-    pub fn options(&self, operation: Operation) -> RunOptions {
-        RunOptions {
-            operation,
-            table: self.table.clone(),
-            concurrency: self.concurrency() as usize,
-            segments: options::SEGMENTS.or_default(self.segments) as u32,
-            page_size: options::PAGE_SIZE.or_default(self.page_size) as i32,
-            checkpoint_every: Duration::from_millis(
-                options::CHECKPOINT_INTERVAL_MS.or_default(self.checkpoint_interval_ms),
-            ),
-            meta_table: self.meta.table(),
-            billing: match self.provisioned {
-                Some((read, write)) => Billing::Provisioned(read, write),
-                None => Billing::PayPerRequest,
-            },
-            fail_fast: self.fail_fast,
-            work_dir: self.work_dir.clone().unwrap_or_else(default_work_dir),
-            apply_lanes: options::APPLY_CONCURRENCY.or_default(self.apply_concurrency) as usize,
-            batch_updates: !self.no_batch_updates,
-            keep_journal: self.keep_journal,
-            policy: RetryPolicy {
-                max_attempts: options::MAX_ATTEMPTS.or_default(self.max_attempts) as u32,
-                ..RetryPolicy::default()
-            },
-            lease: Duration::from_secs(options::LEASE_SECONDS.or_default(self.lease_seconds)),
-            restart: self.restart,
-            capacity: Capacity::new(self.max_rcu, self.max_wcu),
-        }
+    /// The options of a `run` (or `undo`) with these arguments and `settings`.
+    pub fn options(&self, settings: &Settings, operation: Operation) -> RunOptions {
+        settings.run(operation, self.flags())
     }
 }
 
@@ -192,26 +183,3 @@ pub const NOT_FOR_APPLY: &[&str] = &[
     "max-rcu",
     "restart",
 ];
-
-fn parse_provisioned(text: &str) -> Result<(i64, i64), String> {
-    let (read, write) = text.split_once(',').ok_or("expected RCU,WCU (e.g. 5,5)")?;
-    let parse = |v: &str| {
-        v.trim()
-            .parse::<i64>()
-            .ok()
-            .filter(|n| *n > 0)
-            .ok_or("capacity units are positive whole numbers")
-    };
-    Ok((parse(read)?, parse(write)?))
-}
-
-fn default_work_dir() -> PathBuf {
-    std::env::var_os("XDG_STATE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local").join("state"))
-        })
-        .unwrap_or_else(std::env::temp_dir)
-        .join("drift-host")
-        .join("journals")
-}

@@ -3,21 +3,14 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
-use drift_host::aws::ConnectOptions;
-use drift_host::engine::{self, loader, Limits, Runtime};
-use drift_host::metadata;
+use drift_host::engine::{self, loader, Runtime};
 use drift_host::model::names::parse_table_name;
-use drift_host::model::operation::Operation;
-use drift_host::model::options::{self, Bounded};
-use drift_host::project::config::Defaults;
+use drift_host::model::options::{self, Bounded, Given};
 use drift_host::project::folder::Folder;
-use drift_host::run::RunOptions;
-
-use super::*;
+use drift_host::run::Settings;
 
 /// The options of the folder commands that take the lock without running a migration.
 #[derive(Args)]
@@ -37,42 +30,17 @@ pub struct ProjectArgs {
 }
 
 impl ProjectArgs {
-    /// Fills the options not given on the command line from a project's `drift.toml`.
-    pub fn apply_defaults(&mut self, defaults: &Defaults) {
-        self.lease_seconds = self.lease_seconds.or(defaults.lease_seconds);
-        self.meta.apply_defaults(defaults);
-        self.connection.apply_defaults(defaults);
-        self.sandbox.apply_defaults(defaults);
-    }
-
-    /// Options for a session on the metadata table (no migration runs with them).
-    pub fn options(&self) -> RunOptions {
-        let run = RunArgs {
-            table: None,
-            concurrency: Some(1),
-            segments: None,
-            checkpoint_interval_ms: None,
-            page_size: None,
-            fail_fast: false,
-            no_batch_updates: false,
-            apply_concurrency: None,
-            work_dir: None,
-            keep_journal: false,
-            report: None,
-            output: OutputFormat::Text,
-            provisioned: None,
-            max_attempts: None,
+    /// The command line over `project`'s drift.toml over the defaults.
+    pub fn settings(&self, project: &Given) -> Settings {
+        let given = Given {
             lease_seconds: self.lease_seconds,
-            restart: false,
-            max_rcu: None,
-            max_wcu: None,
-            meta: MetaArgs {
-                meta_table: self.meta.meta_table.clone(),
-            },
-            connection: ConnectionArgs::default(),
-            sandbox: SandboxArgs::default(),
+            ..self
+                .meta
+                .given()
+                .over(&self.connection.given())
+                .over(&self.sandbox.given())
         };
-        run.options(Operation::Migrate)
+        Settings::new(given, Some(project))
     }
 }
 
@@ -95,19 +63,12 @@ pub struct MetaArgs {
 }
 
 impl MetaArgs {
-    /// Fills the table not given on the command line from a project's `drift.toml`.
-    pub fn apply_defaults(&mut self, defaults: &Defaults) {
-        self.meta_table = self
-            .meta_table
-            .take()
-            .or_else(|| defaults.meta_table.clone());
-    }
-
-    /// The metadata table's name.
-    pub fn table(&self) -> String {
-        self.meta_table
-            .clone()
-            .unwrap_or_else(|| metadata::DEFAULT_TABLE.to_owned())
+    /// What the command line gives.
+    pub fn given(&self) -> Given {
+        Given {
+            meta_table: self.meta_table.clone(),
+            ..Given::default()
+        }
     }
 }
 
@@ -126,22 +87,13 @@ pub struct ConnectionArgs {
 }
 
 impl ConnectionArgs {
-    /// Fills what the command line did not give from a project's `drift.toml`.
-    pub fn apply_defaults(&mut self, defaults: &Defaults) {
-        self.endpoint_url = self
-            .endpoint_url
-            .take()
-            .or_else(|| defaults.endpoint_url.clone());
-        self.region = self.region.take().or_else(|| defaults.region.clone());
-        self.profile = self.profile.take().or_else(|| defaults.profile.clone());
-    }
-
-    /// The connection options.
-    pub fn options(&self) -> ConnectOptions {
-        ConnectOptions {
+    /// What the command line gives.
+    pub fn given(&self) -> Given {
+        Given {
             endpoint_url: self.endpoint_url.clone(),
             region: self.region.clone(),
             profile: self.profile.clone(),
+            ..Given::default()
         }
     }
 }
@@ -187,15 +139,30 @@ impl SandboxArgs {
         Ok(())
     }
 
-    /// Fills the limits not given on the command line from a project's `drift.toml`.
-    pub fn apply_defaults(&mut self, defaults: &Defaults) {
-        self.deadline_ms = self.deadline_ms.or(defaults.deadline_ms);
-        self.memory_mb = self.memory_mb.or(defaults.memory_mb);
+    /// What the command line gives.
+    pub fn given(&self) -> Given {
+        Given {
+            deadline_ms: self.deadline_ms,
+            memory_mb: self.memory_mb,
+            max_actions_per_item: self.max_actions_per_item,
+            ..Given::default()
+        }
     }
 
-    /// Loads the migration at `path` for `instances` guest instances.
-    pub fn load(&self, path: &Path, instances: u32) -> Result<Arc<engine::LoadedMigration>> {
-        let runtime = self.runtime(instances)?;
+    /// The settings of a command that only loads modules (no project, no DynamoDB).
+    pub fn settings(&self) -> Settings {
+        Settings::new(self.given(), None)
+    }
+
+    /// Loads the migration at `path` for `instances` guest instances, with the limits of
+    /// `settings`.
+    pub fn load(
+        &self,
+        settings: &Settings,
+        path: &Path,
+        instances: u32,
+    ) -> Result<Arc<engine::LoadedMigration>> {
+        let runtime = Runtime::new(settings.limits(), instances)?;
         Ok(Arc::new(engine::load(
             &runtime,
             path,
@@ -204,22 +171,12 @@ impl SandboxArgs {
     }
 
     /// Loads every module of the folder `dir` (one runtime for all: they run one at a time).
-    pub fn load_folder(&self, dir: &Path, instances: u32) -> Result<Folder> {
-        let runtime = self.runtime(instances)?;
+    pub fn load_folder(&self, settings: &Settings, dir: &Path, instances: u32) -> Result<Folder> {
+        let runtime = Runtime::new(settings.limits(), instances)?;
         let cache = self.cache();
         Folder::open(dir, |path| {
             Ok(Arc::new(engine::load(&runtime, path, cache.as_deref())?))
         })
-    }
-
-    fn runtime(&self, instances: u32) -> Result<Arc<Runtime>> {
-        let limits = Limits {
-            deadline: Duration::from_millis(options::DEADLINE_MS.or_default(self.deadline_ms)),
-            memory_bytes: (options::MEMORY_MB.or_default(self.memory_mb) as usize) << 20,
-            max_actions_per_item: options::MAX_ACTIONS_PER_ITEM
-                .or_default(self.max_actions_per_item) as usize,
-        };
-        Runtime::new(limits, instances)
     }
 
     fn cache(&self) -> Option<PathBuf> {
@@ -234,12 +191,4 @@ impl SandboxArgs {
 /// The command line's parser of a whole-number option: its range, from its one definition.
 pub(super) fn bounded(option: &'static Bounded) -> impl Fn(&str) -> Result<u64, String> + Clone {
     move |text| option.parse(text)
-}
-
-/// Guest instances: as given, else one per CPU (within the option's range).
-pub(super) fn concurrency(given: Option<u64>) -> u32 {
-    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get() as u64);
-    given
-        .unwrap_or(cpus)
-        .clamp(options::CONCURRENCY.min, options::CONCURRENCY.max) as u32
 }

@@ -2,11 +2,12 @@
 
 use anyhow::Result;
 use aws_sdk_dynamodb::types::ScalarAttributeType;
-use drift_host::aws::{connect, create_table, Billing, RetryPolicy};
+use drift_host::aws::{connect, create_table, Billing};
 use drift_host::load::load;
 use drift_host::metadata::lock::unlock;
 use drift_host::model::error::EXIT_OK;
 use drift_host::model::key::KeyAttribute;
+use drift_host::run::Settings;
 
 use super::super::args::{LoadArgs, UnlockArgs};
 use super::open_input;
@@ -14,8 +15,9 @@ use super::open_input;
 /// `load`.
 pub async fn load_command(args: LoadArgs) -> Result<u8> {
     let input = open_input(&args.input)?;
-    let client = connect(&args.connection.options()).await?;
-    let policy = RetryPolicy::default();
+    let settings = Settings::new(args.connection.given(), None);
+    let client = connect(&settings.connection()).await?;
+    let policy = settings.policy();
     if let Some(hash) = &args.create_key {
         fn typed(k: &KeyAttribute) -> (&str, ScalarAttributeType) {
             (k.name.as_str(), ScalarAttributeType::from(k.kind.as_str()))
@@ -28,7 +30,7 @@ pub async fn load_command(args: LoadArgs) -> Result<u8> {
             &args.table,
             hash,
             range,
-            Billing::PayPerRequest,
+            Billing::OnDemand,
         )
         .await?;
     }
@@ -39,9 +41,10 @@ pub async fn load_command(args: LoadArgs) -> Result<u8> {
 
 /// `unlock`.
 pub async fn unlock_command(args: UnlockArgs) -> Result<u8> {
-    let client = connect(&args.connection.options()).await?;
-    let table = &args.meta.table();
-    match unlock(&client, &RetryPolicy::default(), table, args.force).await? {
+    let settings = Settings::new(args.meta.given().over(&args.connection.given()), None);
+    let client = connect(&settings.connection()).await?;
+    let table = &settings.meta_table();
+    match unlock(&client, &settings.policy(), table, args.force).await? {
         Some(holder) => eprintln!(
             "removed the lock of `{table}` held by {}",
             holder.describe()

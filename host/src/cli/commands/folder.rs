@@ -4,14 +4,14 @@ use std::path::Path;
 
 use anyhow::Result;
 use aws_sdk_dynamodb::Client;
-use drift_host::aws::{connect, RetryPolicy};
+use drift_host::aws::{connect, Billing};
 use drift_host::metadata::MetadataTable;
 use drift_host::model::error::{EXIT_FAILED, EXIT_OK};
 use drift_host::model::stop::Stop;
 use drift_host::project::folder::Folder;
 use drift_host::project::tables::Change;
 use drift_host::project::{self};
-use drift_host::run::Session;
+use drift_host::run::{Session, SessionOptions, Settings};
 
 use super::super::args::{
     BaselineArgs, OutputFormat, ProjectArgs, RepairArgs, StatusArgs, TablesArgs, GUEST_LIMITS,
@@ -20,20 +20,23 @@ use super::super::output::{folder_status_table, status_table};
 use super::{print_json, print_stdout};
 
 /// `status`, of the metadata table or of a folder.
-pub async fn status_command(mut args: StatusArgs) -> Result<u8> {
+pub async fn status_command(args: StatusArgs) -> Result<u8> {
     args.sandbox.refuse_unused("status", GUEST_LIMITS)?;
-    let folder = match &args.dir {
+    let given = args
+        .meta
+        .given()
+        .over(&args.connection.given())
+        .over(&args.sandbox.given());
+    let (settings, folder) = match &args.dir {
         Some(dir) => {
-            let defaults = Folder::project(dir)?.defaults;
-            args.meta.apply_defaults(&defaults);
-            args.connection.apply_defaults(&defaults);
-            args.sandbox.apply_defaults(&defaults);
-            Some(args.sandbox.load_folder(dir, 1)?)
+            let settings = Settings::new(given, Some(&Folder::project(dir)?.defaults));
+            let folder = args.sandbox.load_folder(&settings, dir, 1)?;
+            (settings, Some(folder))
         }
-        None => None,
+        None => (Settings::new(given, None), None),
     };
-    let client = connect(&args.connection.options()).await?;
-    let meta = MetadataTable::new(client, args.meta.table(), RetryPolicy::default());
+    let client = connect(&settings.connection()).await?;
+    let meta = MetadataTable::new(client, settings.meta_table(), settings.policy());
     if let Some(folder) = folder {
         let rows = project::status(&folder, &meta).await?;
         match args.output {
@@ -61,21 +64,21 @@ pub async fn status_command(mut args: StatusArgs) -> Result<u8> {
     Ok(EXIT_OK)
 }
 
-/// Reads a folder for the commands that change records or tables without running migrations.
-async fn open_project(dir: &Path, args: &mut ProjectArgs) -> Result<(Folder, Client)> {
-    args.apply_defaults(&Folder::project(dir)?.defaults);
-    let folder = args.sandbox.load_folder(dir, 1)?;
-    let client = connect(&args.connection.options()).await?;
-    Ok((folder, client))
+/// Reads a folder for the commands that change records or tables without running
+/// migrations, and the options of their session on the metadata table.
+async fn open_project(dir: &Path, args: &ProjectArgs) -> Result<(Folder, Client, SessionOptions)> {
+    let settings = args.settings(&Folder::project(dir)?.defaults);
+    let folder = args.sandbox.load_folder(&settings, dir, 1)?;
+    let client = connect(&settings.connection()).await?;
+    Ok((folder, client, settings.session(Billing::OnDemand)))
 }
 
 /// `baseline`.
-pub async fn baseline_command(mut args: BaselineArgs) -> Result<u8> {
+pub async fn baseline_command(args: BaselineArgs) -> Result<u8> {
     args.project
         .sandbox
         .refuse_unused("baseline", GUEST_LIMITS)?;
-    let (folder, client) = open_project(&args.dir, &mut args.project).await?;
-    let options = args.project.options();
+    let (folder, client, options) = open_project(&args.dir, &args.project).await?;
     let numbers = project::baseline(&client, &folder, &options, args.up_to, &args.reason).await?;
     if numbers.is_empty() {
         eprintln!(
@@ -93,10 +96,9 @@ pub async fn baseline_command(mut args: BaselineArgs) -> Result<u8> {
 }
 
 /// `repair`.
-pub async fn repair_command(mut args: RepairArgs) -> Result<u8> {
+pub async fn repair_command(args: RepairArgs) -> Result<u8> {
     args.project.sandbox.refuse_unused("repair", GUEST_LIMITS)?;
-    let (folder, client) = open_project(&args.dir, &mut args.project).await?;
-    let options = args.project.options();
+    let (folder, client, options) = open_project(&args.dir, &args.project).await?;
     let repaired = project::repair(&client, &folder, &options, &args.reason).await?;
     if repaired.is_empty() {
         eprintln!("nothing to repair: no modified applied migration, no failed record");
@@ -108,12 +110,12 @@ pub async fn repair_command(mut args: RepairArgs) -> Result<u8> {
 }
 
 /// `tables`.
-pub async fn tables_command(mut args: TablesArgs) -> Result<u8> {
+pub async fn tables_command(args: TablesArgs) -> Result<u8> {
     args.project.sandbox.refuse_unused("tables", GUEST_LIMITS)?;
     let project = Folder::project(&args.dir)?;
-    args.project.apply_defaults(&project.defaults);
-    let client = connect(&args.project.connection.options()).await?;
-    let options = args.project.options();
+    let settings = args.project.settings(&project.defaults);
+    let client = connect(&settings.connection()).await?;
+    let options = settings.session(Billing::OnDemand);
     let declared = &project.tables;
     let mut deleted = Vec::new();
     let changes = if args.apply || args.prune {

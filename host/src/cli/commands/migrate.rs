@@ -2,16 +2,15 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{bail, Result};
-use drift_host::aws::{connect, RetryPolicy};
+use drift_host::aws::connect;
 use drift_host::metadata::MetadataTable;
 use drift_host::model::counts::LiveCounts;
 use drift_host::model::error::{up_to_date, EXIT_OK};
 use drift_host::model::operation::Operation;
 use drift_host::model::stop::Stop;
-use drift_host::plan::{age, apply_plan, plan, read_plan, PlanOptions, PlanReport};
+use drift_host::plan::{age, apply_plan, plan, read_plan, PlanOptions};
 use drift_host::project::folder::Folder;
 use drift_host::project::{self, run_folder, undo_to, FolderRun};
 use drift_host::run::run;
@@ -20,6 +19,7 @@ use super::super::args::{
     ApplyArgs, OutputFormat, PlanArgs, RunArgs, RunCommandArgs, UndoArgs, NOT_FOR_APPLY,
     NOT_FOR_PLAN,
 };
+use super::super::output::plan_text;
 use super::{
     check_report_target, finish_report, print_json, print_stdout, with_progress, write_report,
 };
@@ -63,9 +63,10 @@ pub async fn undo_command(args: UndoArgs) -> Result<u8> {
 /// outcome.
 async fn single_command(path: &Path, args: RunArgs, operation: Operation) -> Result<u8> {
     check_report_target(args.report.as_deref())?;
-    let migration = args.sandbox.load(path, args.concurrency())?;
-    let client = connect(&args.connection.options()).await?;
-    let options = args.options(operation);
+    let settings = args.settings(None);
+    let migration = args.sandbox.load(&settings, path, settings.concurrency())?;
+    let client = connect(&settings.connection()).await?;
+    let options = args.options(&settings, operation);
     let stop = Stop::new();
     let counts = Arc::new(LiveCounts::default());
     let work = run(
@@ -102,7 +103,7 @@ struct FolderArgs {
 /// `run DIR` and `undo DIR --to N`.
 async fn folder_command(
     dir: &Path,
-    mut args: RunArgs,
+    args: RunArgs,
     operation: Operation,
     folder: FolderArgs,
 ) -> Result<u8> {
@@ -110,10 +111,12 @@ async fn folder_command(
         bail!("--table is for one migration; a folder's migrations scan the tables they name");
     }
     check_report_target(args.report.as_deref())?;
-    args.apply_defaults(&Folder::project(dir)?.defaults);
-    let loaded = args.sandbox.load_folder(dir, args.concurrency())?;
-    let client = connect(&args.connection.options()).await?;
-    let options = args.options(operation);
+    let settings = args.settings(Some(&Folder::project(dir)?.defaults));
+    let loaded = args
+        .sandbox
+        .load_folder(&settings, dir, settings.concurrency())?;
+    let client = connect(&settings.connection()).await?;
+    let options = args.options(&settings, operation);
     let stop = Stop::new();
     let counts = Arc::new(LiveCounts::default());
     let run = FolderRun {
@@ -150,26 +153,19 @@ pub async fn plan_command(mut args: PlanArgs) -> Result<u8> {
     } else {
         Operation::Migrate
     };
+    let project = match args.migration.is_dir() {
+        true => Some(Folder::project(&args.migration)?.defaults),
+        false => None,
+    };
+    let settings = args.run.settings(project.as_ref());
     let (migration, client, later) = if args.migration.is_dir() {
-        args.run
-            .apply_defaults(&Folder::project(&args.migration)?.defaults);
-        let folder = args
-            .run
-            .sandbox
-            .load_folder(&args.migration, args.run.concurrency())?;
-        let client = connect(&args.run.connection.options()).await?;
-        let meta = MetadataTable::new(
-            client.clone(),
-            args.run.meta.table(),
-            RetryPolicy::default(),
-        );
-        let records = if meta.exists().await? {
-            meta.list().await?
-        } else {
-            Vec::new()
-        };
-        let pending = project::reconcile::to_run(&project::summaries(&folder), &records, true)
-            .map_err(drift_host::model::error::refused)?;
+        let folder =
+            args.run
+                .sandbox
+                .load_folder(&settings, &args.migration, settings.concurrency())?;
+        let client = connect(&settings.connection()).await?;
+        let meta = MetadataTable::new(client.clone(), settings.meta_table(), settings.policy());
+        let pending = project::pending(&folder, &meta).await?;
         let Some(first) = pending.first().and_then(|n| folder.module(*n)) else {
             let message = format!(
                 "nothing to plan: every migration of {} is applied",
@@ -186,15 +182,15 @@ pub async fn plan_command(mut args: PlanArgs) -> Result<u8> {
         args.migration = args.migration.join(&first.file);
         (first.migration.clone(), client, later)
     } else {
-        let migration = args
-            .run
-            .sandbox
-            .load(&args.migration, args.run.concurrency())?;
-        let client = connect(&args.run.connection.options()).await?;
+        let migration =
+            args.run
+                .sandbox
+                .load(&settings, &args.migration, settings.concurrency())?;
+        let client = connect(&settings.connection()).await?;
         (migration, client, Vec::new())
     };
     let options = PlanOptions {
-        run: args.run.options(operation),
+        run: args.run.options(&settings, operation),
         sample: args.sample,
         out: args.out.clone(),
         replace: args.force,
@@ -230,90 +226,17 @@ pub async fn plan_command(mut args: PlanArgs) -> Result<u8> {
     Ok(report.exit_code)
 }
 
-/// A plan for people.
-fn plan_text(report: &PlanReport) -> String {
-    let mut out = String::new();
-    let by_table: Vec<String> = report
-        .actions
-        .iter()
-        .map(|(table, kinds)| {
-            let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
-            format!("{table}: {}", kinds.join(", "))
-        })
-        .collect();
-    out.push_str(&format!(
-        "plan: {} #{} ({}) on `{}`: {} items scanned, {} actions{}, {} failed items\n",
-        report.migration.name,
-        report.migration.number,
-        report.operation.export(),
-        report.table,
-        report.items_scanned,
-        report.actions_total,
-        if by_table.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", by_table.join("; "))
-        },
-        report.failed_items
-    ));
-    out.push_str(&format!(
-        "capacity: the scan read {:.1} RCU; the actions need at least {:.0} WCU{}\n",
-        report.consumed_rcu,
-        report.estimated_wcu,
-        report
-            .estimated_seconds_at_max_wcu
-            .map(|s| format!(
-                ", about {} at --max-wcu",
-                humantime::format_duration(Duration::from_secs(s.ceil() as u64))
-            ))
-            .unwrap_or_default()
-    ));
-    for failure in &report.failures {
-        out.push_str(&format!("failed: {}: {}\n", failure.key, failure.error));
-    }
-    if report.failed_items > 0 {
-        out.push_str("a run would apply nothing: every item must go through the guest\n");
-    }
-    if !report.samples.is_empty() {
-        out.push_str(&format!(
-            "{} items before and after:\n",
-            report.samples.len()
-        ));
-    }
-    for sample in &report.samples {
-        out.push_str(&format!("  {}\n", sample.key));
-        if sample.changes.is_empty() && sample.elsewhere.is_empty() {
-            out.push_str("      (unchanged)\n");
-        }
-        if sample.after.is_none() && sample.before.is_some() {
-            out.push_str("      deleted\n");
-        }
-        for line in sample.changes.iter().chain(&sample.elsewhere) {
-            out.push_str(&format!("      {line}\n"));
-        }
-    }
-    match &report.plan {
-        Some(folder) if report.failed_items > 0 => out.push_str(&format!(
-            "plan kept in {}, but `apply` refuses a plan with failed items: fix the migration \
-             (or the items) and plan again, with --force to replace it\n",
-            folder.display()
-        )),
-        Some(folder) => out.push_str(&format!(
-            "plan kept in {0}: apply it with `drift-host apply {0}`\n",
-            folder.display()
-        )),
-        None => {}
-    }
-    out.trim_end().to_owned()
-}
-
 /// `apply PLAN`.
 pub async fn apply_command(args: ApplyArgs) -> Result<u8> {
     args.run.refuse_unused("apply", NOT_FOR_APPLY)?;
     check_report_target(args.run.report.as_deref())?;
     let planned = read_plan(&args.plan)?;
     let module = args.migration.clone().unwrap_or(planned.module.clone());
-    let migration = args.run.sandbox.load(&module, args.run.concurrency())?;
+    let settings = args.run.settings(None);
+    let migration = args
+        .run
+        .sandbox
+        .load(&settings, &module, settings.concurrency())?;
     eprintln!(
         "applying the plan of {} #{} on `{}` made {} ago ({} actions)",
         planned.migration.name,
@@ -322,8 +245,8 @@ pub async fn apply_command(args: ApplyArgs) -> Result<u8> {
         age(&planned),
         planned.actions
     );
-    let client = connect(&args.run.connection.options()).await?;
-    let options = args.run.options(planned.operation);
+    let client = connect(&settings.connection()).await?;
+    let options = args.run.options(&settings, planned.operation);
     let stop = Stop::new();
     let counts = Arc::new(LiveCounts::default());
     let work = apply_plan(

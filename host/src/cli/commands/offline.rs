@@ -1,26 +1,28 @@
 //! The commands that run a migration offline, on items from files: `inspect`, `exec`,
 //! `test`, and `new`, which scaffolds one.
 
-use std::io::{self, Read, Write};
-use std::sync::Arc;
+use std::io::{self, Write};
 
 use anyhow::Result;
 use drift_host::cases::{run_cases, CaseOptions};
-use drift_host::exec::{exec, exec_each, ExecOptions, ExecSummary};
+use drift_host::exec::{exec_each, ExecInput, ExecOptions, ExecSummary};
 use drift_host::model::error::{EXIT_FAILED, EXIT_OK};
 use drift_host::model::operation::Operation;
-use drift_host::preview::item_diff;
 use drift_host::project::config::declared_key;
 use drift_host::project::scaffold::{next_number, scaffold, Language, NewMigration, SDK_DIR};
+use drift_host::source::json::read_items;
 
 use super::super::args::{
     ExecArgs, InspectArgs, Lang, NewArgs, OutputFormat, TestArgs, GUEST_LIMITS,
 };
+use super::super::output::{exec_diff, exec_document, exec_lines, exec_summary_line, ExecRun};
 use super::{open_input, print_json, print_stdout};
 
 /// `inspect`.
 pub fn inspect(args: InspectArgs) -> Result<u8> {
-    let migration = args.sandbox.load(&args.migration, 1)?;
+    let migration = args
+        .sandbox
+        .load(&args.sandbox.settings(), &args.migration, 1)?;
     let report = serde_json::json!({
         "info": migration.info,
         "checksum": migration.checksum,
@@ -32,7 +34,10 @@ pub fn inspect(args: InspectArgs) -> Result<u8> {
 
 /// `exec`.
 pub fn exec_command(args: ExecArgs) -> Result<u8> {
-    let migration = args.sandbox.load(&args.migration, args.concurrency())?;
+    let settings = args.settings();
+    let migration = args
+        .sandbox
+        .load(&settings, &args.migration, settings.concurrency())?;
     let input = open_input(&args.input)?;
     let operation = if args.rollback {
         Operation::Undo
@@ -41,129 +46,68 @@ pub fn exec_command(args: ExecArgs) -> Result<u8> {
     };
     let options = ExecOptions {
         operation,
-        workers: args.concurrency() as usize,
+        workers: settings.concurrency() as usize,
         key: args.key,
     };
     let label = migration.label.clone();
-    let started = std::time::Instant::now();
-    let summary = if args.diff {
-        exec_diff(migration, input, &options)?
-    } else if args.output == OutputFormat::Json {
-        let mut lines = Vec::new();
-        let summary = exec(migration, input, &options, &mut lines, &mut io::sink())?;
-        let actions = String::from_utf8(lines)?
-            .lines()
-            .map(serde_json::from_str)
-            .collect::<Result<Vec<serde_json::Value>, _>>()?;
-        let failures: Vec<_> = summary
-            .failures
-            .iter()
-            .map(|(item, error)| serde_json::json!({"item": item, "error": error}))
-            .collect();
-        let exit_code = if summary.failures.is_empty() {
-            EXIT_OK
-        } else {
-            EXIT_FAILED
-        };
-        print_json(
-            &serde_json::json!({
-            "migration": label.as_ref(),
-            "operation": operation.export(),
-            "items": summary.items,
-            "actions_by_kind": summary.actions,
-            "failed_items": summary.failures.len(),
-            "duration_seconds": started.elapsed().as_secs_f64(),
-            "failures": failures,
-            "actions": actions,
-            }),
-            exit_code,
-        )?;
-        summary
-    } else {
-        exec(
-            migration,
-            input,
-            &options,
-            &mut io::stdout().lock(),
-            &mut io::stderr(),
-        )?
-    };
-    let actions: u64 = summary.actions.values().sum();
-    let by_kind = ["put", "update", "delete"]
-        .map(|kind| format!("{} {kind}", summary.actions.get(kind).copied().unwrap_or(0)))
-        .join(", ");
-    eprintln!(
-        "{label} ({}): {} items, {actions} actions ({by_kind}), {} failed",
-        operation.export(),
-        summary.items,
-        summary.failures.len()
-    );
-    Ok(if summary.failures.is_empty() {
-        EXIT_OK
-    } else {
-        EXIT_FAILED
-    })
-}
-
-/// `exec --diff`: each item, then what its actions change.
-fn exec_diff(
-    migration: Arc<drift_host::engine::LoadedMigration>,
-    input: Box<dyn Read + Send>,
-    options: &ExecOptions,
-) -> Result<ExecSummary> {
-    // The items are read here too, to be shown with their changes.
-    let mut items = Vec::new();
-    drift_host::source::json::read_items(input, |item| {
-        items.push(item);
-        Ok(())
-    })?;
-    let lines: String = items
-        .iter()
-        .map(|item| {
-            format!(
-                "{{\"Item\": {}}}\n",
-                drift_host::model::item::to_json_item(item)
-            )
-        })
-        .collect();
     let table = migration.info.table.clone();
+    let started = std::time::Instant::now();
     let mut summary = ExecSummary::default();
-    let mut out = io::stdout().lock();
-    summary.items = exec_each(
-        migration,
-        Box::new(io::Cursor::new(lines.into_bytes())),
-        options,
-        |outcome| {
+    let exit_code = |summary: &ExecSummary| match summary.failures.is_empty() {
+        true => EXIT_OK,
+        false => EXIT_FAILED,
+    };
+    if args.diff {
+        // The items are read here, to be shown with their changes.
+        let mut items = Vec::new();
+        read_items(input, |item| {
+            items.push(item);
+            Ok(())
+        })?;
+        let mut out = io::stdout().lock();
+        let inputs = ExecInput::Items(items.clone());
+        summary.items = exec_each(migration, inputs, &options, |outcome| {
+            summary.count(&outcome);
             let item = &items[outcome.seq as usize];
-            writeln!(out, "{}", outcome.label)?;
-            match outcome.result {
-                Ok(actions) => {
-                    for action in &actions {
-                        *summary.actions.entry(action.kind.name()).or_default() += 1;
-                    }
-                    let diff = item_diff(item, &table, &options.key, &actions);
-                    if diff.is_empty() {
-                        writeln!(out, "    (unchanged)")?;
-                    }
-                    for line in diff {
-                        writeln!(out, "    {line}")?;
-                    }
-                }
-                Err(error) => {
-                    writeln!(out, "    error: {error}")?;
-                    summary.failures.push((outcome.label, error));
-                }
+            write!(out, "{}", exec_diff(&outcome, item, &table, &options.key))?;
+            Ok(())
+        })?;
+        out.flush()?;
+    } else if args.output == OutputFormat::Json {
+        let mut outcomes = Vec::new();
+        summary.items = exec_each(migration, ExecInput::Json(input), &options, |outcome| {
+            summary.count(&outcome);
+            outcomes.push(outcome);
+            Ok(())
+        })?;
+        let run = ExecRun {
+            label: &label,
+            operation,
+            summary: &summary,
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        print_json(&exec_document(&run, &outcomes), exit_code(&summary))?;
+    } else {
+        let (mut out, mut errors) = (io::stdout().lock(), io::stderr());
+        summary.items = exec_each(migration, ExecInput::Json(input), &options, |outcome| {
+            summary.count(&outcome);
+            write!(out, "{}", exec_lines(&outcome))?;
+            if let Err(error) = &outcome.result {
+                writeln!(errors, "error: {}: {error}", outcome.label)?;
             }
             Ok(())
-        },
-    )?;
-    out.flush()?;
-    Ok(summary)
+        })?;
+        out.flush()?;
+    }
+    eprintln!("{}", exec_summary_line(&label, operation, &summary));
+    Ok(exit_code(&summary))
 }
 
 /// `test`.
 pub fn test_command(args: TestArgs) -> Result<u8> {
-    let migration = args.sandbox.load(&args.migration, 1)?;
+    let migration = args
+        .sandbox
+        .load(&args.sandbox.settings(), &args.migration, 1)?;
     let options = CaseOptions {
         exec: ExecOptions {
             operation: if args.rollback {
@@ -218,8 +162,9 @@ pub fn test_command(args: TestArgs) -> Result<u8> {
 /// `new`.
 pub fn new_command(args: NewArgs) -> Result<u8> {
     args.sandbox.refuse_unused("new", GUEST_LIMITS)?;
+    let settings = args.sandbox.settings();
     let number = next_number(&args.dir, |path| {
-        Ok(args.sandbox.load(path, 1)?.info.number)
+        Ok(args.sandbox.load(&settings, path, 1)?.info.number)
     })?;
     let new = NewMigration {
         name: args.name,
