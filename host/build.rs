@@ -31,6 +31,19 @@ const SOURCES: &[&str] = &[
     "guest-sdk/c/tests/native_stubs.c",
 ];
 
+/// What a guest never compiles (drift-value's `evaluate` feature, the host's evaluation of
+/// update and condition expressions), left out of the embedded SDK.
+const HOST_ONLY: &[&str] = &[
+    "guest-sdk/value/src/expression/evaluate",
+    "guest-sdk/value/src/expression/condition.rs",
+    "guest-sdk/value/src/expression/condition_parse.rs",
+    "guest-sdk/value/src/expression/condition_tests.rs",
+];
+
+/// drift-value's feature for the files in [`HOST_ONLY`], dropped (with the comment above it)
+/// from the embedded manifest since its files are not there.
+const HOST_ONLY_FEATURE: &str = "evaluate = []";
+
 fn walk(path: &Path, files: &mut Vec<PathBuf>) {
     if path.is_dir() {
         let mut entries: Vec<_> = std::fs::read_dir(path)
@@ -69,6 +82,13 @@ fn resolve_manifest(text: &str, workspace: &toml::Table) -> String {
         .expect("[workspace.dependencies]");
     let mut out = String::new();
     for line in text.lines() {
+        if line == HOST_ONLY_FEATURE {
+            while out.lines().last().is_some_and(|l| l.starts_with('#')) {
+                let last = out[..out.len() - 1].rfind('\n').map_or(0, |i| i + 1);
+                out.truncate(last);
+            }
+            continue;
+        }
         let resolved = if let Some(key) = line.strip_suffix(".workspace = true") {
             format!("{key} = {}", package[key])
         } else if let Some(name) = line.strip_suffix(" = { workspace = true }") {
@@ -101,7 +121,11 @@ fn main() {
         String::from("/// The embedded SDK files: path from the repository root, contents.\n");
     code.push_str("pub const SDK_FILES: &[(&str, &str)] = &[\n");
     let workspace = workspace(&root);
+    let host_only: Vec<PathBuf> = HOST_ONLY.iter().map(|p| root.join(p)).collect();
     for file in files {
+        if host_only.iter().any(|p| file.starts_with(p)) {
+            continue;
+        }
         let relative = file.strip_prefix(&root).expect("below the root");
         let absolute = file.canonicalize().expect("an SDK file");
         if file.file_name().is_some_and(|n| n == "Cargo.toml") {

@@ -461,4 +461,21 @@ mod tests {
             "{manifest}"
         );
     }
+
+    #[test]
+    fn the_hosts_expression_evaluation_is_left_out_of_the_embedded_sdk() {
+        assert!(
+            !SDK_FILES
+                .iter()
+                .any(|(p, _)| p.contains("expression/evaluate")
+                    || p.contains("expression/condition")),
+            "host-only files embedded"
+        );
+        let (_, manifest) = SDK_FILES
+            .iter()
+            .find(|(p, _)| *p == "guest-sdk/value/Cargo.toml")
+            .unwrap();
+        assert!(!manifest.contains("evaluate"), "{manifest}");
+        assert!(manifest.contains("testing = ["), "{manifest}");
+    }
 }

@@ -7,16 +7,20 @@
 //!   applying it once does, which the host needs to apply it exactly once or not.
 //! - [`UpdateExpression::resolve`] replaces the placeholders by what they stand for, so that a
 //!   migration's test reads `SET email_lower = "ada@example.com"` rather than generated names.
-//! - [`UpdateExpression::apply`] evaluates the update on an item as DynamoDB's UpdateItem
-//!   does, with its errors; [`add_numbers`] and [`subtract_numbers`] are its exact arithmetic.
-//! - [`ConditionExpression`] reads a condition expression and tells whether it holds on an
-//!   item, as DynamoDB's conditional writes do.
+//! - With the `evaluate` feature (the host's; guests leave it out): `UpdateExpression::apply`
+//!   evaluates the update on an item as DynamoDB's UpdateItem does, with its errors;
+//!   `add_numbers` and `subtract_numbers` are its exact arithmetic; `ConditionExpression`
+//!   reads a condition expression and tells whether it holds on an item, as DynamoDB's
+//!   conditional writes do.
 //! - [`UpdateBuilder`] generates an update from document paths and values, with placeholders
 //!   `#drift<N>` / `:drift<N>` (the same ones as the AssemblyScript SDK).
 
 mod builder;
+#[cfg(feature = "evaluate")]
 mod condition;
+#[cfg(feature = "evaluate")]
 mod condition_parse;
+#[cfg(feature = "evaluate")]
 mod evaluate;
 mod parse;
 mod resolve;
@@ -24,7 +28,9 @@ mod resolve;
 use std::fmt;
 
 pub use builder::{ExpressionAttributes, Placeholders, UpdateBuilder};
+#[cfg(feature = "evaluate")]
 pub use condition::ConditionExpression;
+#[cfg(feature = "evaluate")]
 pub use evaluate::{add_numbers, subtract_numbers, TopLevelWrite, UsedPlaceholders};
 pub use resolve::readable;
 

@@ -171,7 +171,9 @@ impl<'a> Parser<'a> {
         self.tokens.get(self.position).map(|(token, _)| *token)
     }
 
-    /// The token after the next one, and whether it follows it without a space.
+    /// The token after the next one, and whether it follows it without a space (for the
+    /// condition parser).
+    #[cfg(feature = "evaluate")]
     pub(super) fn peek_second(&self) -> Option<(Token<'a>, bool)> {
         let (first, at) = self.tokens.get(self.position)?;
         let (second, second_at) = self.tokens.get(self.position + 1)?;
@@ -205,7 +207,8 @@ impl<'a> Parser<'a> {
         })
     }
 
-    /// An error at the next token.
+    /// An error at the next token (for the condition parser).
+    #[cfg(feature = "evaluate")]
     pub(super) fn error<T>(&self, message: &str) -> Result<T, String> {
         Err(format!(
             "invalid {}: {message} (at byte {})",
