@@ -10,6 +10,7 @@ mod conformance;
 mod crash;
 mod dynamodb;
 mod engine;
+mod environment;
 mod evaluate;
 mod exec;
 mod fault_proxy;

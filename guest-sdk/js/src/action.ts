@@ -8,7 +8,8 @@
 // actions in Rust, AssemblyScript and here. Do not spell your own placeholders `#drift..`.
 
 import { Path } from "./path.js";
-import { compareNames, Item, Value, ValueLike } from "./value.js";
+import { compareNames } from "./text.js";
+import { Item, Value, ValueLike } from "./value.js";
 
 /** What every action carries besides its kind: target table, condition and placeholders. */
 export class Common {

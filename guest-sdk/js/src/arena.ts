@@ -9,7 +9,8 @@
 // within DynamoDB's 32 levels.
 
 import { Action, Common } from "./action.js";
-import { Item, MAX_DEPTH, sortNames, Value } from "./value.js";
+import { sortNames } from "./text.js";
+import { Item, MAX_DEPTH, Value } from "./value.js";
 export { MAX_DEPTH };
 import type { WitAction, WitExpressionAttributes, WitInfo, WitItem, WitValue } from "./wit.js";
 

@@ -15,7 +15,8 @@
 
 export { Path, PathError } from "./path.js";
 export type { Segment } from "./path.js";
-export { Item, Value, compareNames } from "./value.js";
+export { compareNames } from "./text.js";
+export { Item, Value } from "./value.js";
 export type { DynamoJson, ItemLike, ValueLike, ValueType } from "./value.js";
 export { Common, Delete, Put, Update, deleteItem, put, resolvePlaceholders, update } from "./action.js";
 export type { Action } from "./action.js";

@@ -6,6 +6,7 @@
 // BTreeMap), so that arenas and placeholders come out byte for byte as Rust's.
 
 import { Path } from "./path.js";
+import { arraysEqual, base64Decode, base64Encode, bytesEqual, jsonString, sortNames, utf8Length } from "./text.js";
 import type { WitValue } from "./wit.js";
 
 /** DynamoDB's name for a value's type. */
@@ -661,78 +662,6 @@ function fromNode(nodes: ArrayLike<WitValue>, node: WitValue, depth: number): Va
   throw new Error("item arena: a node has an unknown type `" + (node as { tag: unknown }).tag + "`");
 }
 
-/**
- * Compares two names in UTF-8 byte order (= code point order), the order of Rust's `String`s.
- * JS's `<` compares UTF-16 code units, which differs only where both strings have a character
- * at or above U+D800 at their first difference; names without such characters (nearly all)
- * take the fast native comparison.
- */
-export function compareNames(a: string, b: string): number {
-  if (a === b) return 0;
-  if (isPlain(a) || isPlain(b)) return a < b ? -1 : 1;
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    let x = a.charCodeAt(i);
-    let y = b.charCodeAt(i);
-    if (x !== y) {
-      if (x >= 0xd800 && y >= 0xd800) {
-        // Surrogates (code points above U+FFFF) sort after U+E000..U+FFFF in code point order.
-        x = x >= 0xe000 ? x - 0x800 : x + 0x2000;
-        y = y >= 0xe000 ? y - 0x800 : y + 0x2000;
-      }
-      return x < y ? -1 : 1;
-    }
-  }
-  return a.length < b.length ? -1 : 1;
-}
-
-/** Sorts `names` in place by {@link compareNames} (cheaply when they already are, the usual case). */
-export function sortNames(names: string[]): string[] {
-  if (names.length < 2) return names;
-  if (isPlain(names.join(""))) {
-    // No character at or above U+D800: the native comparison is the code point order.
-    for (let i = 1; i < names.length; i++) {
-      if (names[i - 1]! > names[i]!) return names.sort();
-    }
-    return names;
-  }
-  for (let i = 1; i < names.length; i++) {
-    if (compareNames(names[i - 1]!, names[i]!) > 0) return names.sort(compareNames);
-  }
-  return names;
-}
-
-const HIGH = /[\uD800-\uFFFF]/;
-const plainNames = new Map<string, boolean>();
-
-/** Whether `s` has no character at or above U+D800 (remembered: names repeat from item to item). */
-function isPlain(s: string): boolean {
-  let plain = plainNames.get(s);
-  if (plain === undefined) {
-    plain = !HIGH.test(s);
-    if (plainNames.size >= 4096) plainNames.clear();
-    plainNames.set(s, plain);
-  }
-  return plain;
-}
-
-/** The UTF-8 length of a string. */
-export function utf8Length(s: string): number {
-  let n = s.length;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) continue;
-    if (c < 0x800) n += 1;
-    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < s.length) {
-      const d = s.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d < 0xe000) {
-        n += 2; // 4 bytes for 2 code units
-        i++;
-      } else n += 2;
-    } else n += 2;
-  }
-  return n;
-}
 
 function numberSize(text: string): number {
   let digits = 0;
@@ -768,67 +697,4 @@ function describe(x: unknown): string {
   if (x === undefined) return "undefined";
   if (typeof x === "object") return x === null ? "null" : `an object (${Object.prototype.toString.call(x)})`;
   return `a ${typeof x}`;
-}
-
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-function arraysEqual<T>(a: readonly T[], b: readonly T[], eq: (x: T, y: T) => boolean): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (!eq(a[i]!, b[i]!)) return false;
-  return true;
-}
-
-/** `s` as a JSON string literal, escaped as Rust's `readable` does. */
-export function jsonString(s: string): string {
-  let out = '"';
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 34) out += '\\"';
-    else if (c === 92) out += "\\\\";
-    else if (c === 10) out += "\\n";
-    else if (c === 13) out += "\\r";
-    else if (c === 9) out += "\\t";
-    else if (c < 0x20) out += "\\u" + c.toString(16).padStart(4, "0");
-    else out += s[i];
-  }
-  return out + '"';
-}
-
-const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/** Standard base64 with padding, as DynamoDB JSON spells binary. */
-export function base64Encode(bytes: Uint8Array): string {
-  let out = "";
-  for (let i = 0; i < bytes.length; i += 3) {
-    const rest = bytes.length - i;
-    const n = (bytes[i]! << 16) | ((rest > 1 ? bytes[i + 1]! : 0) << 8) | (rest > 2 ? bytes[i + 2]! : 0);
-    out += ALPHABET[(n >> 18) & 63]! + ALPHABET[(n >> 12) & 63]!;
-    out += rest > 1 ? ALPHABET[(n >> 6) & 63]! : "=";
-    out += rest > 2 ? ALPHABET[n & 63]! : "=";
-  }
-  return out;
-}
-
-/** Decodes standard base64 (padding optional); throws on other characters. */
-export function base64Decode(text: string): Uint8Array {
-  const clean = text.replace(/=+$/, "");
-  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
-  let bits = 0;
-  let buffer = 0;
-  let o = 0;
-  for (let i = 0; i < clean.length; i++) {
-    const v = ALPHABET.indexOf(clean[i]!);
-    if (v < 0) throw new TypeError(`invalid base64: ${JSON.stringify(text)}`);
-    buffer = (buffer << 6) | v;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[o++] = (buffer >> bits) & 0xff;
-    }
-  }
-  return out;
 }
