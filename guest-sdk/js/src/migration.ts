@@ -105,3 +105,25 @@ export function exportsOf(migration: Migration): Exports {
     rollback: (item) => call(rollback, item),
   };
 }
+
+/** The component's exports as both JS engines call them: a failed item throws its message,
+ * which they pass on as the `result`'s error; `info` comes in the engine's u64 form. */
+export interface EngineExports<I> {
+  info(): I;
+  migrate(item: WitItem): WitAction[];
+  rollback(item: WitItem): WitAction[];
+}
+
+/** Wraps `migration` into {@link EngineExports}, its info converted by `info`. */
+export function engineExports<I>(migration: Migration, info: (info: WitInfo & { number: bigint }) => I): EngineExports<I> {
+  const exports = exportsOf(migration);
+  const actions = (outcome: Outcome): WitAction[] => {
+    if (outcome.error !== undefined) throw outcome.error;
+    return outcome.ok;
+  };
+  return {
+    info: () => info(exports.info()),
+    migrate: (item) => actions(exports.migrate(item)),
+    rollback: (item) => actions(exports.rollback(item)),
+  };
+}

@@ -14,8 +14,8 @@
 // - there is no `console`: this module routes one to the host's log.
 
 import { installWitHost } from "./wit-host.js";
-import { exportsOf, Migration } from "./migration.js";
-import type { Level, WitAction, WitInfo, WitItem } from "./wit.js";
+import { engineExports, EngineExports, Migration } from "./migration.js";
+import type { Level, WitInfo } from "./wit.js";
 
 /** The world's `log` import: a global in componentize-qjs. */
 declare const log: (level: Level, message: string) => void;
@@ -42,33 +42,15 @@ function safeJson(x: unknown): string {
   }
 }
 
-/** The component's exports, as componentize-qjs calls them. */
-export interface QuickJsExports {
-  info(): WitInfo;
-  migrate(item: WitItem): WitAction[];
-  rollback(item: WitItem): WitAction[];
-}
+/** The component's exports, as componentize-qjs calls them (`info().number` a JS number). */
+export type QuickJsExports = EngineExports<WitInfo>;
 
 /** Wraps a migration (a module namespace or an object with info, migrate, rollback) into the component's exports. */
 export function exportMigration(migration: Migration): QuickJsExports {
-  const exports = exportsOf(migration);
-  return {
-    info() {
-      const info = exports.info();
-      if (info.number > BigInt(Number.MAX_SAFE_INTEGER)) {
-        throw new RangeError(`info().number ${info.number} is above 2^53 - 1, which componentize-qjs cannot pass`);
-      }
-      return { ...info, number: Number(info.number) };
-    },
-    migrate(item) {
-      const outcome = exports.migrate(item);
-      if (outcome.error !== undefined) throw outcome.error;
-      return outcome.ok;
-    },
-    rollback(item) {
-      const outcome = exports.rollback(item);
-      if (outcome.error !== undefined) throw outcome.error;
-      return outcome.ok;
-    },
-  };
+  return engineExports(migration, (info) => {
+    if (info.number > BigInt(Number.MAX_SAFE_INTEGER)) {
+      throw new RangeError(`info().number ${info.number} is above 2^53 - 1, which componentize-qjs cannot pass`);
+    }
+    return { ...info, number: Number(info.number) };
+  });
 }

@@ -15,32 +15,15 @@
 
 import log from "log";
 import { installWitHost } from "./wit-host.js";
-import { exportsOf, Migration } from "./migration.js";
-import type { WitAction, WitInfo, WitItem } from "./wit.js";
+import { engineExports, EngineExports, Migration } from "./migration.js";
+import type { WitInfo } from "./wit.js";
 
 installWitHost((level, message) => log(level, message));
 
-/** The component's exports, as componentize-js calls them. */
-export interface SpiderMonkeyExports {
-  info(): WitInfo;
-  migrate(item: WitItem): WitAction[];
-  rollback(item: WitItem): WitAction[];
-}
+/** The component's exports, as componentize-js calls them (`info().number` a bigint). */
+export type SpiderMonkeyExports = EngineExports<WitInfo>;
 
 /** Wraps a migration (a module namespace or an object with info, migrate, rollback) into the component's exports. */
 export function exportMigration(migration: Migration): SpiderMonkeyExports {
-  const exports = exportsOf(migration);
-  return {
-    info: () => exports.info(),
-    migrate(item) {
-      const outcome = exports.migrate(item);
-      if (outcome.error !== undefined) throw outcome.error;
-      return outcome.ok;
-    },
-    rollback(item) {
-      const outcome = exports.rollback(item);
-      if (outcome.error !== undefined) throw outcome.error;
-      return outcome.ok;
-    },
-  };
+  return engineExports(migration, (info) => info);
 }

@@ -433,20 +433,7 @@ async fn flush_statements(updates: &mut Vec<(Prepared, Statement)>, shared: &Sha
     let mut again = Vec::new();
     for ((prepared, _), outcome) in updates.drain(..).zip(outcomes) {
         match outcome {
-            StatementOutcome::Applied => {
-                let kind = &prepared.action.kind;
-                shared.context.counts.count_applied(kind.applied_kind());
-                shared
-                    .context
-                    .counts
-                    .updates_batched
-                    .fetch_add(1, Ordering::Relaxed);
-                shared.context.watermark.settle(
-                    prepared.sequence,
-                    prepared.end,
-                    Settled::applied(kind),
-                );
-            }
+            StatementOutcome::Applied => applied(&prepared, shared, Via::Statements),
             StatementOutcome::ConditionFailed => conflict(&prepared, shared),
             StatementOutcome::Failed(error) => {
                 tracing::debug!("a statement failed ({error}): sending it as UpdateItem");
@@ -472,6 +459,36 @@ fn write_failed(prepared: &Prepared, error: &str) -> anyhow::Error {
 
 /// Counts and reports `prepared` as a conflict: its condition (or its item's existence) did
 /// not hold, and nothing was written.
+/// How an applied action went out: its update counts say which path updates take.
+#[derive(Clone, Copy)]
+enum Via {
+    /// A `BatchExecuteStatement` (updates only).
+    Statements,
+    /// A `BatchWriteItem` (puts and deletes only).
+    BatchWrite,
+    /// A single request.
+    Single,
+}
+
+/// Counts an applied action (an update also by how it went out) and settles it, whichever
+/// path wrote it.
+fn applied(prepared: &Prepared, shared: &Shared, via: Via) {
+    let kind = &prepared.action.kind;
+    let counts = &shared.context.counts;
+    counts.count_applied(kind.applied_kind());
+    if matches!(kind, ActionKind::Update { .. }) {
+        let path = match via {
+            Via::Statements => &counts.updates_batched,
+            Via::BatchWrite | Via::Single => &counts.updates_single,
+        };
+        path.fetch_add(1, Ordering::Relaxed);
+    }
+    shared
+        .context
+        .watermark
+        .settle(prepared.sequence, prepared.end, Settled::applied(kind));
+}
+
 fn conflict(prepared: &Prepared, shared: &Shared) {
     let action = &prepared.action;
     shared
@@ -560,12 +577,7 @@ async fn flush(batch: &mut Vec<Prepared>, shared: &Shared) -> Result<()> {
     }
     crate::crash::point("batch-written");
     for prepared in batch.drain(..) {
-        let kind = &prepared.action.kind;
-        shared.context.counts.count_applied(kind.applied_kind());
-        shared
-            .context
-            .watermark
-            .settle(prepared.sequence, prepared.end, Settled::applied(kind));
+        applied(&prepared, shared, Via::BatchWrite);
     }
     Ok(())
 }
@@ -630,19 +642,7 @@ async fn apply_one(prepared: Prepared, shared: &Shared) -> Result<()> {
             if written == Written::Applied {
                 crate::crash::point("single-written");
             }
-            shared.context.counts.count_applied(kind.applied_kind());
-            if matches!(kind, ActionKind::Update { .. }) {
-                shared
-                    .context
-                    .counts
-                    .updates_single
-                    .fetch_add(1, Ordering::Relaxed);
-            }
-            shared.context.watermark.settle(
-                prepared.sequence,
-                prepared.end,
-                Settled::applied(kind),
-            );
+            applied(&prepared, shared, Via::Single);
             Ok(())
         }
         Err(WriteError::ConditionFailed) => {

@@ -6,10 +6,21 @@
 //! The budget refills at the limit per second and holds at most one second of it, so bursts
 //! stay within one second's worth.
 
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::batch_execute_statement::BatchExecuteStatementOutput;
+use aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemOutput;
+use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
+use aws_sdk_dynamodb::operation::query::QueryOutput;
+use aws_sdk_dynamodb::operation::scan::ScanOutput;
+use aws_sdk_dynamodb::types::ConsumedCapacity;
+
 use tokio::time::Instant;
+
+use super::retry::RetryPolicy;
 
 /// One capacity budget (read or write units per second).
 #[derive(Debug)]
@@ -151,9 +162,94 @@ impl Capacity {
         self.wrote(consumed.iter().filter_map(|c| c.capacity_units()).sum());
     }
 
+    /// Sends a read with `policy`'s retries, after waiting for read budget, and records what
+    /// it consumed.
+    pub async fn metered_read<T, E, R, F, Fut>(
+        &self,
+        policy: &RetryPolicy,
+        request: F,
+    ) -> Result<T, SdkError<E, R>>
+    where
+        T: ConsumedUnits,
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug + 'static,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, R>>>,
+    {
+        self.before_read().await;
+        let output = policy.run(request).await?;
+        self.read(output.consumed_units().unwrap_or(0.0));
+        Ok(output)
+    }
+
+    /// Sends a batch of `writes` writes with `policy`'s retries: a unit per write reserved
+    /// before, so that lanes share the budget, and what the batch consumed recorded (a unit
+    /// per write where the answer does not say).
+    pub async fn metered_batch<T, E, R, F, Fut>(
+        &self,
+        policy: &RetryPolicy,
+        writes: usize,
+        request: F,
+    ) -> Result<T, SdkError<E, R>>
+    where
+        T: ConsumedUnits,
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug + 'static,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, R>>>,
+    {
+        let reserved = writes as f64;
+        self.reserve_write(reserved).await;
+        let output = policy.run(request).await?;
+        self.wrote_reserved(reserved, output.consumed_units().unwrap_or(reserved));
+        Ok(output)
+    }
+
     /// (read, write) units consumed so far.
     pub fn total(&self) -> (f64, f64) {
         *self.consumed.lock().expect("consumed lock")
+    }
+}
+
+/// What a DynamoDB answer says it consumed, in capacity units; `None` where it does not say
+/// (DynamoDB Local reports nothing for statement batches).
+pub trait ConsumedUnits {
+    /// The units consumed, if the answer tells.
+    fn consumed_units(&self) -> Option<f64>;
+}
+
+/// The units of a multi-table answer, `None` when it lists none.
+fn units_of(consumed: &[ConsumedCapacity]) -> Option<f64> {
+    (!consumed.is_empty()).then(|| consumed.iter().filter_map(|c| c.capacity_units()).sum())
+}
+
+impl ConsumedUnits for GetItemOutput {
+    fn consumed_units(&self) -> Option<f64> {
+        self.consumed_capacity().and_then(|c| c.capacity_units())
+    }
+}
+
+impl ConsumedUnits for ScanOutput {
+    fn consumed_units(&self) -> Option<f64> {
+        self.consumed_capacity().and_then(|c| c.capacity_units())
+    }
+}
+
+impl ConsumedUnits for QueryOutput {
+    fn consumed_units(&self) -> Option<f64> {
+        self.consumed_capacity().and_then(|c| c.capacity_units())
+    }
+}
+
+impl ConsumedUnits for BatchWriteItemOutput {
+    fn consumed_units(&self) -> Option<f64> {
+        units_of(self.consumed_capacity())
+    }
+}
+
+impl ConsumedUnits for BatchExecuteStatementOutput {
+    fn consumed_units(&self) -> Option<f64> {
+        units_of(self.consumed_capacity())
     }
 }
 

@@ -275,11 +275,9 @@ pub async fn batch_write(
     let max_rounds = policy.max_attempts * 2;
     let mut round = 0;
     loop {
-        // At least a unit per write: reserved before, so that lanes share the budget.
-        let reserved = requests.values().map(Vec::len).sum::<usize>() as f64;
-        capacity.reserve_write(reserved).await;
-        let output = policy
-            .run(|| {
+        let writes = requests.values().map(Vec::len).sum();
+        let output = capacity
+            .metered_batch(policy, writes, || {
                 client
                     .batch_write_item()
                     .set_request_items(Some(requests.clone()))
@@ -291,9 +289,6 @@ pub async fn batch_write(
                 WriteError::Refused(why) => WriteError::Refused(format!("BatchWriteItem: {why}")),
                 other => WriteError::Failed(format!("BatchWriteItem failed: {other}")),
             })?;
-        let consumed = output.consumed_capacity();
-        let units = consumed.iter().filter_map(|c| c.capacity_units()).sum();
-        capacity.wrote_reserved(reserved, units);
         requests = output
             .unprocessed_items
             .unwrap_or_default()
@@ -351,11 +346,8 @@ pub async fn batch_statements(
                     .build()
             })
             .collect::<Result<Vec<_>, _>>()?;
-        // At least a unit per statement: reserved before, so that lanes share the budget.
-        let reserved = pending.len() as f64;
-        capacity.reserve_write(reserved).await;
-        let output = policy
-            .run(|| {
+        let output = capacity
+            .metered_batch(policy, pending.len(), || {
                 client
                     .batch_execute_statement()
                     .set_statements(Some(requests.clone()))
@@ -364,12 +356,6 @@ pub async fn batch_statements(
             })
             .await
             .map_err(|e| anyhow!("BatchExecuteStatement failed: {}", error_code(&e)))?;
-        // Where the server does not say (DynamoDB Local), a unit per statement.
-        let consumed: f64 = match output.consumed_capacity() {
-            [] => reserved,
-            consumed => consumed.iter().filter_map(|c| c.capacity_units()).sum(),
-        };
-        capacity.wrote_reserved(reserved, consumed);
         if output.responses().len() != pending.len() {
             bail!(
                 "BatchExecuteStatement answered {} of {} statements",

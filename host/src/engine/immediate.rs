@@ -158,24 +158,15 @@ impl wit_db::Host for HostState {
     fn get_item(&mut self, table: String, key: wit::Item) -> DbResult<Option<wit::Item>> {
         let (db, table) = self.db(&table)?;
         let key = to_aws_item(&decode(key, "key")?);
-        let reading = async {
-            db.capacity.before_read().await;
-            let output = db
-                .policy
-                .run(|| {
-                    db.client
-                        .get_item()
-                        .table_name(&table)
-                        .set_key(Some(key.clone()))
-                        .consistent_read(true)
-                        .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                        .send()
-                })
-                .await?;
-            let units = output.consumed_capacity().and_then(|c| c.capacity_units());
-            db.capacity.read(units.unwrap_or(0.0));
-            Ok(output)
-        };
+        let reading = db.capacity.metered_read(&db.policy, || {
+            db.client
+                .get_item()
+                .table_name(&table)
+                .set_key(Some(key.clone()))
+                .consistent_read(true)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send()
+        });
         let output = self.wait(&db.handle, reading).map_err(failure)?;
         output
             .item
@@ -234,30 +225,21 @@ impl wit_db::Host for HostState {
             .limit
             .unwrap_or(MAX_QUERY_PAGE)
             .clamp(1, MAX_QUERY_PAGE) as i32;
-        let querying = async {
-            db.capacity.before_read().await;
-            let output = db
-                .policy
-                .run(|| {
-                    db.client
-                        .query()
-                        .table_name(&table)
-                        .set_index_name(input.index.clone())
-                        .key_condition_expression(&input.key_condition)
-                        .set_filter_expression(input.filter.clone())
-                        .set_expression_attribute_names(names.clone())
-                        .set_expression_attribute_values(values.clone())
-                        .set_exclusive_start_key(start.clone())
-                        .scan_index_forward(!input.descending)
-                        .limit(limit)
-                        .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                        .send()
-                })
-                .await?;
-            let units = output.consumed_capacity().and_then(|c| c.capacity_units());
-            db.capacity.read(units.unwrap_or(0.0));
-            Ok(output)
-        };
+        let querying = db.capacity.metered_read(&db.policy, || {
+            db.client
+                .query()
+                .table_name(&table)
+                .set_index_name(input.index.clone())
+                .key_condition_expression(&input.key_condition)
+                .set_filter_expression(input.filter.clone())
+                .set_expression_attribute_names(names.clone())
+                .set_expression_attribute_values(values.clone())
+                .set_exclusive_start_key(start.clone())
+                .scan_index_forward(!input.descending)
+                .limit(limit)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send()
+        });
         let output = self.wait(&db.handle, querying).map_err(failure)?;
         let convert =
             |item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>| {

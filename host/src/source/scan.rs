@@ -126,9 +126,9 @@ where
         if stop.is_requested() {
             return Ok(());
         }
-        options.capacity.before_read().await;
-        let page = policy
-            .run(|| {
+        let page = options
+            .capacity
+            .metered_read(policy, || {
                 client
                     .scan()
                     .table_name(&options.table)
@@ -142,11 +142,6 @@ where
             })
             .await
             .map_err(|e| anyhow!("{}", error_code(&e)))?;
-        options.capacity.read(
-            page.consumed_capacity()
-                .and_then(|c| c.capacity_units())
-                .unwrap_or(0.0),
-        );
         let tag = PageTag {
             segment,
             page: page_number,
