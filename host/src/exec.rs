@@ -11,7 +11,7 @@ use std::thread;
 use anyhow::{anyhow, Result};
 use serde_json::json;
 
-use crate::engine::{GuestContext, ItemError, Job, LoadedMigration, Pool, CHUNK};
+use crate::engine::{GuestContext, ItemError, Job, LoadedMigration, Pool, TableStore, CHUNK};
 use crate::model::action::Action;
 use crate::model::item::{to_json_item, Item};
 use crate::model::operation::Operation;
@@ -19,7 +19,7 @@ use crate::model::schema::{KeySchema, Schemas, TableSchema};
 use crate::source::json::read_items;
 
 /// How to run `exec`.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ExecOptions {
     /// `migrate`, or `rollback` for [`Operation::Undo`].
     pub operation: Operation,
@@ -28,6 +28,9 @@ pub struct ExecOptions {
     pub key: Vec<String>,
     /// Worker threads.
     pub workers: usize,
+    /// What answers the guest's immediate operations: `None` refuses them (`exec` has no
+    /// tables), `drift-host test` gives the case's tables.
+    pub tables: Option<Arc<dyn TableStore>>,
 }
 
 /// The items `exec` runs.
@@ -154,7 +157,7 @@ pub fn exec_each(
     };
     let context = GuestContext {
         tables,
-        db: None,
+        store: options.tables.clone(),
         schemas,
     };
     let mut pool: Pool<Tag> = Pool::start(migration, options.operation, options.workers, context);

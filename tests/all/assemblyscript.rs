@@ -109,7 +109,7 @@ fn run_many(count: usize, blob: usize, memory_mib: usize) -> Vec<Result<usize, I
     let migration = Arc::new(engine::load(&runtime, &as_guest(), None).unwrap());
     let context = GuestContext {
         tables: migration.tables(None),
-        db: None,
+        store: None,
         schemas: None,
     };
     let mut pool: Pool<usize> = Pool::start(migration, Operation::Migrate, 2, context);

@@ -37,7 +37,7 @@ fn run_pool<T: std::fmt::Display + Send + 'static>(
 ) -> Vec<Outcome<T>> {
     let context = GuestContext {
         tables: migration.tables(None),
-        db: None,
+        store: None,
         schemas: None,
     };
     let mut pool = Pool::start(migration, Operation::Migrate, workers, context);
@@ -282,7 +282,7 @@ fn dropping_a_pool_midway_stops_its_workers_and_feeder() {
     let migration = Arc::new(engine::load(&runtime, &guest("drift_test_guests"), None).unwrap());
     let context = GuestContext {
         tables: migration.tables(None),
-        db: None,
+        store: None,
         schemas: None,
     };
     let mut pool: Pool<u32> = Pool::start(migration, Operation::Migrate, 2, context);

@@ -167,7 +167,7 @@ pub fn load_bytes(
     // info() runs with no tables and no DynamoDB: it only describes the migration.
     let context = GuestContext {
         tables: Tables::new("", []),
-        db: None,
+        store: None,
         schemas: None,
     };
     let mut store = sandbox::store(runtime, Arc::from("loading"), context);

@@ -20,7 +20,11 @@ use crate::model::options;
 use anyhow::Result;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-pub use immediate::{GuestContext, ImmediateDb};
+pub use bindings::drift::migration::dynamodb::DbError;
+pub use immediate::{
+    DbResult, GuestContext, ImmediateDb, ImmediateQuery, ImmediateWrite, QueryPage, TableStore,
+    WriteExpressions, MAX_QUERY_PAGE,
+};
 pub use loader::{load, load_bytes, CacheOutcome, LoadedMigration, MigrationInfo, ModuleKind};
 pub use pool::{ItemError, Job, Outcome, Pool, CHUNK};
 

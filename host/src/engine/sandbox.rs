@@ -1,6 +1,6 @@
 //! What a guest instance may touch: an empty WASI context (no preopened directories, no
 //! environment, no arguments, no sockets, no name lookups), a memory cap, a CPU deadline,
-//! and the world's own imports (`log`, and `dynamodb` through [`super::immediate`]).
+//! and the world's own imports (`log` here, `dynamodb` through [`super::immediate`]'s view).
 //!
 //! Guest stdout/stderr are kept as a short tail per instance: a panicking Rust guest prints
 //! its message there, and the host attaches it to the trap it reports.
@@ -10,17 +10,16 @@ use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::io::AsyncWrite;
-use tokio::runtime::Handle;
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime::{Store, StoreLimits, StoreLimitsBuilder, Trap, UpdateDeadline};
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::bindings::{self, wit};
-use super::immediate::GuestContext;
+use super::immediate::{self, DbImportView, DbView, GuestContext};
 use super::{Runtime, EPOCH_TICK};
 
 /// Bytes of guest output kept for error messages.
@@ -45,8 +44,9 @@ pub struct HostState {
     /// The last message the guest logged during the current call: an AssemblyScript `abort`
     /// says why there before it traps.
     last_log: Option<String>,
-    /// Time the current call spent blocked in immediate DynamoDB operations, and how much of
-    /// it the deadline was extended by already: waiting on DynamoDB is not the guest's CPU.
+    /// Time the current call spent blocked in immediate operations (the `dynamodb` import adds
+    /// it through its view), and how much of it the deadline was extended by already: waiting
+    /// on DynamoDB is not the guest's CPU.
     blocked: Duration,
     credited: Duration,
 }
@@ -64,15 +64,6 @@ impl HostState {
         self.last_log = None;
         self.blocked = Duration::ZERO;
         self.credited = Duration::ZERO;
-    }
-
-    /// Waits for `work` (an immediate DynamoDB operation) on `handle`; the time it takes is
-    /// added to the call's deadline.
-    pub(crate) fn wait<F: std::future::Future>(&mut self, handle: &Handle, work: F) -> F::Output {
-        let started = Instant::now();
-        let output = handle.block_on(work);
-        self.blocked += started.elapsed();
-        output
     }
 
     /// At the deadline: extends it by the time spent blocked that was not credited yet, or
@@ -115,6 +106,15 @@ impl WasiView for HostState {
     }
 }
 
+impl DbImportView for HostState {
+    fn db(&mut self) -> DbView<'_> {
+        DbView {
+            context: &self.context,
+            blocked: &mut self.blocked,
+        }
+    }
+}
+
 impl wit::Host for HostState {}
 
 impl bindings::MigrationImports for HostState {
@@ -150,7 +150,12 @@ pub(crate) fn linker(runtime: &Runtime) -> wasmtime::Result<Linker<HostState>> {
     // Rust's standard library for wasm32-wasip2 imports WASI interfaces; the context behind
     // them is empty, so they give access to nothing.
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-    bindings::Migration::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)?;
+    bindings::Migration::add_to_linker_imports::<HostState, HasSelf<HostState>>(
+        &mut linker,
+        |s| s,
+    )?;
+    wit::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)?;
+    immediate::add_to_linker(&mut linker)?;
     Ok(linker)
 }
 

@@ -149,7 +149,7 @@ fn start_pool(run: &ScanContext<'_>) -> Pool<ScanTag> {
     let options = run.options;
     let context = GuestContext {
         tables: run.migration.tables(options.table.as_deref()),
-        db: Some(Arc::new(ImmediateDb {
+        store: Some(Arc::new(ImmediateDb {
             client: run.client.clone(),
             handle: tokio::runtime::Handle::current(),
             policy: options.session.policy.clone(),

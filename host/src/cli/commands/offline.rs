@@ -48,6 +48,7 @@ pub fn exec_command(args: ExecArgs) -> Result<u8> {
         operation,
         workers: settings.concurrency() as usize,
         key: args.key,
+        tables: None,
     };
     let label = migration.label.clone();
     let table = migration.info.table.clone();
@@ -121,6 +122,8 @@ pub fn test_command(args: TestArgs) -> Result<u8> {
                 false => args.key,
             },
             workers: 1,
+            // Each case gives its own tables.
+            tables: None,
         },
         update: args.update,
     };

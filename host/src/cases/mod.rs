@@ -2,10 +2,14 @@
 //! the sandbox, whatever its language.
 //!
 //! A case is a folder holding `input.json` (items in DynamoDB JSON, as `exec --input` reads
-//! them) and `expect.json`, or one file `NAME.json` holding `{"input": [items], "expect": {..}}`.
+//! them), `expect.json` and optionally `given.json`, or one file `NAME.json` holding
+//! `{"input": [items], "given": {..}, "expect": {..}}`. `given` is `{"TABLE": [items]}`: what
+//! other tables hold before the migration. The guest's immediate `get-item` and `query` read
+//! the inputs (in the migration's table) and the given tables (see [`tables`]).
 //! The expectation has any of:
 //! - `"tables"`: `{"TABLE": [items]}`, each named table as it is once the actions are applied
-//!   to the inputs (the inputs start in the migration's table, other tables start empty);
+//!   to the inputs (the inputs start in the migration's table, the given items in theirs,
+//!   other tables start empty);
 //! - `"actions"`: the actions, in input order, as `exec` prints them;
 //! - `"errors"`: `[{"item": NAME, "error": TEXT}]`, the items expected to fail (NAME as `exec`
 //!   names them, TEXT a part of the error); without it, any failed item fails the case;
@@ -13,6 +17,8 @@
 //!   (learnt from updates and deletes otherwise).
 //!
 //! `--update` rewrites each expectation from what the migration does (golden files).
+
+mod tables;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -26,9 +32,10 @@ use crate::engine::LoadedMigration;
 use crate::exec::{exec_each, ExecInput, ExecOptions};
 use crate::model::item::{from_json_item, to_json_item, Item};
 use crate::preview::{canonical_item, key_names_of, Applied, MemoryTables};
+pub use tables::CaseTables;
 
 /// How `test` runs.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct CaseOptions {
     /// What to run and how (the key names items in errors).
     pub exec: ExecOptions,
@@ -53,6 +60,8 @@ pub struct CaseResult {
 struct Case {
     name: String,
     input: Vec<Item>,
+    /// Other tables' items before the migration.
+    given: BTreeMap<String, Vec<Item>>,
     expect: Json,
     /// Where the expectation is written back: `expect.json`, or the case file's `expect`.
     place: Place,
@@ -98,9 +107,17 @@ fn read_cases(dir: &Path) -> Result<Vec<Case>> {
             } else {
                 json!({})
             };
+            let given_path = path.join("given.json");
+            let given = if given_path.exists() {
+                given_tables(&read_json(&given_path)?)
+                    .with_context(|| format!("case {name}: given.json"))?
+            } else {
+                BTreeMap::new()
+            };
             cases.push(Case {
                 name,
                 input,
+                given,
                 expect,
                 place: Place::Folder(expect_path),
             });
@@ -114,9 +131,16 @@ fn read_cases(dir: &Path) -> Result<Vec<Case>> {
                     .with_context(|| format!("case {name}: input"))?,
                 _ => bail!("case {name}: `input` is not a list of items (DynamoDB JSON)"),
             };
+            let given = match document.get("given") {
+                Some(given) => {
+                    given_tables(given).with_context(|| format!("case {name}: given"))?
+                }
+                None => BTreeMap::new(),
+            };
             cases.push(Case {
                 name,
                 input,
+                given,
                 expect: document.get("expect").cloned().unwrap_or_else(|| json!({})),
                 place: Place::File(path, document),
             });
@@ -126,6 +150,27 @@ fn read_cases(dir: &Path) -> Result<Vec<Case>> {
         bail!("{} holds no test case", dir.display());
     }
     Ok(cases)
+}
+
+/// `{"TABLE": [items]}`: tables' items in DynamoDB JSON.
+fn given_tables(document: &Json) -> Result<BTreeMap<String, Vec<Item>>> {
+    let Json::Object(tables) = document else {
+        bail!("not an object of table names");
+    };
+    tables
+        .iter()
+        .map(|(table, items)| {
+            let Json::Array(items) = items else {
+                bail!("`{table}` is not a list of items (DynamoDB JSON)");
+            };
+            let items = items
+                .iter()
+                .map(from_json_item)
+                .collect::<Result<_>>()
+                .with_context(|| format!("`{table}`"))?;
+            Ok((table.clone(), items))
+        })
+        .collect()
 }
 
 /// What the migration did with a case's inputs.
@@ -158,6 +203,7 @@ fn run_case(
     if options.key.is_empty() {
         options.key = key_names(&own).unwrap_or_default();
     }
+    options.tables = Some(Arc::new(CaseTables::new(&own, &case.input, &case.given)));
     let mut actions = Vec::new();
     let mut errors = Vec::new();
     let mut typed = Vec::new();
@@ -206,6 +252,16 @@ fn run_case(
     let simulated = (|| -> Result<BTreeMap<String, Vec<Item>>, String> {
         for item in &case.input {
             memory.insert(&own, item.clone())?;
+        }
+        for (table, items) in &case.given {
+            if !memory.knows_key(table) {
+                return Err(format!(
+                    "the case gives items of `{table}` but not its key attributes: name them in `keys`"
+                ));
+            }
+            for item in items {
+                memory.insert(table, item.clone())?;
+            }
         }
         for action in &typed {
             if let Applied::Conflict(why) = memory.apply(action)? {
