@@ -136,3 +136,47 @@ export function base64Decode(text: string): Uint8Array {
   }
   return out;
 }
+
+/**
+ * A float's decimal text as Rust's `f64` Display writes it: the shortest digits that read back
+ * the same, positional (no exponent), `-0` for negative zero. JS finds the same shortest digits
+ * but breaks an exact tie between two of them toward the even digit, where Rust takes the one
+ * of larger magnitude.
+ */
+export function floatText(n: number): string {
+  if (n === 0) return Object.is(n, -0) ? "-0" : "0";
+  const negative = n < 0;
+  const [mantissa, exponentText] = Math.abs(n).toExponential().split("e") as [string, string];
+  let digits = BigInt(mantissa.replace(".", ""));
+  let power = Number(exponentText) - (mantissa.length - (mantissa.includes(".") ? 2 : 1));
+  if (isTie(Math.abs(n), digits, power)) digits += 1n;
+  let text = digits.toString();
+  while (text.length > 1 && text.endsWith("0")) {
+    text = text.slice(0, -1);
+    power += 1;
+  }
+  let out: string;
+  if (power >= 0) out = text + "0".repeat(power);
+  else if (-power < text.length) out = text.slice(0, text.length + power) + "." + text.slice(text.length + power);
+  else out = "0." + "0".repeat(-power - text.length) + text;
+  return negative ? "-" + out : out;
+}
+
+/** Whether `x` lies exactly halfway between `digits`·10^power and (`digits` + 1)·10^power. */
+function isTie(x: number, digits: bigint, power: number): boolean {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, x);
+  const bits = view.getBigUint64(0);
+  const biased = Number((bits >> 52n) & 0x7ffn);
+  const fraction = bits & ((1n << 52n) - 1n);
+  const mantissa = biased === 0 ? fraction : fraction | (1n << 52n);
+  const exponent = (biased === 0 ? 1 : biased) - 1075;
+  // 2·x = mantissa·2^(exponent+1) against (2·digits + 1)·10^power, both scaled to integers.
+  let left = mantissa;
+  let right = 2n * digits + 1n;
+  if (exponent + 1 >= 0) left <<= BigInt(exponent + 1);
+  else right <<= BigInt(-(exponent + 1));
+  if (power >= 0) right *= 10n ** BigInt(power);
+  else left *= 10n ** BigInt(-power);
+  return left === right;
+}

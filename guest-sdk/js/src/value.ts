@@ -6,7 +6,7 @@
 // BTreeMap), so that arenas and placeholders come out byte for byte as Rust's.
 
 import { Path } from "./path.js";
-import { arraysEqual, base64Decode, base64Encode, bytesEqual, jsonString, sortNames, utf8Length } from "./text.js";
+import { arraysEqual, base64Decode, base64Encode, bytesEqual, floatText, jsonString, sortNames, utf8Length } from "./text.js";
 import type { WitValue } from "./wit.js";
 
 /** DynamoDB's name for a value's type. */
@@ -34,9 +34,9 @@ export type ItemLike =
 
 /** A number as DynamoDB decimal text; throws on NaN and infinities, which DynamoDB has no form for. */
 export function numberText(n: number | bigint | string): string {
-  if (typeof n === "string") return n;
-  if (typeof n === "number" && !Number.isFinite(n)) throw new RangeError(`${n} is not a DynamoDB number`);
-  return String(n);
+  if (typeof n !== "number") return String(n);
+  if (!Number.isFinite(n)) throw new RangeError(`${n} is not a DynamoDB number`);
+  return floatText(n);
 }
 
 /**

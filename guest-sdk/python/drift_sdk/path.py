@@ -16,6 +16,9 @@ Segment = Union[str, int]
 
 _INDEX = re.compile(r"\+?[0-9]+\Z")
 
+#: The largest list index a path may hold: the Rust guest's ``usize`` on wasm32.
+MAX_INDEX = 2**32 - 1
+
 # Parsed paths by text: migrations use the same few paths for every item.
 _CACHE: Dict[str, "Path"] = {}
 _CACHE_LIMIT = 4096
@@ -60,7 +63,7 @@ class Path:
                 if end < 0:
                     raise PathError(text, "unclosed `[`")
                 digits = rest[1:end]
-                if not _INDEX.match(digits):
+                if not _INDEX.match(digits) or int(digits) > MAX_INDEX:
                     raise PathError(text, "list index is not a whole number")
                 if not segments:
                     raise PathError(text, "a path starts with an attribute name")

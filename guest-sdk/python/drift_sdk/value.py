@@ -29,6 +29,23 @@ _I64_MIN = -(2**63)
 _I64_MAX = 2**63 - 1
 
 
+def _float_text(n: float) -> str:
+    """``n`` as Rust's ``f64`` Display writes it: the shortest digits that read back the same,
+    positional, ``-0`` for negative zero. ``repr`` finds the same digits but breaks an exact tie
+    between two of them toward the even digit, where Rust takes the one of larger magnitude."""
+    shortest = Decimal(repr(n))
+    sign, digits, exponent = shortest.as_tuple()
+    unit = Decimal((0, (1,), exponent))
+    if abs(Decimal(n) - shortest) * 2 == unit and abs(Decimal(n)) > abs(shortest):
+        shortest = shortest + unit if not sign else shortest - unit
+    text = format(shortest, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    if text in ("0", "-0"):
+        return "-0" if math.copysign(1.0, n) < 0 else "0"
+    return text
+
+
 def number_text(n: Union[int, float, Decimal, str]) -> str:
     """The decimal text of a number, as the Rust SDK writes it.
 
@@ -44,10 +61,7 @@ def number_text(n: Union[int, float, Decimal, str]) -> str:
     if isinstance(n, float):
         if not math.isfinite(n):
             raise ValueError(f"DynamoDB numbers are finite, got {n!r}")
-        text = format(Decimal(repr(n)), "f")
-        if "." in text:
-            text = text.rstrip("0").rstrip(".")
-        return text
+        return _float_text(n)
     if isinstance(n, Decimal):
         if not n.is_finite():
             raise ValueError(f"DynamoDB numbers are finite, got {n!r}")

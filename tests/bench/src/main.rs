@@ -315,7 +315,7 @@ fn engine_alone(
         let load_seconds = loading.elapsed().as_secs_f64();
         let context = GuestContext {
             tables: Tables::new("users", []),
-            db: None,
+            store: None,
             schemas: None,
         };
         let started_pool = Instant::now();
