@@ -97,11 +97,8 @@ fn query_input(limit: Option<u32>) -> QueryInput {
 #[test]
 fn without_a_store_every_operation_is_refused() {
     let context = context(None);
-    let mut blocked = Duration::ZERO;
-    let mut view = DbView {
-        context: &context,
-        blocked: &mut blocked,
-    };
+    let mut guest = OnlyDb::new(context);
+    let mut view = guest.db();
     let refused = |result: DbResult<()>| match result {
         Err(DbError::Refused(why)) => assert!(why.contains("not available offline"), "{why}"),
         other => panic!("{other:?}"),
@@ -127,11 +124,8 @@ fn tables_resolve_as_declared_and_others_are_refused() {
         ..Recording::default()
     });
     let context = context(Some(store.clone()));
-    let mut blocked = Duration::ZERO;
-    let mut view = DbView {
-        context: &context,
-        blocked: &mut blocked,
-    };
+    let mut guest = OnlyDb::new(context);
+    let mut view = guest.db();
     // The migration's declared table is the run's own table (`--table users_live`).
     let found = wit_db::Host::get_item(&mut view, "users".into(), arena::encode(&key("u1")))
         .unwrap()
@@ -153,11 +147,8 @@ fn tables_resolve_as_declared_and_others_are_refused() {
 fn writes_arrive_decoded_with_their_expressions_and_errors_come_back() {
     let store = Arc::new(Recording::default());
     let context = context(Some(store.clone()));
-    let mut blocked = Duration::ZERO;
-    let mut view = DbView {
-        context: &context,
-        blocked: &mut blocked,
-    };
+    let mut guest = OnlyDb::new(context);
+    let mut view = guest.db();
     let values = Item::from(BTreeMap::from([(":v".to_owned(), s("Ada"))]));
     wit_db::Host::update_item(
         &mut view,
@@ -209,11 +200,8 @@ fn queries_have_their_page_size_bounded_and_pages_come_back_encoded() {
         ..Recording::default()
     });
     let context = context(Some(store.clone()));
-    let mut blocked = Duration::ZERO;
-    let mut view = DbView {
-        context: &context,
-        blocked: &mut blocked,
-    };
+    let mut guest = OnlyDb::new(context);
+    let mut view = guest.db();
     for (asked, sent) in [
         (None, MAX_QUERY_PAGE),
         (Some(0), 1),
@@ -247,11 +235,8 @@ fn queries_have_their_page_size_bounded_and_pages_come_back_encoded() {
 fn a_malformed_arena_is_refused_before_the_store_is_asked() {
     let store = Arc::new(Recording::default());
     let context = context(Some(store.clone()));
-    let mut blocked = Duration::ZERO;
-    let mut view = DbView {
-        context: &context,
-        blocked: &mut blocked,
-    };
+    let mut guest = OnlyDb::new(context);
+    let mut view = guest.db();
     let broken = wit::Item {
         nodes: vec![],
         attributes: vec![("id".into(), 3)],
@@ -270,21 +255,31 @@ fn time_in_the_store_is_counted_as_blocked() {
         ..Recording::default()
     });
     let context = context(Some(store));
-    let mut blocked = Duration::ZERO;
-    let mut view = DbView {
-        context: &context,
-        blocked: &mut blocked,
-    };
+    let mut guest = OnlyDb::new(context);
+    let mut view = guest.db();
     for _ in 0..2 {
         wit_db::Host::get_item(&mut view, "users".into(), arena::encode(&key("u1"))).unwrap();
     }
-    assert!(blocked >= Duration::from_millis(40), "{blocked:?}");
+    assert!(
+        guest.blocked >= Duration::from_millis(40),
+        "{:?}",
+        guest.blocked
+    );
 }
 
 /// Store data that carries only the import.
 struct OnlyDb {
     context: GuestContext,
     blocked: Duration,
+}
+
+impl OnlyDb {
+    fn new(context: GuestContext) -> OnlyDb {
+        OnlyDb {
+            context,
+            blocked: Duration::ZERO,
+        }
+    }
 }
 
 impl DbImportView for OnlyDb {
@@ -303,8 +298,4 @@ fn the_import_links_on_its_own() {
     add_to_linker(&mut linker).unwrap();
     // Twice is a duplicate definition: the import was really defined.
     assert!(add_to_linker(&mut linker).is_err());
-    let _ = OnlyDb {
-        context: context(None),
-        blocked: Duration::ZERO,
-    };
 }
