@@ -1,4 +1,4 @@
-//! The guest of the model-based crash test (`tests/all/model.rs`): every scanned item carries
+//! The guest of the model-based crash test (`tests/all/model/`): every scanned item carries
 //! its own `script`, a list of action specs, and `migrate` returns exactly those actions. The
 //! test generates the scripts from a seed and predicts the tables with an in-memory model, so
 //! the guest holds no logic of its own to get wrong.
