@@ -145,7 +145,8 @@ pub fn canonical_item(item: &Item) -> Item {
         .collect()
 }
 
-fn canonical(value: &Value) -> Value {
+/// `value` as [`canonical_item`] spells values.
+pub fn canonical(value: &Value) -> Value {
     let sorted = |mut v: Vec<String>| {
         v.sort();
         v

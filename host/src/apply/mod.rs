@@ -457,17 +457,13 @@ fn write_failed(prepared: &Prepared, error: &str) -> anyhow::Error {
     )
 }
 
-/// Counts and reports `prepared` as a conflict: its condition (or its item's existence) did
-/// not hold, and nothing was written.
-/// How an applied action went out: its update counts say which path updates take.
+/// How an applied action went out, for the counts of the paths updates take.
 #[derive(Clone, Copy)]
 enum Via {
     /// A `BatchExecuteStatement` (updates only).
     Statements,
-    /// A `BatchWriteItem` (puts and deletes only).
-    BatchWrite,
-    /// A single request.
-    Single,
+    /// A `BatchWriteItem` (puts and deletes only) or a single request.
+    Request,
 }
 
 /// Counts an applied action (an update also by how it went out) and settles it, whichever
@@ -479,7 +475,7 @@ fn applied(prepared: &Prepared, shared: &Shared, via: Via) {
     if matches!(kind, ActionKind::Update { .. }) {
         let path = match via {
             Via::Statements => &counts.updates_batched,
-            Via::BatchWrite | Via::Single => &counts.updates_single,
+            Via::Request => &counts.updates_single,
         };
         path.fetch_add(1, Ordering::Relaxed);
     }
@@ -489,6 +485,8 @@ fn applied(prepared: &Prepared, shared: &Shared, via: Via) {
         .settle(prepared.sequence, prepared.end, Settled::applied(kind));
 }
 
+/// Counts and reports `prepared` as a conflict: its condition (or its item's existence) did
+/// not hold, and nothing was written.
 fn conflict(prepared: &Prepared, shared: &Shared) {
     let action = &prepared.action;
     shared
@@ -577,7 +575,7 @@ async fn flush(batch: &mut Vec<Prepared>, shared: &Shared) -> Result<()> {
     }
     crate::crash::point("batch-written");
     for prepared in batch.drain(..) {
-        applied(&prepared, shared, Via::BatchWrite);
+        applied(&prepared, shared, Via::Request);
     }
     Ok(())
 }
@@ -642,7 +640,7 @@ async fn apply_one(prepared: Prepared, shared: &Shared) -> Result<()> {
             if written == Written::Applied {
                 crate::crash::point("single-written");
             }
-            applied(&prepared, shared, Via::Single);
+            applied(&prepared, shared, Via::Request);
             Ok(())
         }
         Err(WriteError::ConditionFailed) => {

@@ -17,7 +17,7 @@ use crate::engine::{
     DbError, DbResult, ImmediateQuery, ImmediateWrite, QueryPage, TableStore, WriteExpressions,
 };
 use crate::model::item::Item;
-use crate::preview::canonical_item;
+use crate::preview::canonical;
 
 /// A case's tables, by name.
 #[derive(Debug, Default, Clone)]
@@ -38,11 +38,13 @@ impl CaseTables {
     }
 }
 
-/// Whether `item` holds every attribute of `key`, numbers compared by value.
+/// Whether `item` holds every attribute of `key`, numbers compared by value (only the key's
+/// attributes are put in canonical form, not the whole item).
 fn matches(item: &Item, key: &Item) -> bool {
-    let (item, key) = (canonical_item(item), canonical_item(key));
-    key.iter()
-        .all(|(name, value)| item.get(name) == Some(value))
+    key.iter().all(|(name, value)| {
+        item.get(name)
+            .is_some_and(|held| canonical(held) == canonical(value))
+    })
 }
 
 /// DynamoDB's answer to an expression it cannot read.
