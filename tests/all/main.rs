@@ -4,6 +4,7 @@ mod support;
 
 mod architecture;
 mod assemblyscript;
+mod assemblyscript_abi;
 mod cases;
 mod conformance;
 #[cfg(feature = "crash-points")]

@@ -10,11 +10,10 @@
 // Blocks come from AssemblyScript's TLSF allocator, whose blocks are 16-byte aligned: enough for
 // every alignment the canonical ABI asks (at most 8).
 //
-// Layouts (bytes): value 12 (tag u8 @0, payload @4); item 16; option<string> 12;
-// expression-attributes 24; put/delete-action 64; update-action 76; action 80;
-// result<list<action>, string> 12; info 40 (align 8).
+// Sizes and offsets come from layout.ts, which a test checks against the WIT.
 
 import { Item, Kind, Value } from "./value";
+import * as L from "./layout";
 import { Action, ActionKind } from "./action";
 import { handlers, Result } from "./migration";
 import { error as logError } from "./log";
@@ -72,7 +71,8 @@ function liftBytes(ptr: usize, len: usize): Uint8Array {
 function liftStrings(ptr: usize, len: usize): string[] {
   const out = new Array<string>(<i32>len);
   for (let i: usize = 0; i < len; i++) {
-    out[<i32>i] = liftString(load<u32>(ptr + 8 * i), load<u32>(ptr + 8 * i, 4));
+    const at = ptr + L.SLICE_SIZE * i;
+    out[<i32>i] = liftString(load<u32>(at), load<u32>(at + L.SLICE_LEN));
   }
   return out;
 }
@@ -81,41 +81,45 @@ function liftStrings(ptr: usize, len: usize): string[] {
 export function liftItem(attrs: usize, attrsLen: usize, nodes: usize, nodesLen: usize): Item {
   const item = new Item();
   for (let i: usize = 0; i < attrsLen; i++) {
-    const at = attrs + 12 * i;
-    const name = liftString(load<u32>(at), load<u32>(at, 4));
-    item.set(name, liftNode(nodes, nodesLen, load<u32>(at, 8), 0));
+    const at = attrs + L.ENTRY_SIZE * i;
+    const name = liftString(load<u32>(at), load<u32>(at + L.SLICE_LEN));
+    item.set(name, liftNode(nodes, nodesLen, load<u32>(at + L.ENTRY_NODE), 0));
   }
   return item;
 }
 
 function liftNode(nodes: usize, nodesLen: usize, index: u32, depth: i32): Value {
   if (<usize>index >= nodesLen || depth > 64) throw new Error("drift-sdk: malformed item arena");
-  const at = nodes + 12 * <usize>index;
-  const a = <usize>load<u32>(at, 4);
-  const b = <usize>load<u32>(at, 8);
+  const at = nodes + L.VALUE_SIZE * <usize>index;
+  // A payload of one or two words: (pointer, length), or a bool.
+  const a = <usize>load<u32>(at + L.VALUE_PAYLOAD);
+  const b = <usize>load<u32>(at + L.VALUE_PAYLOAD + L.SLICE_LEN);
   switch (<i32>load<u8>(at)) {
     case Kind.S: return Value.S(liftString(a, b));
     case Kind.N: return Value.N(liftString(a, b));
     case Kind.B: return Value.B(liftBytes(a, b));
-    case Kind.BOOL: return Value.bool(load<u8>(at, 4) != 0);
+    case Kind.BOOL: return Value.bool(load<u8>(at + L.VALUE_PAYLOAD) != 0);
     case Kind.NULL: return Value.null();
     case Kind.SS: return Value.SS(liftStrings(a, b));
     case Kind.NS: return Value.NS(liftStrings(a, b));
     case Kind.BS: {
       const out = new Array<Uint8Array>(<i32>b);
-      for (let i: usize = 0; i < b; i++) out[<i32>i] = liftBytes(load<u32>(a + 8 * i), load<u32>(a + 8 * i, 4));
+      for (let i: usize = 0; i < b; i++) {
+        const e = a + L.SLICE_SIZE * i;
+        out[<i32>i] = liftBytes(load<u32>(e), load<u32>(e + L.SLICE_LEN));
+      }
       return Value.BS(out);
     }
     case Kind.L: {
       const out = new Array<Value>(<i32>b);
-      for (let i: usize = 0; i < b; i++) out[<i32>i] = liftNode(nodes, nodesLen, load<u32>(a + 4 * i), depth + 1);
+      for (let i: usize = 0; i < b; i++) out[<i32>i] = liftNode(nodes, nodesLen, load<u32>(a + L.INDEX_SIZE * i), depth + 1);
       return Value.L(out);
     }
     case Kind.M: {
       const out = new Item();
       for (let i: usize = 0; i < b; i++) {
-        const e = a + 12 * i;
-        out.set(liftString(load<u32>(e), load<u32>(e, 4)), liftNode(nodes, nodesLen, load<u32>(e, 8), depth + 1));
+        const e = a + L.ENTRY_SIZE * i;
+        out.set(liftString(load<u32>(e), load<u32>(e + L.SLICE_LEN)), liftNode(nodes, nodesLen, load<u32>(e + L.ENTRY_NODE), depth + 1));
       }
       return Value.M(out);
     }
@@ -131,7 +135,7 @@ export function storeString(at: usize, s: string): void {
   const ptr = alloc(len);
   String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, ptr, false, String.UTF8.ErrorMode.REPLACE);
   store<u32>(at, <u32>ptr);
-  store<u32>(at, <u32>len, 4);
+  store<u32>(at + L.SLICE_LEN, <u32>len);
 }
 
 function storeBytes(at: usize, bytes: Uint8Array): void {
@@ -139,22 +143,23 @@ function storeBytes(at: usize, bytes: Uint8Array): void {
   const ptr = alloc(len);
   memory.copy(ptr, bytes.dataStart, len);
   store<u32>(at, <u32>ptr);
-  store<u32>(at, <u32>len, 4);
+  store<u32>(at + L.SLICE_LEN, <u32>len);
 }
 
 function storeStrings(at: usize, list: string[]): void {
-  const ptr = alloc(8 * <usize>list.length);
-  for (let i = 0; i < list.length; i++) storeString(ptr + 8 * <usize>i, list[i]);
+  const ptr = alloc(L.SLICE_SIZE * <usize>list.length);
+  for (let i = 0; i < list.length; i++) storeString(ptr + L.SLICE_SIZE * <usize>i, list[i]);
   store<u32>(at, <u32>ptr);
-  store<u32>(at, <u32>list.length, 4);
+  store<u32>(at + L.SLICE_LEN, <u32>list.length);
 }
 
-function storeOptionalString(at: usize, s: string | null): void {
+/** Writes `s` as an option<string> at `at`. */
+export function storeOptionalString(at: usize, s: string | null): void {
   if (s == null) {
     store<u8>(at, 0);
   } else {
     store<u8>(at, 1);
-    storeString(at + 4, s);
+    storeString(at + L.OPTION_STRING_PAYLOAD, s);
   }
 }
 
@@ -176,57 +181,58 @@ export function storeItem(at: usize, entries: Map<string, Value>): void {
   const names = entries.keys();
   let total: u32 = 0;
   for (let i = 0; i < names.length; i++) total += countNodes(entries.get(names[i]));
-  const attrs = alloc(12 * <usize>names.length);
-  const nodes = alloc(12 * <usize>total);
+  const attrs = alloc(L.ENTRY_SIZE * <usize>names.length);
+  const nodes = alloc(L.VALUE_SIZE * <usize>total);
   nextNode = 0;
   for (let i = 0; i < names.length; i++) {
-    const e = attrs + 12 * <usize>i;
+    const e = attrs + L.ENTRY_SIZE * <usize>i;
     storeString(e, names[i]);
-    store<u32>(e, writeNode(nodes, entries.get(names[i])), 8);
+    store<u32>(e + L.ENTRY_NODE, writeNode(nodes, entries.get(names[i])));
   }
   store<u32>(at, <u32>attrs);
-  store<u32>(at, <u32>names.length, 4);
-  store<u32>(at, <u32>nodes, 8);
-  store<u32>(at, total, 12);
+  store<u32>(at + L.SLICE_LEN, <u32>names.length);
+  store<u32>(at + L.ITEM_NODES, <u32>nodes);
+  store<u32>(at + L.ITEM_NODES + L.SLICE_LEN, total);
 }
 
 /** Writes `value` at the next node slot (children after it); returns its index. */
 function writeNode(nodes: usize, value: Value): u32 {
   const index = nextNode++;
-  const at = nodes + 12 * <usize>index;
+  const at = nodes + L.VALUE_SIZE * <usize>index;
+  const payload = at + L.VALUE_PAYLOAD;
   store<u8>(at, <u8>value.kind);
   switch (value.kind) {
     case Kind.S:
-    case Kind.N: storeString(at + 4, value.text); break;
-    case Kind.B: storeBytes(at + 4, value.bytes); break;
-    case Kind.BOOL: store<u8>(at, value.flag ? 1 : 0, 4); break;
+    case Kind.N: storeString(payload, value.text); break;
+    case Kind.B: storeBytes(payload, value.bytes); break;
+    case Kind.BOOL: store<u8>(payload, value.flag ? 1 : 0); break;
     case Kind.NULL: break;
     case Kind.SS:
-    case Kind.NS: storeStrings(at + 4, value.texts); break;
+    case Kind.NS: storeStrings(payload, value.texts); break;
     case Kind.BS: {
-      const list = alloc(8 * <usize>value.binaries.length);
-      for (let i = 0; i < value.binaries.length; i++) storeBytes(list + 8 * <usize>i, value.binaries[i]);
-      store<u32>(at, <u32>list, 4);
-      store<u32>(at, <u32>value.binaries.length, 8);
+      const list = alloc(L.SLICE_SIZE * <usize>value.binaries.length);
+      for (let i = 0; i < value.binaries.length; i++) storeBytes(list + L.SLICE_SIZE * <usize>i, value.binaries[i]);
+      store<u32>(payload, <u32>list);
+      store<u32>(payload + L.SLICE_LEN, <u32>value.binaries.length);
       break;
     }
     case Kind.L: {
-      const list = alloc(4 * <usize>value.list.length);
-      for (let i = 0; i < value.list.length; i++) store<u32>(list + 4 * <usize>i, writeNode(nodes, value.list[i]));
-      store<u32>(at, <u32>list, 4);
-      store<u32>(at, <u32>value.list.length, 8);
+      const list = alloc(L.INDEX_SIZE * <usize>value.list.length);
+      for (let i = 0; i < value.list.length; i++) store<u32>(list + L.INDEX_SIZE * <usize>i, writeNode(nodes, value.list[i]));
+      store<u32>(payload, <u32>list);
+      store<u32>(payload + L.SLICE_LEN, <u32>value.list.length);
       break;
     }
     case Kind.M: {
       const keys = value.map.keys();
-      const list = alloc(12 * <usize>keys.length);
+      const list = alloc(L.ENTRY_SIZE * <usize>keys.length);
       for (let i = 0; i < keys.length; i++) {
-        const e = list + 12 * <usize>i;
+        const e = list + L.ENTRY_SIZE * <usize>i;
         storeString(e, keys[i]);
-        store<u32>(e, writeNode(nodes, value.map.get(keys[i])), 8);
+        store<u32>(e + L.ENTRY_NODE, writeNode(nodes, value.map.get(keys[i])));
       }
-      store<u32>(at, <u32>list, 4);
-      store<u32>(at, <u32>keys.length, 8);
+      store<u32>(payload, <u32>list);
+      store<u32>(payload + L.SLICE_LEN, <u32>keys.length);
       break;
     }
   }
@@ -236,47 +242,50 @@ function writeNode(nodes: usize, value: Value): u32 {
 /** Writes expression-attributes (names, values) at `at`. */
 export function storeAttributes(at: usize, names: Map<string, string>, values: Map<string, Value>): void {
   const keys = names.keys();
-  const list = alloc(16 * <usize>keys.length);
+  const list = alloc(L.NAME_PAIR_SIZE * <usize>keys.length);
   for (let i = 0; i < keys.length; i++) {
-    storeString(list + 16 * <usize>i, keys[i]);
-    storeString(list + 16 * <usize>i + 8, names.get(keys[i]));
+    const pair = list + L.NAME_PAIR_SIZE * <usize>i;
+    storeString(pair, keys[i]);
+    storeString(pair + L.NAME_PAIR_SECOND, names.get(keys[i]));
   }
   store<u32>(at, <u32>list);
-  store<u32>(at, <u32>keys.length, 4);
-  storeItem(at + 8, values);
+  store<u32>(at + L.SLICE_LEN, <u32>keys.length);
+  storeItem(at + L.EXPRESSION_ATTRIBUTES_VALUES, values);
 }
 
 function storeAction(at: usize, action: Action): void {
   store<u8>(at, <u8>action.kind);
-  const p = at + 4;
+  // Every action starts with its table (at 0 of the payload).
+  const p = at + L.ACTION_PAYLOAD;
   storeOptionalString(p, action.table);
-  storeItem(p + 12, action.item.entries);
   if (action.kind == ActionKind.UPDATE) {
-    storeString(p + 28, <string>action.updateExpression());
-    storeOptionalString(p + 36, action.condition);
-    storeAttributes(p + 48, action.names, action.values);
-    store<u8>(p + 72, action.upsertAllowed ? 1 : 0);
+    storeItem(p + L.UPDATE_ACTION_KEY, action.item.entries);
+    storeString(p + L.UPDATE_ACTION_UPDATE_EXPRESSION, <string>action.updateExpression());
+    storeOptionalString(p + L.UPDATE_ACTION_CONDITION, action.condition);
+    storeAttributes(p + L.UPDATE_ACTION_ATTRIBUTES, action.names, action.values);
+    store<u8>(p + L.UPDATE_ACTION_UPSERT, action.upsertAllowed ? 1 : 0);
   } else {
-    storeOptionalString(p + 28, action.condition);
-    storeAttributes(p + 40, action.names, action.values);
+    storeItem(p + L.PUT_ACTION_ITEM, action.item.entries);
+    storeOptionalString(p + L.PUT_ACTION_CONDITION, action.condition);
+    storeAttributes(p + L.PUT_ACTION_ATTRIBUTES, action.names, action.values);
   }
 }
 
 function storeResult(result: Result): usize {
-  const at = alloc(12);
+  const at = alloc(L.ACTIONS_RESULT_SIZE);
   let error = result.error;
   for (let i = 0; error == null && i < result.actions.length; i++) error = result.actions[i].problem();
   if (error != null) {
     store<u8>(at, 1);
-    storeString(at + 4, error);
+    storeString(at + L.ACTIONS_RESULT_PAYLOAD, error);
     return at;
   }
   const actions = result.actions;
-  const list = alloc(80 * <usize>actions.length);
-  for (let i = 0; i < actions.length; i++) storeAction(list + 80 * <usize>i, actions[i]);
+  const list = alloc(L.ACTION_SIZE * <usize>actions.length);
+  for (let i = 0; i < actions.length; i++) storeAction(list + L.ACTION_SIZE * <usize>i, actions[i]);
   store<u8>(at, 0);
-  store<u32>(at, <u32>list, 4);
-  store<u32>(at, <u32>actions.length, 8);
+  store<u32>(at + L.ACTIONS_RESULT_PAYLOAD, <u32>list);
+  store<u32>(at + L.ACTIONS_RESULT_PAYLOAD + L.SLICE_LEN, <u32>actions.length);
   return at;
 }
 
@@ -285,12 +294,12 @@ function storeResult(result: Result): usize {
 /** `info: func() -> info`. */
 export function info(): usize {
   const i = handlers().info();
-  const at = alloc(40);
+  const at = alloc(L.INFO_SIZE);
   store<u64>(at, i.number);
-  storeString(at + 8, i.name);
-  storeString(at + 16, i.description);
-  storeString(at + 24, i.table);
-  storeStrings(at + 32, i.otherTables);
+  storeString(at + L.INFO_NAME, i.name);
+  storeString(at + L.INFO_DESCRIPTION, i.description);
+  storeString(at + L.INFO_TABLE, i.table);
+  storeStrings(at + L.INFO_OTHER_TABLES, i.otherTables);
   return at;
 }
 

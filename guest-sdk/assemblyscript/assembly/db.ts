@@ -2,13 +2,15 @@
 // declared: getItem, query (reads), putItem, updateItem, deleteItem (writes, not deferred and
 // not undone if the migration fails: prefer actions).
 //
-// Layouts (bytes): update-item's arguments exceed 16 flat values, so they go through memory as
-// a record of 68 (table 0, key 8, expression 24, condition 32, attributes 44); query-input
-// likewise, 96 (table 0, index 8, key-condition 20, filter 28, attributes 40, limit 64,
-// exclusive-start-key 72, descending 92).
+// Sizes and offsets come from layout.ts, which a test checks against the WIT. update-item's and
+// query's arguments exceed 16 flat values, so they go through memory; get-item's, put-item's and
+// delete-item's are laid out in memory too and then loaded flat.
 
 import { Item, Value } from "./value";
-import { alloc_for_import, liftItem, releaseInbound, storeAttributes, storeItem, storeString } from "./abi";
+import {
+  alloc_for_import, liftItem, releaseInbound, storeAttributes, storeItem, storeOptionalString, storeString,
+} from "./abi";
+import * as L from "./layout";
 
 
 @external("drift:migration/dynamodb@0.1.0", "get-item")
@@ -71,51 +73,54 @@ const DB_ERRORS: string[] = ["condition check failed", "refused: ", "DynamoDB fa
 function readError(at: usize, out: Outcome): void {
   const tag = load<u8>(at);
   out.conditionFailed = tag == 0;
-  out.error = DB_ERRORS[tag] + (tag == 0 ? "" : String.UTF8.decodeUnsafe(load<u32>(at, 4), load<u32>(at, 8)));
+  const text = at + L.DB_ERROR_PAYLOAD;
+  out.error = DB_ERRORS[tag] + (tag == 0 ? "" : String.UTF8.decodeUnsafe(load<u32>(text), load<u32>(text + L.SLICE_LEN)));
 }
 
 /** Reads `result<_, db-error>` at `ret`. */
 function unitResult(ret: usize): Outcome {
   const out = new Outcome();
-  if (load<u8>(ret) != 0) readError(ret + 4, out);
+  if (load<u8>(ret) != 0) readError(ret + L.UNIT_RESULT_PAYLOAD, out);
   releaseInbound();
   return out;
-}
-
-/** Writes option<string> at `at`. */
-function storeOption(at: usize, s: string | null): void {
-  if (s == null) {
-    store<u8>(at, 0);
-  } else {
-    store<u8>(at, 1);
-    storeString(at + 4, s);
-  }
 }
 
 /** Reads the item with primary key `key` from `table` (strongly consistent). */
 export function getItem(table: string, key: Item): Outcome {
-  const args = alloc_for_import(24);
+  const args = alloc_for_import(L.GET_ITEM_ARGS_SIZE);
   storeString(args, table);
-  storeItem(args + 8, key.entries);
-  const ret = alloc_for_import(24);
-  hostGetItem(load<u32>(args), load<u32>(args, 4), load<u32>(args, 8), load<u32>(args, 12), load<u32>(args, 16), load<u32>(args, 20), ret);
+  storeItem(args + L.GET_ITEM_ARGS_KEY, key.entries);
+  const ret = alloc_for_import(L.GET_ITEM_RESULT_SIZE);
+  const keyAt = args + L.GET_ITEM_ARGS_KEY;
+  const nodes = keyAt + L.ITEM_NODES;
+  hostGetItem(
+    load<u32>(args), load<u32>(args + L.SLICE_LEN),
+    load<u32>(keyAt), load<u32>(keyAt + L.SLICE_LEN), load<u32>(nodes), load<u32>(nodes + L.SLICE_LEN),
+    ret,
+  );
   const out = new Outcome();
   if (load<u8>(ret) == 0) {
-    if (load<u8>(ret, 4) == 1) out.item = liftItem(load<u32>(ret, 8), load<u32>(ret, 12), load<u32>(ret, 16), load<u32>(ret, 20));
+    if (load<u8>(ret + L.GET_ITEM_RESULT_PAYLOAD) == 1) out.item = loadItem(ret + L.GET_ITEM_RESULT_ITEM);
   } else {
-    readError(ret + 4, out);
+    readError(ret + L.GET_ITEM_RESULT_PAYLOAD, out);
   }
   releaseInbound();
   return out;
 }
 
-/** Lays out (table, item, condition, attributes) for put-item / delete-item: 68 bytes. */
+/** Lifts the item stored (attributes, nodes) at `at`. */
+function loadItem(at: usize): Item {
+  const nodes = at + L.ITEM_NODES;
+  return liftItem(load<u32>(at), load<u32>(at + L.SLICE_LEN), load<u32>(nodes), load<u32>(nodes + L.SLICE_LEN));
+}
+
+/** Lays out (table, item, condition, attributes) for put-item / delete-item. */
 function storeWriteArgs(table: string, item: Item, expression: Expression): usize {
-  const args = alloc_for_import(68);
+  const args = alloc_for_import(L.WRITE_ARGS_SIZE);
   storeString(args, table);
-  storeItem(args + 8, item.entries);
-  storeOption(args + 24, expression.condition);
-  storeAttributes(args + 36, expression.names, expression.values);
+  storeItem(args + L.WRITE_ARGS_ITEM, item.entries);
+  storeOptionalString(args + L.WRITE_ARGS_CONDITION, expression.condition);
+  storeAttributes(args + L.WRITE_ARGS_ATTRIBUTES, expression.names, expression.values);
   return args;
 }
 
@@ -130,12 +135,22 @@ type WriteImport = (
 
 /** Calls put-item or delete-item with (table, item or key, condition, attributes). */
 function write(host: WriteImport, table: string, item: Item, expression: Expression): Outcome {
+  // Laid out in memory, then loaded as the flat values they lower to.
   const a = storeWriteArgs(table, item, expression);
-  const ret = alloc_for_import(16);
+  const ret = alloc_for_import(L.UNIT_RESULT_SIZE);
+  const itemAt = a + L.WRITE_ARGS_ITEM;
+  const nodes = itemAt + L.ITEM_NODES;
+  const condition = a + L.WRITE_ARGS_CONDITION;
+  const text = condition + L.OPTION_STRING_PAYLOAD;
+  const names = a + L.WRITE_ARGS_ATTRIBUTES;
+  const values = names + L.EXPRESSION_ATTRIBUTES_VALUES;
+  const valueNodes = values + L.ITEM_NODES;
   host(
-    load<u32>(a), load<u32>(a, 4), load<u32>(a, 8), load<u32>(a, 12), load<u32>(a, 16), load<u32>(a, 20),
-    load<u8>(a, 24), load<u32>(a, 28), load<u32>(a, 32),
-    load<u32>(a, 36), load<u32>(a, 40), load<u32>(a, 44), load<u32>(a, 48), load<u32>(a, 52), load<u32>(a, 56),
+    load<u32>(a), load<u32>(a + L.SLICE_LEN),
+    load<u32>(itemAt), load<u32>(itemAt + L.SLICE_LEN), load<u32>(nodes), load<u32>(nodes + L.SLICE_LEN),
+    load<u8>(condition), load<u32>(text), load<u32>(text + L.SLICE_LEN),
+    load<u32>(names), load<u32>(names + L.SLICE_LEN),
+    load<u32>(values), load<u32>(values + L.SLICE_LEN), load<u32>(valueNodes), load<u32>(valueNodes + L.SLICE_LEN),
     ret,
   );
   return unitResult(ret);
@@ -153,13 +168,13 @@ export function deleteItem(table: string, key: Item, expression: Expression = ne
 
 /** Updates the item with primary key `key` in `table` now, with a raw update expression. */
 export function updateItem(table: string, key: Item, updateExpression: string, expression: Expression = new Expression()): Outcome {
-  const args = alloc_for_import(68);
+  const args = alloc_for_import(L.UPDATE_ITEM_ARGS_SIZE);
   storeString(args, table);
-  storeItem(args + 8, key.entries);
-  storeString(args + 24, updateExpression);
-  storeOption(args + 32, expression.condition);
-  storeAttributes(args + 44, expression.names, expression.values);
-  const ret = alloc_for_import(16);
+  storeItem(args + L.UPDATE_ITEM_ARGS_KEY, key.entries);
+  storeString(args + L.UPDATE_ITEM_ARGS_UPDATE_EXPRESSION, updateExpression);
+  storeOptionalString(args + L.UPDATE_ITEM_ARGS_CONDITION, expression.condition);
+  storeAttributes(args + L.UPDATE_ITEM_ARGS_ATTRIBUTES, expression.names, expression.values);
+  const ret = alloc_for_import(L.UNIT_RESULT_SIZE);
   hostUpdateItem(args, ret);
   return unitResult(ret);
 }
@@ -176,40 +191,39 @@ export class Query {
 
 /** Reads one page of `query`, after `start` (the previous page's lastEvaluatedKey). */
 export function queryPage(query: Query, start: Item | null = null): Outcome {
-  const args = alloc_for_import(96);
+  const args = alloc_for_import(L.QUERY_INPUT_SIZE);
   storeString(args, query.table);
-  storeOption(args + 8, query.index);
-  storeString(args + 20, query.keyCondition);
-  storeOption(args + 28, query.filter);
-  storeAttributes(args + 40, query.expression.names, query.expression.values);
+  storeOptionalString(args + L.QUERY_INPUT_INDEX, query.index);
+  storeString(args + L.QUERY_INPUT_KEY_CONDITION, query.keyCondition);
+  storeOptionalString(args + L.QUERY_INPUT_FILTER, query.filter);
+  storeAttributes(args + L.QUERY_INPUT_ATTRIBUTES, query.expression.names, query.expression.values);
+  const limit = args + L.QUERY_INPUT_LIMIT;
   if (query.limit > 0) {
-    store<u8>(args + 64, 1);
-    store<u32>(args + 68, query.limit);
+    store<u8>(limit, 1);
+    store<u32>(limit + L.OPTION_U32_PAYLOAD, query.limit);
   } else {
-    store<u8>(args + 64, 0);
+    store<u8>(limit, 0);
   }
+  const exclusiveStart = args + L.QUERY_INPUT_EXCLUSIVE_START_KEY;
   if (start != null) {
-    store<u8>(args + 72, 1);
-    storeItem(args + 76, start.entries);
+    store<u8>(exclusiveStart, 1);
+    storeItem(exclusiveStart + L.OPTION_ITEM_PAYLOAD, start.entries);
   } else {
-    store<u8>(args + 72, 0);
+    store<u8>(exclusiveStart, 0);
   }
-  store<u8>(args + 92, query.descending ? 1 : 0);
-  const ret = alloc_for_import(32);
+  store<u8>(args + L.QUERY_INPUT_DESCENDING, query.descending ? 1 : 0);
+  const ret = alloc_for_import(L.QUERY_RESULT_SIZE);
   hostQuery(args, ret);
   const out = new Outcome();
   if (load<u8>(ret) == 0) {
-    const list = <usize>load<u32>(ret, 4);
-    const count = <usize>load<u32>(ret, 8);
-    for (let i: usize = 0; i < count; i++) {
-      const at = list + 16 * i;
-      out.items.push(liftItem(load<u32>(at), load<u32>(at, 4), load<u32>(at, 8), load<u32>(at, 12)));
-    }
-    if (load<u8>(ret, 12) == 1) {
-      out.lastEvaluatedKey = liftItem(load<u32>(ret, 16), load<u32>(ret, 20), load<u32>(ret, 24), load<u32>(ret, 28));
-    }
+    const output = ret + L.QUERY_RESULT_PAYLOAD;
+    const list = <usize>load<u32>(output);
+    const count = <usize>load<u32>(output + L.SLICE_LEN);
+    for (let i: usize = 0; i < count; i++) out.items.push(loadItem(list + L.ITEM_SIZE * i));
+    const last = output + L.QUERY_OUTPUT_LAST_EVALUATED_KEY;
+    if (load<u8>(last) == 1) out.lastEvaluatedKey = loadItem(last + L.OPTION_ITEM_PAYLOAD);
   } else {
-    readError(ret + 4, out);
+    readError(ret + L.QUERY_RESULT_PAYLOAD, out);
   }
   releaseInbound();
   return out;

@@ -4,7 +4,7 @@
 export class Segment {
   isIndex: bool = false;
   name: string = "";
-  index: i32 = 0;
+  index: u32 = 0;
 }
 
 /** A parsed document path. */
@@ -23,16 +23,21 @@ export class Path {
       if (c == "[") {
         const end = text.indexOf("]", i);
         if (end < 0) return Path.error(text, "unclosed `[`");
+        // As Rust's `usize::from_str` on wasm32 reads it: an optional `+`, digits, at most u32::MAX.
         const digits = text.substring(i + 1, end);
-        if (digits.length == 0 || digits.length > 9) return Path.error(text, "list index is not a whole number");
-        for (let k = 0; k < digits.length; k++) {
+        const first = digits.startsWith("+") ? 1 : 0;
+        if (digits.length == first) return Path.error(text, "list index is not a whole number");
+        let index: u64 = 0;
+        for (let k = first; k < digits.length; k++) {
           const d = digits.charCodeAt(k);
           if (d < 48 || d > 57) return Path.error(text, "list index is not a whole number");
+          index = index * 10 + <u64>(d - 48);
+          if (index > <u64>U32.MAX_VALUE) return Path.error(text, "list index is not a whole number");
         }
         if (path.segments.length == 0) return Path.error(text, "a path starts with an attribute name");
         const s = new Segment();
         s.isIndex = true;
-        s.index = I32.parseInt(digits);
+        s.index = <u32>index;
         path.segments.push(s);
         i = end + 1;
         expectName = false;

@@ -87,8 +87,8 @@ export class Value {
     for (let i = from; i < path.segments.length; i++) {
       const segment = path.segments[i];
       if (segment.isIndex) {
-        if (value.kind != Kind.L || segment.index >= value.list.length) return null;
-        value = value.list[segment.index];
+        if (value.kind != Kind.L || segment.index >= <u32>value.list.length) return null;
+        value = value.list[<i32>segment.index];
       } else {
         if (value.kind != Kind.M || !value.map.has(segment.name)) return null;
         value = value.map.get(segment.name);

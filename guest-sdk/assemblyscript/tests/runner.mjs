@@ -6,9 +6,15 @@
 import { dirname } from "node:path";
 import { readFileSync, mkdirSync } from "node:fs";
 
+/** AssemblyScript's class id of `String`, which `__new` takes. */
+const STRING_ID = 2;
+
 /** Compiles `testFile` to `outFile` with `asc` (plus `extraArgs`), runs its tests, and
- *  returns the number that failed (compile errors exit the process with 1). */
-export async function runTests(asc, testFile, outFile, extraArgs = []) {
+ *  returns the number that failed (compile errors exit the process with 1). `more`, if given,
+ *  runs after them with the exports and `call(name, ...texts)` (which calls an export taking
+ *  and returning strings: the module needs `--exportRuntime`) and returns how many of its
+ *  checks failed. */
+export async function runTests(asc, testFile, outFile, extraArgs = [], more = undefined) {
   mkdirSync(dirname(outFile), { recursive: true });
   const { error, stderr } = await asc.main([
     testFile, "--outFile", outFile, "--runtime", "incremental", "--debug", ...extraArgs,
@@ -43,6 +49,26 @@ export async function runTests(asc, testFile, outFile, extraArgs = []) {
       failed++;
       console.log(`FAILED  ${name}: ${e.message}`);
     }
+  }
+  if (more) {
+    const { __new, __pin, __unpin } = instance.exports;
+    const string = (value) => {
+      const bytes = Buffer.from(value, "utf16le");
+      const ptr = __pin(__new(bytes.length, STRING_ID));
+      new Uint8Array(memory.buffer, ptr, bytes.length).set(bytes);
+      return ptr;
+    };
+    const call = (name, ...texts) => {
+      const ptrs = texts.map(string);
+      try {
+        return text(instance.exports[name](...ptrs));
+      } finally {
+        ptrs.forEach(__unpin);
+      }
+    };
+    const failures = await more(instance.exports, call);
+    failures === 0 ? passed++ : failed++;
+    console.log(`${failures === 0 ? "ok     " : "FAILED "} the checks after the tests (${failures} failed)`);
   }
   console.log(`${passed} passed, ${failed} failed`);
   return failed;

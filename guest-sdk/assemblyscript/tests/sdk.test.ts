@@ -128,3 +128,22 @@ export function test_lowercase_applies_the_final_sigma_rule_as_rust_does(): void
   assert(toLowerCase("") == "");
   assert(toLowerCase("İ") == "i\u0307");
 }
+
+// What run.mjs compares with the shared vectors (guest-sdk/vectors/sdk.json).
+
+/** The segments of `text`, one a line (`.name` or `[index]`), or `!` and the parse error. */
+export function vector_path(text: string): string {
+  const path = Path.parse(text);
+  if (path == null) return "!" + Path.lastError;
+  const lines = new Array<string>();
+  for (let i = 0; i < path.segments.length; i++) {
+    const segment = path.segments[i];
+    lines.push(segment.isIndex ? "[" + segment.index.toString() + "]" : "." + segment.name);
+  }
+  return lines.join("\n");
+}
+
+/** `text` lowercased by the SDK. */
+export function vector_lowercase(text: string): string {
+  return toLowerCase(text);
+}

@@ -39,6 +39,9 @@ export function numberText(n: number | bigint | string): string {
   return floatText(n);
 }
 
+/** The texts Rust's `f64::from_str` reads (`Number` also takes hex, binary and blanks). */
+const FLOAT_TEXT = /^[+-]?(?:inf|infinity|nan|(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)$/i;
+
 /**
  * One DynamoDB attribute value. Immutable (a map's {@link Item} aside).
  *
@@ -180,8 +183,11 @@ export class Value {
   asFloat(): number | undefined {
     if (this.type !== "N") return undefined;
     const text = this.data as string;
-    const n = Number(text);
-    return text.length > 0 && text.trim() === text && !Number.isNaN(n) ? n : undefined;
+    if (!FLOAT_TEXT.test(text)) return undefined;
+    const unsigned = text.replace(/^[+-]/, "").toLowerCase();
+    if (unsigned === "nan") return NaN;
+    if (unsigned.startsWith("inf")) return text.startsWith("-") ? -Infinity : Infinity;
+    return Number(text);
   }
 
   /** The bytes, if this is a B. */

@@ -16,6 +16,7 @@ interface Vectors {
   updates: { ops: Op[]; expression?: string; names?: Record<string, string>; values?: Json; error?: string }[];
   sizes: { item: Json; size: number }[];
   numbers: { bits: string; text: string }[];
+  parses: { text: string; bits: string | null }[];
   lowercase: { text: string; lower: string }[];
   arenas: { item: Json; attributes: [string, number][]; nodes: { tag: string; val?: unknown }[] }[];
 }
@@ -77,6 +78,16 @@ describe("the shared vectors", () => {
       bits.setBigUint64(0, BigInt("0x" + vector.bits));
       const float = bits.getFloat64(0);
       assert.equal(Value.from(float).asNumber(), vector.text, `${vector.bits} (${float})`);
+    }
+  });
+
+  it("read number texts as Rust's floats", () => {
+    const bits = new DataView(new ArrayBuffer(8));
+    for (const vector of vectors.parses) {
+      const float = Value.N(vector.text).asFloat();
+      if (float !== undefined) bits.setFloat64(0, float);
+      const got = float === undefined ? null : bits.getBigUint64(0).toString(16).padStart(16, "0");
+      assert.equal(got, vector.bits, vector.text);
     }
   });
 

@@ -27,6 +27,10 @@ TYPES = ("S", "N", "B", "BOOL", "NULL", "SS", "NS", "BS", "L", "M")
 _I64 = re.compile(r"[+-]?[0-9]+\Z")
 _I64_MIN = -(2**63)
 _I64_MAX = 2**63 - 1
+# The texts Rust's ``f64::from_str`` reads (``float`` also takes underscores and blanks).
+_FLOAT_TEXT = re.compile(
+    r"[+-]?(?:inf|infinity|nan|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:e[+-]?[0-9]+)?)", re.IGNORECASE
+)
 
 
 def _float_text(n: float) -> str:
@@ -229,12 +233,9 @@ class Value:
 
     def as_f64(self) -> Optional[float]:
         """The number as a float (possibly rounded), if this is an ``N``."""
-        if self.type != "N":
+        if self.type != "N" or not _FLOAT_TEXT.fullmatch(self.value):
             return None
-        try:
-            return float(self.value)
-        except ValueError:
-            return None
+        return float(self.value)
 
     def as_decimal(self) -> Optional[Decimal]:
         """The number as an exact ``Decimal``, if this is an ``N``."""

@@ -1,6 +1,7 @@
 //! The SDKs' shared vectors, `guest-sdk/vectors/sdk.json`: what the Rust SDK gives for document
-//! paths, update placeholders, item sizes, numbers from floats, lowercasing and item arenas.
-//! The Python and TypeScript SDKs' tests read the file and must give the same; this test
+//! paths, update placeholders, item sizes, numbers from floats, floats from number texts,
+//! lowercasing and item arenas. The Python, TypeScript and C SDKs' tests read the file (C through
+//! a header `guest-sdk/c/tools/vectors_h.py` writes from it) and must give the same; this test
 //! checks that the file is what the Rust SDK gives today.
 //!
 //! After a deliberate change: `DRIFT_UPDATE_VECTORS=1 cargo test -p drift-value --test vectors`.
@@ -117,6 +118,9 @@ fn paths(rng: &mut Rng) -> Json {
         "a.b[0].c",
         "a[0][12]",
         "a[+01].b",
+        "a[+]",
+        "a[1000000000]",
+        "a[4294967295]",
         "tags[3]",
         "é.ü[10]",
         "a..b",
@@ -241,11 +245,15 @@ fn sizes(rng: &mut Rng) -> Json {
     )
 }
 
-fn numbers(rng: &mut Rng) -> Json {
+/// Floats worth writing: edges of the format, powers, random bits, short decimals; each with
+/// its negation.
+fn floats(rng: &mut Rng) -> Vec<f64> {
     let mut floats = vec![
         0.0,
-        -0.0,
         0.1,
+        0.2,
+        0.3,
+        1.0 / 3.0,
         1.5,
         2.0,
         100.0,
@@ -254,28 +262,48 @@ fn numbers(rng: &mut Rng) -> Json {
         1e20,
         1e21,
         1e22,
+        1e23,
         1e-6,
         1e-7,
         123456789.125,
         5e-324,
-        f64::MAX,
         f64::MIN_POSITIVE,
+        f64::MAX,
+        f64::EPSILON,
         9007199254740993.0,
+        2f64.powi(-1022),
+        2f64.powi(-1021),
+        2f64.powi(60),
+        2f64.powi(-60),
+        1e300,
+        1e-300,
         4.35,
         0.7,
-        1.0 / 3.0,
+        299792458.0,
+        6.02214076e23,
+        // The largest subnormal.
+        f64::from_bits(0x000f_ffff_ffff_ffff),
     ];
-    for _ in 0..100 {
-        let n = (rng.next() % 10_000_000) as f64 / 10f64.powi(rng.below(8) as i32);
-        floats.push(if rng.below(2) == 0 { n } else { -n });
+    for e in -8..8 {
+        floats.push(2f64.powi(e * 25));
+        floats.push(10f64.powi(e * 7));
     }
-    for _ in 0..60 {
+    for _ in 0..100 {
+        // Short decimals, the usual numbers of items.
+        floats.push((rng.next() % 10_000_000) as f64 / 10f64.powi(rng.below(8) as i32));
+    }
+    for _ in 0..120 {
+        // Exponents within 2^±100, so that positional texts stay short.
         let bits = rng.next();
-        let exponent = 1023 - 80 + (bits >> 52) % 160;
+        let exponent = 1023 - 100 + (bits >> 52) % 200;
         floats.push(f64::from_bits((exponent << 52) | (bits & ((1 << 52) - 1))));
     }
+    floats.iter().flat_map(|&f| [f, -f]).collect()
+}
+
+fn numbers(rng: &mut Rng) -> Json {
     Json::Array(
-        floats
+        floats(rng)
             .into_iter()
             .map(|f| {
                 let Value::N(text) = Value::from(f) else {
@@ -283,6 +311,82 @@ fn numbers(rng: &mut Rng) -> Json {
                 };
                 // The float by its bits, exactly; `float` for readers that parse JSON numbers.
                 json!({ "bits": format!("{:016x}", f.to_bits()), "float": f, "text": text })
+            })
+            .collect(),
+    )
+}
+
+/// Number texts read as floats (`bits` null where the SDK refuses the text): signs, missing
+/// digits, rounding at the edges of the format, and random digits and exponents.
+fn parses(rng: &mut Rng) -> Json {
+    let mut texts: Vec<String> = [
+        "0",
+        "-0",
+        "1",
+        "+1",
+        "1.",
+        ".5",
+        "1e10",
+        "1E-10",
+        "2.5e+3",
+        "12345678901234567890123456789012345678",
+        "9007199254740993",
+        "9007199254740992.5",
+        "2.2250738585072011e-308",
+        "2.2250738585072012e-308",
+        "4.9406564584124654e-324",
+        "2.4703282292062327e-324",
+        "2.4703282292062328e-324",
+        "1.7976931348623157e308",
+        "1.7976931348623158e308",
+        "1.7976931348623159e308",
+        "1e309",
+        "1e-400",
+        "0.000000000000000000000000000000000000001",
+        "123.456e-2",
+        "1e+0",
+        "0.1000000000000000055511151231257827021181583404541015625",
+        "0.1000000000000000055511151231257827021181583404541015624",
+        "0.1000000000000000055511151231257827021181583404541015626",
+        "-12.5",
+        "00012",
+        "1_000",
+        "",
+        "e5",
+        "1e",
+        "0x10",
+        "inf",
+        "-infinity",
+        "NaN",
+        "Infinity",
+        " 1",
+        "1 ",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    for _ in 0..150 {
+        let digits = 1 + rng.below(40);
+        let mut text = String::new();
+        for i in 0..digits {
+            let digit = if i == 0 {
+                1 + rng.below(9)
+            } else {
+                rng.below(10)
+            };
+            text.push(char::from(b'0' + digit as u8));
+        }
+        let exponent = rng.below(700) as i64 - 350;
+        texts.push(format!("{text}e{exponent}"));
+    }
+    Json::Array(
+        texts
+            .into_iter()
+            .map(|text| {
+                let bits = Value::N(text.clone())
+                    .as_f64()
+                    .map(|f| format!("{:016x}", f.to_bits()));
+                json!({ "text": text, "bits": bits })
             })
             .collect(),
     )
@@ -309,11 +413,49 @@ fn lowercase() -> Json {
         "🦀A",
         "ΣΣ",
         "a\u{0345}Σ",
+        "Kurt.Gödel@IAS.edu",
+        "Ada.Lovelace@Example.COM",
+        "ὈΔΥΣΣΕΎΣ",
+        "ΑΣ'Β",
+        "ΑΣ\u{301}",
+        "Α\u{301}Σ",
+        "ÉMILIE DU CHÂTELET",
+        "ǅungla",
+        "ⒶⒷ",
+        "ΑΣΑ",
+        "x Σ y",
+        "1Σ",
+        "AΣ",
+        "Ω",
+        "Å",
+        "ΣA",
+        "ԱՐԱՄ",
+        "ᏣᎳᎩ",
+        "𐐀𐐁",
+        "\u{212A}",
+        "\u{212B}",
+        "\u{2126}",
+        "\u{1E9E}ss",
+        "ⴀ",
+        "\u{10C80}",
+        "\u{1E900}",
+        "\u{A7C0}\u{A7DC}",
     ];
+    // And every letter with a lowercase (but `Σ`, whose lowercase depends on its neighbours),
+    // 64 to a text, so that an SDK's tables are checked whole.
+    let letters: Vec<char> = (0..=char::MAX as u32)
+        .filter_map(char::from_u32)
+        .filter(|&c| c != 'Σ' && c.to_lowercase().ne([c]))
+        .collect();
+    let letters = letters
+        .chunks(64)
+        .map(|chunk| chunk.iter().collect::<String>());
     Json::Array(
         texts
             .iter()
-            .map(|text| json!({ "text": text, "lower": text.to_lowercase() }))
+            .map(|text| text.to_string())
+            .chain(letters)
+            .map(|text| json!({ "lower": text.to_lowercase(), "text": text }))
             .collect(),
     )
 }
@@ -360,6 +502,7 @@ fn vectors() -> String {
         ("updates", updates(&mut rng)),
         ("sizes", sizes(&mut rng)),
         ("numbers", numbers(&mut rng)),
+        ("parses", parses(&mut rng)),
         ("lowercase", lowercase()),
         ("arenas", arenas(&mut rng)),
     ]
