@@ -1,5 +1,6 @@
 // Names and text as Rust spells them: UTF-8 byte order of names, UTF-8 lengths, JSON string
-// literals and base64, which value.ts and the arena need byte for byte as the Rust SDK has them.
+// literals, base64 and number texts, which value.ts and the arena need byte for byte as the
+// Rust SDK has them.
 
 /**
  * Compares two names in UTF-8 byte order (= code point order), the order of Rust's `String`s.
@@ -179,4 +180,37 @@ function isTie(x: number, digits: bigint, power: number): boolean {
   if (power >= 0) right *= 10n ** BigInt(power);
   else left *= 10n ** BigInt(-power);
   return left === right;
+}
+
+/** The texts Rust's `f64::from_str` reads (`Number` also takes hex, binary and blanks). */
+const FLOAT_TEXT = /^[+-]?(?:inf|infinity|nan|(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)$/i;
+
+/** `text` read as a float as Rust's `f64::from_str` reads it, or undefined where Rust refuses it. */
+export function floatOf(text: string): number | undefined {
+  if (!FLOAT_TEXT.test(text)) return undefined;
+  const unsigned = text.replace(/^[+-]/, "").toLowerCase();
+  if (unsigned === "nan") return NaN;
+  if (unsigned.startsWith("inf")) return text.startsWith("-") ? -Infinity : Infinity;
+  return Number(text);
+}
+
+/** The bytes DynamoDB counts for a number: a byte per two significant digits, and one. */
+export function numberSize(text: string): number {
+  let digits = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) digits++;
+  }
+  return Math.ceil(digits / 2) + 1;
+}
+
+/** Whether `text` is a whole number: an optional sign, then digits. */
+export function isInteger(text: string): boolean {
+  let i = text.charCodeAt(0) === 45 || text.charCodeAt(0) === 43 ? 1 : 0;
+  if (i === text.length) return false;
+  for (; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
 }

@@ -6,7 +6,10 @@
 // BTreeMap), so that arenas and placeholders come out byte for byte as Rust's.
 
 import { Path } from "./path.js";
-import { arraysEqual, base64Decode, base64Encode, bytesEqual, floatText, jsonString, sortNames, utf8Length } from "./text.js";
+import {
+  arraysEqual, base64Decode, base64Encode, bytesEqual, floatOf, floatText, isInteger, jsonString, numberSize, sortNames,
+  utf8Length,
+} from "./text.js";
 import type { WitValue } from "./wit.js";
 
 /** DynamoDB's name for a value's type. */
@@ -38,9 +41,6 @@ export function numberText(n: number | bigint | string): string {
   if (!Number.isFinite(n)) throw new RangeError(`${n} is not a DynamoDB number`);
   return floatText(n);
 }
-
-/** The texts Rust's `f64::from_str` reads (`Number` also takes hex, binary and blanks). */
-const FLOAT_TEXT = /^[+-]?(?:inf|infinity|nan|(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)$/i;
 
 /**
  * One DynamoDB attribute value. Immutable (a map's {@link Item} aside).
@@ -182,12 +182,7 @@ export class Value {
   /** The number as a JS float (possibly rounded), if this is an N. */
   asFloat(): number | undefined {
     if (this.type !== "N") return undefined;
-    const text = this.data as string;
-    if (!FLOAT_TEXT.test(text)) return undefined;
-    const unsigned = text.replace(/^[+-]/, "").toLowerCase();
-    if (unsigned === "nan") return NaN;
-    if (unsigned.startsWith("inf")) return text.startsWith("-") ? -Infinity : Infinity;
-    return Number(text);
+    return floatOf(this.data as string);
   }
 
   /** The bytes, if this is a B. */
@@ -668,25 +663,6 @@ function fromNode(nodes: ArrayLike<WitValue>, node: WitValue, depth: number): Va
   throw new Error("item arena: a node has an unknown type `" + (node as { tag: unknown }).tag + "`");
 }
 
-
-function numberSize(text: string): number {
-  let digits = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 48 && c <= 57) digits++;
-  }
-  return Math.ceil(digits / 2) + 1;
-}
-
-function isInteger(text: string): boolean {
-  let i = text.charCodeAt(0) === 45 || text.charCodeAt(0) === 43 ? 1 : 0;
-  if (i === text.length) return false;
-  for (; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 48 || c > 57) return false;
-  }
-  return true;
-}
 
 function step(value: Value, segment: import("./path.js").Segment): Value | undefined {
   if (segment.kind === "name") {
