@@ -13,7 +13,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, ensure, Context, Result};
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, ReturnConsumedCapacity, WriteRequest};
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, BatchStatementRequest, PutRequest, ReturnConsumedCapacity, WriteRequest,
+};
 use aws_sdk_dynamodb::Client;
 use clap::{Parser, Subcommand};
 use drift_host::aws::convert::{from_aws_item, to_aws_item};
@@ -47,12 +50,15 @@ enum Bench {
         behave: Option<String>,
     },
     /// The native baseline: parallel scan (8 segments) and one conditional UpdateItem per
-    /// item, 32 in flight, doing what users_v2 does.
+    /// item, 32 in flight, doing what users_v2 does; with `--partiql`, the same changes as
+    /// PartiQL `UPDATE` statements in `BatchExecuteStatement`s of 25, as drift-host sends them.
     Baseline {
         #[arg(long)]
         endpoint: String,
         #[arg(long)]
         table: String,
+        #[arg(long)]
+        partiql: bool,
     },
     /// The engine alone: `items` users from memory through a pool of `workers` guests (or
     /// the native logic with `--native`), every action dropped.
@@ -201,9 +207,81 @@ fn users_v2(user: &Item) -> Option<Change> {
     Some((set, remove))
 }
 
-async fn baseline(endpoint: &str, table: &str) -> Result<u64> {
+/// The conditional UpdateItem doing `change` to the item with key `id`.
+fn update_item(
+    client: &Client,
+    table: &str,
+    id: &AttributeValue,
+    change: Change,
+) -> UpdateItemFluentBuilder {
+    let (set, remove) = change;
+    let mut expression = String::from("SET ");
+    let mut names = HashMap::from([("#k".to_owned(), "id".to_owned())]);
+    let mut values = HashMap::new();
+    for (n, (name, value)) in set.into_iter().enumerate() {
+        if n > 0 {
+            expression.push_str(", ");
+        }
+        expression.push_str(&format!("#s{n} = :s{n}"));
+        names.insert(format!("#s{n}"), name.to_owned());
+        values.insert(format!(":s{n}"), value);
+    }
+    for (n, name) in remove.into_iter().enumerate() {
+        expression.push_str(&format!(" REMOVE #r{n}"));
+        names.insert(format!("#r{n}"), name.to_owned());
+    }
+    let key = HashMap::from([("id".to_owned(), id.clone())]);
+    client
+        .update_item()
+        .table_name(table)
+        .set_key(Some(key))
+        .update_expression(expression)
+        .condition_expression("attribute_exists(#k)")
+        .set_expression_attribute_names(Some(names))
+        .set_expression_attribute_values(Some(values))
+        .return_consumed_capacity(ReturnConsumedCapacity::Total)
+}
+
+/// The PartiQL `UPDATE` doing `change` to the item with key `id` (which must exist, as
+/// PartiQL's `UPDATE` requires).
+fn update_statement(table: &str, id: &AttributeValue, change: Change) -> BatchStatementRequest {
+    let (set, remove) = change;
+    let mut text = format!("UPDATE \"{table}\"");
+    let mut parameters = Vec::new();
+    for (name, value) in set {
+        text.push_str(&format!(" SET \"{name}\"=?"));
+        parameters.push(value);
+    }
+    for name in remove {
+        text.push_str(&format!(" REMOVE \"{name}\""));
+    }
+    text.push_str(" WHERE \"id\"=?");
+    parameters.push(id.clone());
+    BatchStatementRequest::builder()
+        .statement(text)
+        .set_parameters(Some(parameters))
+        .build()
+        .expect("a statement")
+}
+
+/// Sends one batch of statements; a statement the server refused fails the baseline.
+async fn execute(client: Client, statements: Vec<BatchStatementRequest>) -> Result<()> {
+    let output = client
+        .batch_execute_statement()
+        .set_statements(Some(statements))
+        .return_consumed_capacity(ReturnConsumedCapacity::Total)
+        .send()
+        .await?;
+    if let Some(error) = output.responses().iter().find_map(|r| r.error()) {
+        bail!("a statement failed: {error:?}");
+    }
+    Ok(())
+}
+
+async fn baseline(endpoint: &str, table: &str, partiql: bool) -> Result<u64> {
     const SEGMENTS: i32 = 8;
     const IN_FLIGHT: usize = 32;
+    const BATCH: usize = 25;
     let client = client(endpoint).await;
     let permits = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
     let mut segments = JoinSet::new();
@@ -211,6 +289,7 @@ async fn baseline(endpoint: &str, table: &str) -> Result<u64> {
         let (client, table, permits) = (client.clone(), table.to_owned(), permits.clone());
         segments.spawn(async move {
             let mut writes = JoinSet::new();
+            let mut batch = Vec::new();
             let mut start = None;
             let mut items = 0u64;
             loop {
@@ -227,40 +306,29 @@ async fn baseline(endpoint: &str, table: &str) -> Result<u64> {
                 for raw in page.items() {
                     items += 1;
                     let item = from_aws_item(raw)?;
-                    let Some((set, remove)) = users_v2(&item) else {
-                        continue;
-                    };
-                    let mut expression = String::from("SET ");
-                    let mut names = HashMap::from([("#k".to_owned(), "id".to_owned())]);
-                    let mut values = HashMap::new();
-                    for (n, (name, value)) in set.into_iter().enumerate() {
-                        if n > 0 {
-                            expression.push_str(", ");
+                    if let Some(change) = users_v2(&item) {
+                        if partiql {
+                            batch.push(update_statement(&table, &raw["id"], change));
+                        } else {
+                            let request = update_item(&client, &table, &raw["id"], change);
+                            let permit = permits.clone().acquire_owned().await?;
+                            writes.spawn(async move {
+                                let result = request.send().await.map(|_| ());
+                                drop(permit);
+                                result.map_err(anyhow::Error::from)
+                            });
                         }
-                        expression.push_str(&format!("#s{n} = :s{n}"));
-                        names.insert(format!("#s{n}"), name.to_owned());
-                        values.insert(format!(":s{n}"), value);
                     }
-                    for (n, name) in remove.into_iter().enumerate() {
-                        expression.push_str(&format!(" REMOVE #r{n}"));
-                        names.insert(format!("#r{n}"), name.to_owned());
+                    // A full batch goes out at once; the last, partial one after the scan.
+                    if batch.len() == BATCH {
+                        let permit = permits.clone().acquire_owned().await?;
+                        let sending = execute(client.clone(), std::mem::take(&mut batch));
+                        writes.spawn(async move {
+                            let result = sending.await;
+                            drop(permit);
+                            result
+                        });
                     }
-                    let key = HashMap::from([("id".to_owned(), raw["id"].clone())]);
-                    let permit = permits.clone().acquire_owned().await?;
-                    let request = client
-                        .update_item()
-                        .table_name(&table)
-                        .set_key(Some(key))
-                        .update_expression(expression)
-                        .condition_expression("attribute_exists(#k)")
-                        .set_expression_attribute_names(Some(names))
-                        .set_expression_attribute_values(Some(values))
-                        .return_consumed_capacity(ReturnConsumedCapacity::Total);
-                    writes.spawn(async move {
-                        let result = request.send().await;
-                        drop(permit);
-                        result.map(|_| ())
-                    });
                     while let Some(done) = writes.try_join_next() {
                         done??;
                     }
@@ -269,6 +337,9 @@ async fn baseline(endpoint: &str, table: &str) -> Result<u64> {
                 if start.is_none() {
                     break;
                 }
+            }
+            if !batch.is_empty() {
+                execute(client.clone(), batch).await?;
             }
             while let Some(done) = writes.join_next().await {
                 done??;
@@ -404,9 +475,13 @@ fn main() -> Result<()> {
             items,
             behave,
         } => runtime.block_on(seed(&endpoint, &table, items, behave.as_deref())),
-        Bench::Baseline { endpoint, table } => {
+        Bench::Baseline {
+            endpoint,
+            table,
+            partiql,
+        } => {
             let started = Instant::now();
-            let items = runtime.block_on(baseline(&endpoint, &table))?;
+            let items = runtime.block_on(baseline(&endpoint, &table, partiql))?;
             let seconds = started.elapsed().as_secs_f64();
             println!("{}", json!({ "items": items, "seconds": seconds }));
             Ok(())
