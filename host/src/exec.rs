@@ -11,7 +11,9 @@ use std::thread;
 use anyhow::{anyhow, Result};
 use serde_json::json;
 
-use crate::engine::{GuestContext, ItemError, Job, LoadedMigration, Pool, TableStore, CHUNK};
+use crate::engine::{
+    CallCost, GuestContext, ItemError, Job, LoadedMigration, Pool, TableStore, CHUNK,
+};
 use crate::model::action::Action;
 use crate::model::item::{to_json_item, Item};
 use crate::model::operation::Operation;
@@ -115,6 +117,8 @@ pub struct ExecOutcome {
     pub source: serde_json::Value,
     /// The guest's actions, or why the item failed.
     pub result: Result<Vec<Action>, String>,
+    /// What the guest's call for it cost.
+    pub cost: CallCost,
 }
 
 impl ExecOutcome {
@@ -195,17 +199,19 @@ pub fn exec_each(
         Ok::<_, anyhow::Error>(read)
     });
     // Outcomes arrive in completion order; hand them on in input order.
-    let mut pending: BTreeMap<u64, (Tag, Result<_, ItemError>)> = BTreeMap::new();
+    let mut pending: BTreeMap<u64, (Tag, Result<_, ItemError>, CallCost)> = BTreeMap::new();
     let mut next = 0;
     for outcome in pool.outcomes().iter().flatten() {
-        pending.insert(outcome.tag.seq, (outcome.tag, outcome.result));
-        while let Some((tag, result)) = pending.remove(&next) {
+        let seq = outcome.tag.seq;
+        pending.insert(seq, (outcome.tag, outcome.result, outcome.cost));
+        while let Some((tag, result, cost)) = pending.remove(&next) {
             next += 1;
             each(ExecOutcome {
                 seq: tag.seq,
                 label: tag.label,
                 source: tag.source,
                 result: result.map_err(|e| e.to_string()),
+                cost,
             })?;
         }
     }

@@ -20,6 +20,7 @@ mod first_contact;
 mod model;
 mod partiql;
 mod plan;
+mod profile;
 mod project;
 mod reliability;
 mod servers;

@@ -28,7 +28,7 @@ use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use serde_json::{json, Value as Json};
 
-use crate::engine::LoadedMigration;
+use crate::engine::{CallCost, LoadedMigration};
 use crate::exec::{exec_each, ExecInput, ExecOptions};
 use crate::model::item::{from_json_item, to_json_item, Item};
 use crate::preview::{canonical_item, key_names_of, Applied, MemoryTables};
@@ -54,6 +54,9 @@ pub struct CaseResult {
     pub diff: Vec<String>,
     /// Whether `--update` rewrote its expectation.
     pub updated: bool,
+    /// What each input's guest call cost, by the item's name (for `test --profile`).
+    #[serde(skip)]
+    pub costs: Vec<(String, CallCost)>,
 }
 
 /// A case as read.
@@ -180,6 +183,7 @@ struct Outcome {
     tables: Option<BTreeMap<String, Vec<Item>>>,
     /// Why the tables could not be computed (an unknown key, an update DynamoDB refuses).
     tables_error: Option<String>,
+    costs: Vec<(String, CallCost)>,
 }
 
 fn run_case(
@@ -207,12 +211,14 @@ fn run_case(
     let mut actions = Vec::new();
     let mut errors = Vec::new();
     let mut typed = Vec::new();
+    let mut costs = Vec::new();
     exec_each(
         migration.clone(),
         ExecInput::Items(case.input.clone()),
         &options,
         |outcome| {
             actions.extend(outcome.action_documents());
+            costs.push((outcome.label.clone(), outcome.cost));
             match outcome.result {
                 Ok(list) => typed.extend(list),
                 Err(error) => errors.push((outcome.label, error)),
@@ -289,6 +295,7 @@ fn run_case(
         errors,
         tables,
         tables_error,
+        costs,
     })
 }
 
@@ -462,11 +469,17 @@ pub fn run_cases(
         if updated {
             write_expectation(&case, updated_expectation(&case, &outcome)?)?;
         }
+        let costs = outcome
+            .costs
+            .into_iter()
+            .map(|(item, cost)| (format!("{}: {item}", case.name), cost))
+            .collect();
         results.push(CaseResult {
             name: case.name,
             passed: diff.is_empty() || updated,
             diff,
             updated,
+            costs,
         });
     }
     Ok(results)

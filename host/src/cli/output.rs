@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use comfy_table::{presets, CellAlignment, Table};
+use drift_host::engine::ProfileSummary;
 use drift_host::exec::{ExecOutcome, ExecSummary};
 use drift_host::metadata::MigrationRecord;
 use drift_host::model::item::Item;
@@ -302,6 +303,45 @@ pub fn exec_summary_line(label: &str, operation: Operation, summary: &ExecSummar
         summary.items,
         summary.failures.len()
     )
+}
+
+/// `exec --profile` and `test --profile` for people: time and memory per item against the
+/// run's limits, then the slowest items.
+pub fn profile_text(profile: &ProfileSummary) -> String {
+    let time = |us: u64| match us {
+        0..=999 => format!("{us} µs"),
+        1_000..=999_999 => format!("{:.1} ms", us as f64 / 1e3),
+        _ => format!("{:.2} s", us as f64 / 1e6),
+    };
+    let mib = |bytes: u64| format!("{:.1} MiB", bytes as f64 / f64::from(1 << 20));
+    let share = |part: u64, whole: u64| match 100.0 * part as f64 / whole.max(1) as f64 {
+        tiny if tiny < 0.1 => "under 0.1%".to_owned(),
+        share => format!("{share:.1}%"),
+    };
+    let (t, m) = (&profile.guest_us, &profile.memory_bytes);
+    let mut out = format!(
+        "guest time per item ({} items): p50 {}, p99 {}, max {} (deadline {} ms: the slowest \
+         item used {} of it)\n",
+        profile.items,
+        time(t.p50),
+        time(t.p99),
+        time(t.max),
+        profile.deadline_ms,
+        share(t.max, profile.deadline_ms * 1000),
+    );
+    out.push_str(&format!(
+        "guest memory after each item: p50 {}, p99 {}, max {} (cap {}: {} of it)\n",
+        mib(m.p50),
+        mib(m.p99),
+        mib(m.max),
+        mib(profile.memory_cap_bytes),
+        share(m.max, profile.memory_cap_bytes),
+    ));
+    out.push_str("slowest items:\n");
+    for slow in &profile.slowest {
+        out.push_str(&format!("  {:>9}  {}\n", time(slow.guest_us), slow.item));
+    }
+    out
 }
 
 /// `plan`'s report for people.

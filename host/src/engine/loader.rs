@@ -17,7 +17,7 @@ use wasmtime::component::Component;
 use super::bindings::{MigrationPre, WIT_SOURCE};
 use super::immediate::GuestContext;
 use super::sandbox::HostState;
-use super::{sandbox, Runtime};
+use super::{sandbox, Limits, Runtime};
 use crate::model::action::Tables;
 use crate::model::names::check_table_name;
 
@@ -102,6 +102,11 @@ impl LoadedMigration {
     /// The tables its actions may target; `table` replaces the one `info()` names.
     pub fn tables(&self, table: Option<&str>) -> Tables {
         Tables::new(self.info.table.clone(), self.info.other_tables.clone()).with_own(table)
+    }
+
+    /// The limits its guests run under (deadline, memory cap, actions per item).
+    pub fn limits(&self) -> &Limits {
+        self.runtime.limits()
     }
 }
 

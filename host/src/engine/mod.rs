@@ -8,6 +8,7 @@ pub mod guest_action;
 pub mod immediate;
 pub mod loader;
 pub mod pool;
+pub mod profile;
 pub mod sandbox;
 pub mod validate;
 
@@ -26,7 +27,8 @@ pub use immediate::{
     WriteExpressions, MAX_QUERY_PAGE,
 };
 pub use loader::{load, load_bytes, CacheOutcome, LoadedMigration, MigrationInfo, ModuleKind};
-pub use pool::{ItemError, Job, Outcome, Pool, CHUNK};
+pub use pool::{CallCost, ItemError, Job, Outcome, Pool, CHUNK};
+pub use profile::{Profile, ProfileSummary};
 
 /// How often the epoch advances: the granularity of the CPU deadline.
 const EPOCH_TICK: Duration = Duration::from_millis(10);

@@ -10,7 +10,7 @@
 use std::fmt;
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, Receiver, Sender};
 use wasmtime::{Store, Trap};
@@ -46,6 +46,18 @@ pub struct Outcome<T> {
     pub tag: T,
     /// The checked actions, or why the item failed.
     pub result: Result<Vec<Action>, ItemError>,
+    /// What the guest's call cost.
+    pub cost: CallCost,
+}
+
+/// What one guest call cost: its time as the deadline counts it, and its instance's memory.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CallCost {
+    /// The call's time on its thread, less the time blocked in immediate operations (zero if
+    /// the guest could not be instantiated).
+    pub guest_time: Duration,
+    /// The instance's linear memory after the call, in bytes (memories only grow).
+    pub memory_bytes: usize,
 }
 
 /// Why an item failed.
@@ -181,11 +193,12 @@ impl Worker {
             let mut done = Vec::with_capacity(chunk.len());
             let mut actions = 0;
             for job in chunk {
-                let result = self.process(&job);
+                let (result, cost) = self.process(&job);
                 actions += result.as_ref().map_or(1, Vec::len);
                 done.push(Outcome {
                     tag: job.tag,
                     result,
+                    cost,
                 });
                 // Items with many actions go out sooner: what waits in the channel stays
                 // bounded by actions, not by items.
@@ -202,34 +215,46 @@ impl Worker {
         }
     }
 
-    fn process<T: fmt::Display>(&mut self, job: &Job<T>) -> Result<Vec<Action>, ItemError> {
+    fn process<T: fmt::Display>(
+        &mut self,
+        job: &Job<T>,
+    ) -> (Result<Vec<Action>, ItemError>, CallCost) {
         let runtime = &self.migration.runtime;
         if self.instance.is_none() {
             let mut store =
                 sandbox::store(runtime, self.migration.label.clone(), self.context.clone());
             store.set_epoch_deadline(runtime.deadline_ticks());
-            let instance = self.migration.pre.instantiate(&mut store).map_err(|e| {
-                ItemError::Trapped(format!("cannot instantiate the guest: {}", one_line(&e)))
-            })?;
-            self.instance = Some((store, instance));
+            match self.migration.pre.instantiate(&mut store) {
+                Ok(instance) => self.instance = Some((store, instance)),
+                Err(e) => {
+                    let why = format!("cannot instantiate the guest: {}", one_line(&e));
+                    return (Err(ItemError::Trapped(why)), CallCost::default());
+                }
+            }
         }
         let (store, instance) = self.instance.as_mut().expect("instance present");
         store.data_mut().begin_call(job.tag.to_string());
         store.set_epoch_deadline(runtime.deadline_ticks());
         let input = arena::encode(&job.item);
+        let started = Instant::now();
         let returned = match self.operation {
             Operation::Migrate => instance.call_migrate(&mut *store, &input),
             Operation::Undo => instance.call_rollback(&mut *store, &input),
         };
+        let cost = CallCost {
+            guest_time: store.data().guest_time(started.elapsed()),
+            memory_bytes: store.data().memory_bytes(),
+        };
         store.data_mut().end_call();
-        match returned {
+        let result = match returned {
             Ok(Ok(actions)) => self.check(actions, &job.item),
             Ok(Err(message)) => Err(ItemError::Rejected(message)),
             Err(error) => {
                 let (store, _) = self.instance.take().expect("instance present");
                 Err(classify_trap(&error, store.data(), runtime.limits()))
             }
-        }
+        };
+        (result, cost)
     }
 
     /// Converts the guest's actions, checking each (and, where the tables' schemas are known,

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use tokio::io::AsyncWrite;
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
-use wasmtime::{Store, StoreLimits, StoreLimitsBuilder, Trap, UpdateDeadline};
+use wasmtime::{ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder, Trap, UpdateDeadline};
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
@@ -33,7 +33,7 @@ const LOG_MESSAGE_BYTES: usize = 4096;
 pub struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
-    limits: StoreLimits,
+    limits: MeteredLimits,
     output: GuestOutput,
     migration: Arc<str>,
     /// What the guest may reach through its imports.
@@ -76,6 +76,17 @@ impl HostState {
         self.credited = self.blocked;
         let ticks = (owed.as_millis() / EPOCH_TICK.as_millis()) as u64 + 1;
         Ok(UpdateDeadline::Continue(ticks))
+    }
+
+    /// The guest's share of a call that took `elapsed`: less the time blocked in immediate
+    /// operations, as the deadline counts it.
+    pub(crate) fn guest_time(&self, elapsed: Duration) -> Duration {
+        elapsed.saturating_sub(self.blocked)
+    }
+
+    /// The size of the instance's largest linear memory so far (memories only grow).
+    pub(crate) fn memory_bytes(&self) -> usize {
+        self.limits.memory_bytes
     }
 
     /// The last message logged during the current call.
@@ -173,10 +184,13 @@ pub(crate) fn store(
         .allow_tcp(false)
         .allow_udp(false)
         .build();
-    let limits = StoreLimitsBuilder::new()
-        .memory_size(runtime.limits().memory_bytes)
-        .trap_on_grow_failure(true)
-        .build();
+    let limits = MeteredLimits {
+        limits: StoreLimitsBuilder::new()
+            .memory_size(runtime.limits().memory_bytes)
+            .trap_on_grow_failure(true)
+            .build(),
+        memory_bytes: 0,
+    };
     let state = HostState {
         wasi,
         table: ResourceTable::new(),
@@ -194,6 +208,56 @@ pub(crate) fn store(
     store.limiter(|state| &mut state.limits);
     store.epoch_deadline_callback(|mut store| store.data_mut().at_deadline());
     store
+}
+
+/// The store's limits (the memory cap), and the largest memory they let the instance grow to.
+struct MeteredLimits {
+    limits: StoreLimits,
+    memory_bytes: usize,
+}
+
+impl ResourceLimiter for MeteredLimits {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let allowed = self.limits.memory_growing(current, desired, maximum)?;
+        if allowed {
+            self.memory_bytes = self.memory_bytes.max(desired);
+        }
+        Ok(allowed)
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.limits.memory_grow_failed(error)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.limits.table_growing(current, desired, maximum)
+    }
+
+    fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.limits.table_grow_failed(error)
+    }
+
+    fn instances(&self) -> usize {
+        self.limits.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.limits.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.limits.memories()
+    }
 }
 
 /// Guest stdout/stderr: keeps the last [`OUTPUT_TAIL`] bytes, never fails a write (a full

@@ -382,6 +382,11 @@ pub struct ExecArgs {
     /// Guest instances working in parallel ([`options::CONCURRENCY`]).
     #[arg(long, help = options::CONCURRENCY.help(), value_parser = bounded(&options::CONCURRENCY))]
     pub concurrency: Option<u64>,
+    /// After the items: guest time and memory per item (p50, p99, max) against the deadline
+    /// and the memory cap, and the slowest items (on stderr; under `--output json`, in the
+    /// document as `profile`).
+    #[arg(long)]
+    pub profile: bool,
     /// Guest limits and caching.
     #[command(flatten)]
     pub sandbox: SandboxArgs,
@@ -443,6 +448,11 @@ pub struct TestArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
+    /// After the cases: guest time and memory per input item (p50, p99, max) against the
+    /// deadline and the memory cap, and the slowest items (on stderr; under `--output json`,
+    /// in the document as `profile`).
+    #[arg(long)]
+    pub profile: bool,
     /// Guest limits and caching.
     #[command(flatten)]
     pub sandbox: SandboxArgs,

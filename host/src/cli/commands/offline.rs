@@ -5,6 +5,7 @@ use std::io::{self, Write};
 
 use anyhow::Result;
 use drift_host::cases::{run_cases, CaseOptions};
+use drift_host::engine::Profile;
 use drift_host::exec::{exec_each, ExecInput, ExecOptions, ExecSummary};
 use drift_host::model::error::{EXIT_FAILED, EXIT_OK};
 use drift_host::model::operation::Operation;
@@ -15,7 +16,9 @@ use drift_host::source::json::read_items;
 use super::super::args::{
     ExecArgs, InspectArgs, Lang, NewArgs, OutputFormat, TestArgs, GUEST_LIMITS,
 };
-use super::super::output::{exec_diff, exec_document, exec_lines, exec_summary_line, ExecRun};
+use super::super::output::{
+    exec_diff, exec_document, exec_lines, exec_summary_line, profile_text, ExecRun,
+};
 use super::{open_input, print_json, print_stdout};
 
 /// `inspect`.
@@ -52,8 +55,10 @@ pub fn exec_command(args: ExecArgs) -> Result<u8> {
     };
     let label = migration.label.clone();
     let table = migration.info.table.clone();
+    let limits = migration.limits().clone();
     let started = std::time::Instant::now();
     let mut summary = ExecSummary::default();
+    let mut profile = Profile::default();
     let exit_code = |summary: &ExecSummary| match summary.failures.is_empty() {
         true => EXIT_OK,
         false => EXIT_FAILED,
@@ -69,6 +74,7 @@ pub fn exec_command(args: ExecArgs) -> Result<u8> {
         let inputs = ExecInput::Items(items.clone());
         summary.items = exec_each(migration, inputs, &options, |outcome| {
             summary.count(&outcome);
+            profile.add(outcome.label.clone(), outcome.cost);
             let item = &items[outcome.seq as usize];
             write!(out, "{}", exec_diff(&outcome, item, &table, &options.key))?;
             Ok(())
@@ -78,6 +84,7 @@ pub fn exec_command(args: ExecArgs) -> Result<u8> {
         let mut outcomes = Vec::new();
         summary.items = exec_each(migration, ExecInput::Json(input), &options, |outcome| {
             summary.count(&outcome);
+            profile.add(outcome.label.clone(), outcome.cost);
             outcomes.push(outcome);
             Ok(())
         })?;
@@ -87,11 +94,16 @@ pub fn exec_command(args: ExecArgs) -> Result<u8> {
             summary: &summary,
             seconds: started.elapsed().as_secs_f64(),
         };
-        print_json(&exec_document(&run, &outcomes), exit_code(&summary))?;
+        let mut document = exec_document(&run, &outcomes);
+        if args.profile {
+            document["profile"] = serde_json::to_value(profile.summary(&limits))?;
+        }
+        print_json(&document, exit_code(&summary))?;
     } else {
         let (mut out, mut errors) = (io::stdout().lock(), io::stderr());
         summary.items = exec_each(migration, ExecInput::Json(input), &options, |outcome| {
             summary.count(&outcome);
+            profile.add(outcome.label.clone(), outcome.cost);
             write!(out, "{}", exec_lines(&outcome))?;
             if let Err(error) = &outcome.result {
                 writeln!(errors, "error: {}: {error}", outcome.label)?;
@@ -101,6 +113,11 @@ pub fn exec_command(args: ExecArgs) -> Result<u8> {
         out.flush()?;
     }
     eprintln!("{}", exec_summary_line(&label, operation, &summary));
+    // Under `--output json` the profile is in the document.
+    let text = args.output != OutputFormat::Json;
+    if let Some(profiled) = profile.summary(&limits).filter(|_| args.profile && text) {
+        eprint!("{}", profile_text(&profiled));
+    }
     Ok(exit_code(&summary))
 }
 
@@ -130,14 +147,25 @@ pub fn test_command(args: TestArgs) -> Result<u8> {
     let results = run_cases(&migration, &args.cases, &options)?;
     let failed = results.iter().filter(|r| !r.passed).count();
     let passed = results.len() - failed;
+    let mut profile = Profile::default();
+    for (item, cost) in results.iter().flat_map(|r| &r.costs) {
+        profile.add(item.clone(), *cost);
+    }
+    let profiled = profile.summary(migration.limits()).filter(|_| args.profile);
     match args.output {
         OutputFormat::Json => print_json(
-            &serde_json::json!({
-                "migration": migration.label.as_ref(),
-                "cases": results,
-                "passed": passed,
-                "failed": failed,
-            }),
+            &{
+                let mut document = serde_json::json!({
+                    "migration": migration.label.as_ref(),
+                    "cases": results,
+                    "passed": passed,
+                    "failed": failed,
+                });
+                if let Some(profiled) = &profiled {
+                    document["profile"] = serde_json::to_value(profiled)?;
+                }
+                document
+            },
             if failed == 0 { EXIT_OK } else { EXIT_FAILED },
         )?,
         OutputFormat::Text => {
@@ -157,6 +185,9 @@ pub fn test_command(args: TestArgs) -> Result<u8> {
             }
             out.push_str(&format!("{passed} passed, {failed} failed"));
             print_stdout(&out)?;
+            if let Some(profiled) = &profiled {
+                eprint!("{}", profile_text(profiled));
+            }
         }
     }
     Ok(if failed == 0 { EXIT_OK } else { EXIT_FAILED })
