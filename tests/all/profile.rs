@@ -37,7 +37,8 @@ fn items(fast: usize, slow: usize, seed: u64) -> (String, Vec<String>) {
     (json!({ "Items": items }).to_string(), slow_keys)
 }
 
-fn exec_profile(input: &str, extra: &[&str]) -> std::process::Output {
+/// `exec` of the hostile test guest over `input` (from stdin), items named by `id`.
+fn exec(input: &str, extra: &[&str]) -> std::process::Output {
     let wasm = guest("drift_test_guests");
     let mut args = vec![
         "exec",
@@ -46,10 +47,31 @@ fn exec_profile(input: &str, extra: &[&str]) -> std::process::Output {
         "-",
         "--key",
         "id",
-        "--profile",
     ];
     args.extend_from_slice(extra);
     drift_host(&args, Some(input))
+}
+
+/// `exec --profile`, with `extra`.
+fn exec_profile(input: &str, extra: &[&str]) -> std::process::Output {
+    exec(input, &[&["--profile"], extra].concat())
+}
+
+/// `test` of users_v2's cases under `--output json`, with `extra`: the document.
+fn test_json(extra: &[&str]) -> Value {
+    let wasm = guest("users_v2");
+    let cases = root().join("example-migrations/users_v2/cases");
+    let mut args = vec![
+        "test",
+        wasm.to_str().unwrap(),
+        "--cases",
+        cases.to_str().unwrap(),
+    ];
+    args.extend_from_slice(&["--output", "json"]);
+    args.extend_from_slice(extra);
+    let output = drift_host(&args, None);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    serde_json::from_str(&stdout(&output)).unwrap()
 }
 
 #[test]
@@ -138,18 +160,7 @@ fn exec_profile_text_goes_to_stderr_and_leaves_the_actions_alone() {
     assert!(first.ends_with(&slow_keys[0]), "{text}");
     assert!(first.trim_start().contains(" ms "), "50 ms or more: {text}");
     // The same actions on stdout as without --profile.
-    let wasm = guest("drift_test_guests");
-    let plain = drift_host(
-        &[
-            "exec",
-            wasm.to_str().unwrap(),
-            "--input",
-            "-",
-            "--key",
-            "id",
-        ],
-        Some(&input),
-    );
+    let plain = exec(&input, &[]);
     assert_eq!(stdout(&profiled), stdout(&plain));
     assert!(!stderr(&plain).contains("slowest items"));
 }
@@ -187,23 +198,9 @@ fn a_memory_hog_shows_at_the_cap() {
 
 #[test]
 fn test_profile_names_items_by_case() {
-    let wasm = guest("users_v2");
-    let cases = root().join("example-migrations/users_v2/cases");
-    let output = drift_host(
-        &[
-            "test",
-            wasm.to_str().unwrap(),
-            "--cases",
-            cases.to_str().unwrap(),
-            "--profile",
-            "--output",
-            "json",
-        ],
-        None,
-    );
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    let document: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let document = test_json(&["--profile"]);
     let profile = &document["profile"];
+    let cases = root().join("example-migrations/users_v2/cases");
     let inputs = std::fs::read_to_string(cases.join("sample_users/input.json")).unwrap();
     let sample: Value = serde_json::from_str(&inputs).unwrap();
     let sample_items = sample["Items"].as_array().map_or(0, Vec::len);
@@ -220,17 +217,6 @@ fn test_profile_names_items_by_case() {
         );
     }
     // Without --profile, no profile in the document.
-    let plain = drift_host(
-        &[
-            "test",
-            wasm.to_str().unwrap(),
-            "--cases",
-            cases.to_str().unwrap(),
-            "--output",
-            "json",
-        ],
-        None,
-    );
-    let document: Value = serde_json::from_str(&stdout(&plain)).unwrap();
+    let document = test_json(&[]);
     assert!(document.get("profile").is_none(), "{document}");
 }
