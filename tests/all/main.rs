@@ -26,3 +26,4 @@ mod reliability;
 mod servers;
 mod stopping;
 mod validation;
+mod watch;

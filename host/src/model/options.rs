@@ -193,6 +193,15 @@ pub const MAX_ACTIONS_PER_ITEM: Bounded = Bounded {
     default: Some(10_000),
 };
 
+/// Seconds between refreshes of `status --watch` (a command-line option only).
+pub const WATCH_SECONDS: Bounded = Bounded {
+    flag: "watch",
+    about: "Refresh every SECONDS until no migration is running",
+    min: 1,
+    max: 3600,
+    default: Some(2),
+};
+
 /// Every whole-number option, for the checks that they are all defined alike.
 pub const ALL: [Bounded; 10] = [
     CONCURRENCY,
@@ -346,7 +355,7 @@ mod tests {
 
     #[test]
     fn every_default_is_in_its_range_and_named_in_the_help() {
-        for option in ALL {
+        for option in ALL.iter().chain([&WATCH_SECONDS]) {
             if let Some(default) = option.default {
                 assert_eq!(option.check(default), Ok(default), "{}", option.flag);
                 assert!(option.help().contains(&format!("default: {default}")));

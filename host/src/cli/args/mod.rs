@@ -242,6 +242,18 @@ pub struct StatusArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
+    /// Show it again every SECONDS (2 without a value) while a migration is running, and end
+    /// when none is (text output only).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        num_args = 0..=1,
+        default_missing_value = "2",
+        conflicts_with = "output",
+        help = options::WATCH_SECONDS.help(),
+        value_parser = bounded(&options::WATCH_SECONDS)
+    )]
+    pub watch: Option<u64>,
     /// The metadata table.
     #[command(flatten)]
     pub meta: MetaArgs,

@@ -1,12 +1,15 @@
 //! The commands on a project's records and tables: `status`, `baseline`, `repair`, `tables`.
 
+use std::io::{self, IsTerminal};
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::Result;
 use aws_sdk_dynamodb::Client;
 use drift_host::aws::{connect, Billing};
 use drift_host::metadata::MetadataTable;
 use drift_host::model::error::{EXIT_FAILED, EXIT_OK};
+use drift_host::model::operation::Status;
 use drift_host::model::stop::Stop;
 use drift_host::project::folder::Folder;
 use drift_host::project::tables::Change;
@@ -37,19 +40,36 @@ pub async fn status_command(args: StatusArgs) -> Result<u8> {
     };
     let client = connect(&settings.connection()).await?;
     let meta = MetadataTable::new(client, settings.meta_table(), settings.policy());
-    if let Some(folder) = folder {
-        let rows = project::status(&folder, &meta).await?;
-        match args.output {
-            OutputFormat::Json => print_json(&serde_json::json!({ "migrations": rows }), EXIT_OK)?,
-            OutputFormat::Text => print_stdout(folder_status_table(&rows).trim_end())?,
-        }
+    let Some(seconds) = args.watch else {
+        show_status(&meta, folder.as_ref(), args.output).await?;
         return Ok(EXIT_OK);
+    };
+    eprintln!("every {seconds} s while a migration is running (Ctrl-C to stop watching)");
+    let clear = io::stdout().is_terminal();
+    for shown in 0.. {
+        if shown > 0 {
+            tokio::time::sleep(Duration::from_secs(seconds)).await;
+            // A terminal is redrawn; a pipe or a file gets each view after a blank line.
+            print_stdout(if clear { "\x1b[2J\x1b[H" } else { "" })?;
+        }
+        if !show_status(&meta, folder.as_ref(), args.output).await? {
+            break;
+        }
     }
+    Ok(EXIT_OK)
+}
+
+/// Prints the status once; returns whether a migration is running.
+async fn show_status(
+    meta: &MetadataTable,
+    folder: Option<&Folder>,
+    output: OutputFormat,
+) -> Result<bool> {
     // No metadata table means no migration has run here: no records, not an error.
     let records = if meta.exists().await? {
         meta.list().await?
     } else {
-        if args.output == OutputFormat::Text {
+        if output == OutputFormat::Text {
             eprintln!(
                 "metadata table `{}` does not exist: no migration has run",
                 meta.name()
@@ -57,11 +77,20 @@ pub async fn status_command(args: StatusArgs) -> Result<u8> {
         }
         Vec::new()
     };
-    match args.output {
+    let running = records.iter().any(|r| r.status == Status::Running);
+    if let Some(folder) = folder {
+        let rows = project::status(folder, meta).await?;
+        match output {
+            OutputFormat::Json => print_json(&serde_json::json!({ "migrations": rows }), EXIT_OK)?,
+            OutputFormat::Text => print_stdout(folder_status_table(&rows).trim_end())?,
+        }
+        return Ok(running);
+    }
+    match output {
         OutputFormat::Json => print_json(&serde_json::json!({ "migrations": records }), EXIT_OK)?,
         OutputFormat::Text => print_stdout(status_table(&records).trim_end())?,
     }
-    Ok(EXIT_OK)
+    Ok(running)
 }
 
 /// Reads a folder for the commands that change records or tables without running
