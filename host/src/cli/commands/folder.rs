@@ -12,6 +12,7 @@ use drift_host::model::error::{EXIT_FAILED, EXIT_OK};
 use drift_host::model::operation::Status;
 use drift_host::model::stop::Stop;
 use drift_host::project::folder::Folder;
+use drift_host::project::reconcile::State;
 use drift_host::project::tables::Change;
 use drift_host::project::{self};
 use drift_host::run::{Session, SessionOptions, Settings};
@@ -65,6 +66,14 @@ async fn show_status(
     folder: Option<&Folder>,
     output: OutputFormat,
 ) -> Result<bool> {
+    if let Some(folder) = folder {
+        let rows = project::status(folder, meta).await?;
+        match output {
+            OutputFormat::Json => print_json(&serde_json::json!({ "migrations": rows }), EXIT_OK)?,
+            OutputFormat::Text => print_stdout(folder_status_table(&rows).trim_end())?,
+        }
+        return Ok(rows.iter().any(|row| row.state == State::Running));
+    }
     // No metadata table means no migration has run here: no records, not an error.
     let records = if meta.exists().await? {
         meta.list().await?
@@ -77,20 +86,11 @@ async fn show_status(
         }
         Vec::new()
     };
-    let running = records.iter().any(|r| r.status == Status::Running);
-    if let Some(folder) = folder {
-        let rows = project::status(folder, meta).await?;
-        match output {
-            OutputFormat::Json => print_json(&serde_json::json!({ "migrations": rows }), EXIT_OK)?,
-            OutputFormat::Text => print_stdout(folder_status_table(&rows).trim_end())?,
-        }
-        return Ok(running);
-    }
     match output {
         OutputFormat::Json => print_json(&serde_json::json!({ "migrations": records }), EXIT_OK)?,
         OutputFormat::Text => print_stdout(status_table(&records).trim_end())?,
     }
-    Ok(running)
+    Ok(records.iter().any(|r| r.status == Status::Running))
 }
 
 /// Reads a folder for the commands that change records or tables without running

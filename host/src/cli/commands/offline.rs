@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use anyhow::Result;
 use drift_host::cases::{run_cases, CaseOptions};
 use drift_host::engine::Profile;
-use drift_host::exec::{exec_each, ExecInput, ExecOptions, ExecSummary};
+use drift_host::exec::{exec_each, ExecInput, ExecOptions, ExecOutcome, ExecSummary};
 use drift_host::model::error::{EXIT_FAILED, EXIT_OK};
 use drift_host::model::operation::Operation;
 use drift_host::project::config::declared_key;
@@ -58,7 +58,8 @@ pub fn exec_command(args: ExecArgs) -> Result<u8> {
     let limits = migration.limits().clone();
     let started = std::time::Instant::now();
     let mut summary = ExecSummary::default();
-    let mut profile = Profile::default();
+    // Only with --profile: otherwise nothing is kept per item.
+    let mut profile = args.profile.then(Profile::default);
     let exit_code = |summary: &ExecSummary| match summary.failures.is_empty() {
         true => EXIT_OK,
         false => EXIT_FAILED,
@@ -73,8 +74,7 @@ pub fn exec_command(args: ExecArgs) -> Result<u8> {
         let mut out = io::stdout().lock();
         let inputs = ExecInput::Items(items.clone());
         summary.items = exec_each(migration, inputs, &options, |outcome| {
-            summary.count(&outcome);
-            profile.add(outcome.label.clone(), outcome.cost);
+            tally(&mut summary, &mut profile, &outcome);
             let item = &items[outcome.seq as usize];
             write!(out, "{}", exec_diff(&outcome, item, &table, &options.key))?;
             Ok(())
@@ -83,8 +83,7 @@ pub fn exec_command(args: ExecArgs) -> Result<u8> {
     } else if args.output == OutputFormat::Json {
         let mut outcomes = Vec::new();
         summary.items = exec_each(migration, ExecInput::Json(input), &options, |outcome| {
-            summary.count(&outcome);
-            profile.add(outcome.label.clone(), outcome.cost);
+            tally(&mut summary, &mut profile, &outcome);
             outcomes.push(outcome);
             Ok(())
         })?;
@@ -95,15 +94,14 @@ pub fn exec_command(args: ExecArgs) -> Result<u8> {
             seconds: started.elapsed().as_secs_f64(),
         };
         let mut document = exec_document(&run, &outcomes);
-        if args.profile {
+        if let Some(profile) = &profile {
             document["profile"] = serde_json::to_value(profile.summary(&limits))?;
         }
         print_json(&document, exit_code(&summary))?;
     } else {
         let (mut out, mut errors) = (io::stdout().lock(), io::stderr());
         summary.items = exec_each(migration, ExecInput::Json(input), &options, |outcome| {
-            summary.count(&outcome);
-            profile.add(outcome.label.clone(), outcome.cost);
+            tally(&mut summary, &mut profile, &outcome);
             write!(out, "{}", exec_lines(&outcome))?;
             if let Err(error) = &outcome.result {
                 writeln!(errors, "error: {}: {error}", outcome.label)?;
@@ -115,10 +113,18 @@ pub fn exec_command(args: ExecArgs) -> Result<u8> {
     eprintln!("{}", exec_summary_line(&label, operation, &summary));
     // Under `--output json` the profile is in the document.
     let text = args.output != OutputFormat::Json;
-    if let Some(profiled) = profile.summary(&limits).filter(|_| args.profile && text) {
+    if let Some(profiled) = profile.and_then(|p| p.summary(&limits)).filter(|_| text) {
         eprint!("{}", profile_text(&profiled));
     }
     Ok(exit_code(&summary))
+}
+
+/// Counts `outcome`, and keeps its cost when `--profile` asked for a profile.
+fn tally(summary: &mut ExecSummary, profile: &mut Option<Profile>, outcome: &ExecOutcome) {
+    summary.count(outcome);
+    if let Some(profile) = profile {
+        profile.add(outcome.label.clone(), outcome.cost);
+    }
 }
 
 /// `test`.
@@ -147,11 +153,14 @@ pub fn test_command(args: TestArgs) -> Result<u8> {
     let results = run_cases(&migration, &args.cases, &options)?;
     let failed = results.iter().filter(|r| !r.passed).count();
     let passed = results.len() - failed;
-    let mut profile = Profile::default();
-    for (item, cost) in results.iter().flat_map(|r| &r.costs) {
-        profile.add(item.clone(), *cost);
-    }
-    let profiled = profile.summary(migration.limits()).filter(|_| args.profile);
+    let profiled = args.profile.then(|| {
+        let mut profile = Profile::default();
+        for (item, cost) in results.iter().flat_map(|r| &r.costs) {
+            profile.add(item.clone(), *cost);
+        }
+        profile.summary(migration.limits())
+    });
+    let profiled = profiled.flatten();
     match args.output {
         OutputFormat::Json => print_json(
             &{
