@@ -20,7 +20,7 @@ use crate::dynamodb::{drift, fill, hostile_copy_table, hostile_items_named, scan
 use crate::support::{block_on, client, command, drift_host, guest, stderr, unique};
 
 /// Items in each table: 3 segments of 4 pages of 20.
-const ITEMS: usize = 240;
+pub(crate) const ITEMS: usize = 240;
 
 /// Options of every run here.
 const RUN_OPTIONS: [&str; 10] = [
@@ -39,12 +39,12 @@ const RUN_OPTIONS: [&str; 10] = [
 /// What a run leaves: the scanned table and the run's part of `hostile_copy`, with the run's
 /// id prefix replaced by `P` so runs on different tables compare.
 #[derive(Debug, PartialEq)]
-struct Tables {
-    own: BTreeMap<String, Item>,
-    copy: BTreeMap<String, Item>,
+pub(crate) struct Tables {
+    pub(crate) own: BTreeMap<String, Item>,
+    pub(crate) copy: BTreeMap<String, Item>,
 }
 
-fn normalized(items: BTreeMap<String, Item>, prefix: &str) -> BTreeMap<String, Item> {
+pub(crate) fn normalized(items: BTreeMap<String, Item>, prefix: &str) -> BTreeMap<String, Item> {
     items
         .into_iter()
         .filter(|(id, _)| id.starts_with(prefix))
@@ -57,7 +57,7 @@ fn normalized(items: BTreeMap<String, Item>, prefix: &str) -> BTreeMap<String, I
 }
 
 /// A fresh table of `mixed` items whose ids start with the table's name; returns the name.
-fn mixed_table() -> String {
+pub(crate) fn mixed_table() -> String {
     let client = client();
     hostile_copy_table(&client);
     let table = unique("crash");
@@ -69,7 +69,7 @@ fn mixed_table() -> String {
     table
 }
 
-fn tables(table: &str) -> Tables {
+pub(crate) fn tables(table: &str) -> Tables {
     let client = client();
     Tables {
         own: normalized(block_on(scan_all(&client, table)), table),
@@ -94,7 +94,7 @@ fn run_command(
 }
 
 /// The tables and counts of an uninterrupted run, made once.
-fn baseline() -> &'static (Tables, Value) {
+pub(crate) fn baseline() -> &'static (Tables, Value) {
     static BASELINE: OnceLock<(Tables, Value)> = OnceLock::new();
     BASELINE.get_or_init(|| {
         let (table, meta) = (mixed_table(), unique("meta"));

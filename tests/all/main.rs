@@ -27,3 +27,5 @@ mod servers;
 mod stopping;
 mod validation;
 mod watch;
+#[cfg(feature = "crash-points")]
+mod workers;

@@ -205,6 +205,14 @@ impl Capacity {
         Ok(output)
     }
 
+    /// The (read, write) budgets per second, `None` where unlimited.
+    pub fn limits(&self) -> (Option<f64>, Option<f64>) {
+        (
+            self.read.as_ref().map(|t| t.per_second()),
+            self.write.as_ref().map(|t| t.per_second()),
+        )
+    }
+
     /// (read, write) units consumed so far.
     pub fn total(&self) -> (f64, f64) {
         *self.consumed.lock().expect("consumed lock")

@@ -41,6 +41,8 @@ pub struct LockHolder {
     pub acquired_at: String,
     /// When the lease ends unless renewed (Unix seconds).
     pub expires_at: u64,
+    /// The run of several workers it is held for (`--workers`), which each of them joins.
+    pub group: Option<String>,
 }
 
 impl LockHolder {
@@ -53,19 +55,7 @@ impl LockHolder {
     /// now): then it is dead for sure, whatever its lease says. A holder on another host
     /// cannot be seen from here.
     pub fn is_gone_from_this_host(&self) -> bool {
-        let Some((host, pid)) = self.host.rsplit_once(" pid ") else {
-            return false;
-        };
-        let Ok(pid) = pid.parse::<u32>() else {
-            return false;
-        };
-        if host != host_name() || pid == std::process::id() {
-            return false;
-        }
-        match std::fs::read(format!("/proc/{pid}/cmdline")) {
-            Ok(cmdline) => !String::from_utf8_lossy(&cmdline).contains("drift-host"),
-            Err(_) => true,
-        }
+        process_gone(&self.host)
     }
 
     /// One line for messages.
@@ -96,11 +86,31 @@ impl LockHolder {
                 Some(Value::N(n)) => n.parse().ok()?,
                 _ => return None,
             },
+            group: s("group"),
         })
     }
 }
 
-fn unix_now() -> u64 {
+/// Whether the process `host` names (`<host> pid <pid>`, as holders record themselves) ran
+/// on this host and is gone (or is another program now). One on another host cannot be seen.
+pub fn process_gone(host: &str) -> bool {
+    let Some((host, pid)) = host.rsplit_once(" pid ") else {
+        return false;
+    };
+    let Ok(pid) = pid.parse::<u32>() else {
+        return false;
+    };
+    if host != host_name() || pid == std::process::id() {
+        return false;
+    }
+    match std::fs::read(format!("/proc/{pid}/cmdline")) {
+        Ok(cmdline) => !String::from_utf8_lossy(&cmdline).contains("drift-host"),
+        Err(_) => true,
+    }
+}
+
+/// Seconds since the Unix epoch, as leases count them.
+pub(crate) fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
@@ -108,6 +118,64 @@ fn unix_now() -> u64 {
 
 fn s(text: &str) -> AttributeValue {
     AttributeValue::S(text.to_owned())
+}
+
+/// The refusal of a run that finds the lock of `table` held by `holder`.
+pub fn locked_by(table: &str, holder: Option<LockHolder>) -> anyhow::Error {
+    let gone = holder
+        .as_ref()
+        .is_some_and(LockHolder::is_gone_from_this_host);
+    let who = holder.map_or_else(|| "another run".to_owned(), |h| h.describe());
+    refused(if gone {
+        format!(
+            "metadata table `{table}` is locked by {who}, whose process on this host is gone: \
+             `drift-host unlock` removes the lock, then run again to resume"
+        )
+    } else {
+        format!(
+            "metadata table `{table}` is locked by {who}; wait for it, or run `drift-host \
+             unlock` if that run is dead"
+        )
+    })
+}
+
+/// How a renewal went.
+enum Renewal {
+    Renewed,
+    /// Another run holds the lock, or another process this worker's lease.
+    Lost,
+    /// Not renewed this time, for this reason: the next tick tries again.
+    Failed(String),
+}
+
+/// What a run asks of the lock.
+struct Wanted<'a> {
+    owner: &'a str,
+    purpose: &'a str,
+    group: Option<&'a str>,
+    duration: Duration,
+}
+
+/// A worker's own lease item, renewed with the lock (see `metadata::workers`).
+#[derive(Clone)]
+pub struct WorkerSlot {
+    /// The item's id.
+    pub id: String,
+    /// This process's UUID, which holds it.
+    pub owner: String,
+    /// What the worker publishes with each renewal (phase, items, actions).
+    pub progress: std::sync::Arc<std::sync::Mutex<SlotProgress>>,
+}
+
+/// A worker's progress as its lease item shows it.
+#[derive(Debug, Clone, Default)]
+pub struct SlotProgress {
+    /// What it does now.
+    pub phase: String,
+    /// Items its guests took.
+    pub items: u64,
+    /// Actions journaled or applied.
+    pub actions: u64,
 }
 
 /// Condition of every write to a held lock: it is still `owner`'s.
@@ -161,6 +229,8 @@ pub struct Lease {
     /// The run id that holds it.
     pub owner: String,
     duration: Duration,
+    /// A worker's own lease, renewed together with the lock.
+    slot: Option<WorkerSlot>,
 }
 
 impl Lease {
@@ -173,8 +243,54 @@ impl Lease {
         purpose: &str,
         duration: Duration,
     ) -> Result<Lease> {
+        let wanted = Wanted {
+            owner,
+            purpose,
+            group: None,
+            duration,
+        };
+        match Lease::take(client, policy, table, wanted).await? {
+            Ok(lease) => Ok(lease),
+            Err(holder) => Err(locked_by(table, holder)),
+        }
+    }
+
+    /// Takes or joins the lock of `table` for the run `owner` of several workers (`group`
+    /// names the migration, module and worker count): taken if free, expired, or already
+    /// `owner`'s. `Ok(Err(holder))`: someone else holds it (which may be another run id of the
+    /// same group, for the caller to join).
+    pub async fn join(
+        client: &Client,
+        policy: &RetryPolicy,
+        table: &str,
+        owner: &str,
+        purpose: &str,
+        group: &str,
+        duration: Duration,
+    ) -> Result<Result<Lease, Option<LockHolder>>> {
+        let wanted = Wanted {
+            owner,
+            purpose,
+            group: Some(group),
+            duration,
+        };
+        Lease::take(client, policy, table, wanted).await
+    }
+
+    async fn take(
+        client: &Client,
+        policy: &RetryPolicy,
+        table: &str,
+        wanted: Wanted<'_>,
+    ) -> Result<Result<Lease, Option<LockHolder>>> {
+        let Wanted {
+            owner,
+            purpose,
+            group,
+            duration,
+        } = wanted;
         let host = format!("{} pid {}", host_name(), std::process::id());
-        let item: HashMap<String, AttributeValue> = [
+        let mut item: HashMap<String, AttributeValue> = [
             ("id", s(LOCK_ID)),
             ("owner", s(owner)),
             ("purpose", s(purpose)),
@@ -188,18 +304,32 @@ impl Lease {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
+        // A worker joining its run's lock takes it as its own too.
+        let condition = match group {
+            Some(group) => {
+                item.insert("group".to_owned(), s(group));
+                "attribute_not_exists(#id) OR #expires < :now OR #owner = :owner"
+            }
+            None => "attribute_not_exists(#id) OR #expires < :now",
+        };
         let sent = Instant::now();
         let result = policy
             .run(|| {
-                client
+                let request = client
                     .put_item()
                     .table_name(table)
                     .set_item(Some(item.clone()))
-                    .condition_expression("attribute_not_exists(#id) OR #expires < :now")
+                    .condition_expression(condition)
                     .expression_attribute_names("#id", "id")
                     .expression_attribute_names("#expires", "expires_at")
-                    .expression_attribute_values(":now", AttributeValue::N(unix_now().to_string()))
-                    .send()
+                    .expression_attribute_values(":now", AttributeValue::N(unix_now().to_string()));
+                match group {
+                    Some(_) => request
+                        .expression_attribute_names("#owner", "owner")
+                        .expression_attribute_values(":owner", s(owner)),
+                    None => request,
+                }
+                .send()
             })
             .await;
         let lease = Lease {
@@ -208,38 +338,31 @@ impl Lease {
             table: table.to_owned(),
             owner: owner.to_owned(),
             duration,
+            slot: None,
         };
         match result {
             Ok(_) => {
                 lease.policy.fence.extend_to(lease.held_until(sent));
-                Ok(lease)
+                Ok(Ok(lease))
             }
             Err(e) if is_conditional_check_failed(&e) => {
                 let holder = read(client, policy, table).await?;
                 if holder.as_ref().is_some_and(|h| h.owner == owner) {
                     // A retry of our own write, which had been applied.
                     lease.policy.fence.extend_to(lease.held_until(sent));
-                    return Ok(lease);
+                    return Ok(Ok(lease));
                 }
-                let gone = holder
-                    .as_ref()
-                    .is_some_and(LockHolder::is_gone_from_this_host);
-                let who = holder.map_or_else(|| "another run".to_owned(), |h| h.describe());
-                Err(refused(if gone {
-                    format!(
-                        "metadata table `{table}` is locked by {who}, whose process on this \
-                         host is gone: `drift-host unlock` removes the lock, then run again \
-                         to resume"
-                    )
-                } else {
-                    format!(
-                        "metadata table `{table}` is locked by {who}; wait for it, or run \
-                         `drift-host unlock` if that run is dead"
-                    )
-                }))
+                Ok(Err(holder))
             }
             Err(e) => bail!("cannot take the lock of `{table}`: {}", error_code(&e)),
         }
+    }
+
+    /// Renews `slot` (a worker's own lease item) together with the lock from now on: the
+    /// lease holds only while both do.
+    pub fn with_slot(mut self, slot: WorkerSlot) -> Lease {
+        self.slot = Some(slot);
+        self
     }
 
     /// Until when requests may be sent on a lease (re)taken by a request sent at `sent`: a
@@ -257,29 +380,15 @@ impl Lease {
         ticker.tick().await;
         loop {
             ticker.tick().await;
-            let (mut names, mut values) = owner_placeholders(&self.owner);
-            names.insert("#expires".to_owned(), "expires_at".to_owned());
-            let expires = (unix_now() + self.duration.as_secs()).to_string();
-            values.insert(":expires".to_owned(), AttributeValue::N(expires));
             let sent = Instant::now();
-            let renewing = self.policy.run(|| {
-                self.client
-                    .update_item()
-                    .table_name(&self.table)
-                    .set_key(Some(lock_key()))
-                    .update_expression("SET #expires = :expires")
-                    .condition_expression(HELD_BY_OWNER)
-                    .set_expression_attribute_names(Some(names.clone()))
-                    .set_expression_attribute_values(Some(values.clone()))
-                    .send()
-            });
+            let renewing = self.renew();
             let Ok(renewed) = tokio::time::timeout(self.duration / 3, renewing).await else {
                 tracing::warn!("renewing the lock of `{}` timed out", self.table);
                 continue;
             };
             match renewed {
-                Ok(_) => self.policy.fence.extend_to(self.held_until(sent)),
-                Err(e) if is_conditional_check_failed(&e) => {
+                Ok(Renewal::Renewed) => self.policy.fence.extend_to(self.held_until(sent)),
+                Ok(Renewal::Lost) => {
                     self.policy.fence.close();
                     tracing::error!(
                         "lost the lock of `{}`: another run took it over; stopping",
@@ -289,13 +398,104 @@ impl Lease {
                     return;
                 }
                 // A failed renewal is retried at the next tick; the lease outlives two misses.
-                Err(e) => tracing::warn!(
-                    "could not renew the lock of `{}`: {}",
-                    self.table,
-                    error_code(&e)
-                ),
+                Ok(Renewal::Failed(code)) => {
+                    tracing::warn!("could not renew the lock of `{}`: {code}", self.table)
+                }
+                Err(error) => tracing::warn!("{error:#}"),
             }
         }
+    }
+
+    /// One renewal: of the lock alone, or of the lock and the worker's own lease item in one
+    /// transaction (the item only while it is still this process's and not expired: a worker
+    /// paused past its lease may have been replaced, and must not go on).
+    async fn renew(&self) -> Result<Renewal> {
+        let (mut names, mut values) = owner_placeholders(&self.owner);
+        names.insert("#expires".to_owned(), "expires_at".to_owned());
+        let expires = (unix_now() + self.duration.as_secs()).to_string();
+        values.insert(":expires".to_owned(), AttributeValue::N(expires.clone()));
+        let Some(slot) = &self.slot else {
+            let renewed = self
+                .policy
+                .run(|| {
+                    self.client
+                        .update_item()
+                        .table_name(&self.table)
+                        .set_key(Some(lock_key()))
+                        .update_expression("SET #expires = :expires")
+                        .condition_expression(HELD_BY_OWNER)
+                        .set_expression_attribute_names(Some(names.clone()))
+                        .set_expression_attribute_values(Some(values.clone()))
+                        .send()
+                })
+                .await;
+            return Ok(match renewed {
+                Ok(_) => Renewal::Renewed,
+                Err(e) if is_conditional_check_failed(&e) => Renewal::Lost,
+                Err(e) => Renewal::Failed(error_code(&e)),
+            });
+        };
+        let progress = slot.progress.lock().expect("slot progress").clone();
+        let lock = aws_sdk_dynamodb::types::Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(lock_key()))
+            .update_expression("SET #expires = :expires")
+            .condition_expression(HELD_BY_OWNER)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .build()?;
+        let own = aws_sdk_dynamodb::types::Update::builder()
+            .table_name(&self.table)
+            .set_key(Some([("id".to_owned(), s(&slot.id))].into()))
+            .update_expression(
+                "SET #expires = :expires, #phase = :phase, #items = :items, #actions = :actions",
+            )
+            .condition_expression("#owner = :owner AND #expires >= :now")
+            .expression_attribute_names("#expires", "expires_at")
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_names("#phase", "phase")
+            .expression_attribute_names("#items", "items")
+            .expression_attribute_names("#actions", "actions")
+            .expression_attribute_values(":expires", AttributeValue::N(expires))
+            .expression_attribute_values(":owner", s(&slot.owner))
+            .expression_attribute_values(":now", AttributeValue::N(unix_now().to_string()))
+            .expression_attribute_values(":phase", s(&progress.phase))
+            .expression_attribute_values(":items", AttributeValue::N(progress.items.to_string()))
+            .expression_attribute_values(
+                ":actions",
+                AttributeValue::N(progress.actions.to_string()),
+            )
+            .build()?;
+        let items = vec![
+            aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                .update(lock)
+                .build(),
+            aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                .update(own)
+                .build(),
+        ];
+        let renewed = self
+            .policy
+            .run(|| {
+                self.client
+                    .transact_write_items()
+                    .set_transact_items(Some(items.clone()))
+                    .send()
+            })
+            .await;
+        Ok(match renewed {
+            Ok(_) => Renewal::Renewed,
+            Err(e) => match crate::aws::write::cancellation_reasons(&e) {
+                Some(reasons)
+                    if reasons
+                        .iter()
+                        .any(|r| r == crate::aws::write::CONDITION_FAILED) =>
+                {
+                    Renewal::Lost
+                }
+                _ => Renewal::Failed(error_code(&e)),
+            },
+        })
     }
 
     /// The condition that fences a metadata write: the lock is still ours.
@@ -349,7 +549,7 @@ async fn delete_if_held_by(
 }
 
 /// This host's name, as lock holders record it.
-fn host_name() -> String {
+pub(crate) fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map_or_else(|_| "?".to_owned(), |h| h.trim().to_owned())
 }
@@ -391,6 +591,7 @@ mod tests {
             host,
             acquired_at: now(),
             expires_at: unix_now() + 60,
+            group: None,
         }
     }
 

@@ -9,8 +9,9 @@
 pub mod lock;
 pub mod record;
 pub mod table;
+pub mod workers;
 
-pub use lock::{Lease, LockHolder};
+pub use lock::{Lease, LockHolder, SlotProgress, WorkerSlot};
 pub use record::MigrationRecord;
 pub use table::MetadataTable;
 

@@ -202,6 +202,15 @@ pub const WATCH_SECONDS: Bounded = Bounded {
     default: Some(2),
 };
 
+/// Processes sharing one run (a command-line option only: each worker is started with it).
+pub const WORKERS: Bounded = Bounded {
+    flag: "workers",
+    about: "Processes sharing this run, each started with its own index (--worker-index, JOB_COMPLETION_INDEX or AWS_BATCH_JOB_ARRAY_INDEX)",
+    min: 1,
+    max: 1000,
+    default: None,
+};
+
 /// Every whole-number option, for the checks that they are all defined alike.
 pub const ALL: [Bounded; 10] = [
     CONCURRENCY,

@@ -1,6 +1,6 @@
 //! The apply phase: finds which tables take batched PartiQL updates, applies the journal from
-//! the checkpoint's watermark, saving the watermark as it rises, then removes the exactly-once
-//! markers.
+//! the checkpoint's watermark, saving the watermark as it rises, and, once the whole run is applied,
+//! removes the exactly-once markers.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -116,14 +116,23 @@ pub async fn apply_phase(
         return Ok(applied);
     }
     crate::crash::point("apply-complete");
-    // Every marker of the migration, a restarted run's included.
+    Ok(applied)
+}
+
+/// Removes every exactly-once marker of the migration (a restarted run's included), once
+/// every action of the run is applied.
+pub async fn remove_markers(run: &RunContext<'_>) -> Result<()> {
+    let number = run.scan.migration.info.number;
     let markers = run
         .meta
-        .delete_with_prefix(&Markers::migration_prefix(number), &options.capacity)
+        .delete_with_prefix(
+            &Markers::migration_prefix(number),
+            &run.scan.options.capacity,
+        )
         .await?;
     tracing::debug!("removed {markers} exactly-once markers");
     crate::crash::point("markers-removed");
-    Ok(applied)
+    Ok(())
 }
 
 /// The tables of the migration whose server takes our batched `UPDATE` statements (see

@@ -15,6 +15,7 @@ pub mod resume;
 pub mod scan_phase;
 mod session;
 pub mod settings;
+pub mod workers;
 
 pub use session::Session;
 pub use settings::{RunFlags, RunOptions, SessionOptions, Settings};
@@ -76,6 +77,7 @@ pub struct RunContext<'a> {
 
 /// What the scan phase works with: a run's, or a plan's (which holds no lock, records nothing
 /// and lets guests only read).
+#[derive(Clone, Copy)]
 pub struct ScanContext<'a> {
     /// The migration.
     pub migration: &'a Arc<LoadedMigration>,
@@ -388,7 +390,14 @@ async fn work(
         tally.actions_journaled = checkpoint.records;
     }
     let mut notes = apply_phase::ApplyNotes::default();
-    let applying = apply_phase::apply_phase(run, journal, checkpoint, apply_resumed, &mut notes);
+    let applying = async {
+        let applied =
+            apply_phase::apply_phase(run, journal, checkpoint, apply_resumed, &mut notes).await?;
+        if applied.complete {
+            apply_phase::remove_markers(run).await?;
+        }
+        Ok(applied)
+    };
     let applied = while_publishing(applying, published, &recording.stored).await;
     tally.statements_refused = notes.statements_refused;
     let counts = &mut recording.next.counts;

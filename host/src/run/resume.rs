@@ -110,14 +110,21 @@ pub fn prepare_resume(
             checkpoint_path.display()
         )));
     }
+    let resumed = resume_journal(&journal, checkpoint).map_err(cannot)?;
+    Ok(Start::Resume(Box::new(resumed)))
+}
+
+/// What `journal` holds up to where `checkpoint` (its own, checked by the caller) says it ends;
+/// why it does not match, if it does not.
+pub fn resume_journal(journal: &Path, checkpoint: Checkpoint) -> Result<Resumed, String> {
     let mut resumed = Resumed {
         journaled: HashSet::new(),
         errors: 0,
         failures: Vec::new(),
         checkpoint,
     };
-    read_journal(&journal, &mut resumed).map_err(cannot)?;
-    Ok(Start::Resume(Box::new(resumed)))
+    read_journal(journal, &mut resumed)?;
+    Ok(resumed)
 }
 
 /// Reads the journal back to where the checkpoint says it ends, gathering the failures and

@@ -51,6 +51,11 @@ impl Settings {
         }
     }
 
+    /// Whether the command line or drift.toml gives the number of scan segments.
+    pub fn segments_given(&self) -> bool {
+        self.given.segments.is_some()
+    }
+
     /// Guest instances working in parallel.
     pub fn concurrency(&self) -> u32 {
         options::concurrency(self.given.concurrency)

@@ -6,9 +6,11 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 use drift_host::aws::{Billing, Throughput};
+use drift_host::metadata::workers::worker_index;
 use drift_host::model::names::parse_table_name;
 use drift_host::model::operation::Operation;
 use drift_host::model::options::{self, Given};
+use drift_host::run::workers::WorkerPlace;
 use drift_host::run::{RunFlags, RunOptions, Settings};
 
 use super::*;
@@ -80,6 +82,14 @@ pub struct RunArgs {
     /// Most write capacity units per second the apply may consume.
     #[arg(long, value_parser = options::parse_rate)]
     pub max_wcu: Option<f64>,
+    /// Processes sharing this run ([`options::WORKERS`]); segments are claimed in the metadata
+    /// table, and the apply waits until every worker's scan is done.
+    #[arg(long, help = options::WORKERS.help(), value_parser = bounded(&options::WORKERS))]
+    pub workers: Option<u64>,
+    /// This worker's index, 0 to N-1 (default: JOB_COMPLETION_INDEX, else
+    /// AWS_BATCH_JOB_ARRAY_INDEX).
+    #[arg(long, requires = "workers")]
+    pub worker_index: Option<u32>,
     /// The metadata table.
     #[command(flatten)]
     pub meta: MetaArgs,
@@ -147,6 +157,7 @@ impl RunArgs {
             ("no-batch-updates", self.no_batch_updates),
             ("apply-concurrency", self.apply_concurrency.is_some()),
             ("keep-journal", self.keep_journal),
+            ("workers", self.workers.is_some()),
         ];
         for (flag, given) in given {
             if given && unused.contains(&flag) {
@@ -156,9 +167,26 @@ impl RunArgs {
         Ok(())
     }
 
-    /// The options of a `run` (or `undo`) with these arguments and `settings`.
+    /// The options of a `run` (or `undo`) with these arguments and `settings`; with
+    /// `--workers N` and no segment count given, 4 segments per worker, so that a worker done
+    /// early claims more.
     pub fn options(&self, settings: &Settings, operation: Operation) -> RunOptions {
-        settings.run(operation, self.flags())
+        let mut options = settings.run(operation, self.flags());
+        if let (Some(workers), false) = (self.workers, settings.segments_given()) {
+            options.segments = (workers * 4).min(options::SEGMENTS.max) as u32;
+        }
+        options
+    }
+
+    /// This process's place in a multi-worker run (`--workers`), its index from
+    /// `--worker-index` or the job engine's environment; `None` without `--workers`.
+    pub fn place(&self) -> Result<Option<WorkerPlace>> {
+        let Some(workers) = self.workers else {
+            return Ok(None);
+        };
+        let workers = workers as u32;
+        let index = worker_index(self.worker_index, |name| std::env::var(name).ok(), workers)?;
+        Ok(Some(WorkerPlace { workers, index }))
     }
 }
 
@@ -167,6 +195,7 @@ impl RunArgs {
 pub const GUEST_LIMITS: &[&str] = &["deadline-ms", "memory-mb", "max-actions-per-item"];
 /// What `plan` does not use: it takes no lock and writes nothing.
 pub const NOT_FOR_PLAN: &[&str] = &[
+    "workers",
     "restart",
     "lease-seconds",
     "provisioned",
@@ -176,6 +205,7 @@ pub const NOT_FOR_PLAN: &[&str] = &[
 ];
 /// What `apply` does not use: the plan fixed what was scanned.
 pub const NOT_FOR_APPLY: &[&str] = &[
+    "workers",
     "table",
     "segments",
     "page-size",

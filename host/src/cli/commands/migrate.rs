@@ -14,6 +14,7 @@ use drift_host::plan::{age, apply_plan, plan, read_plan, PlanOptions};
 use drift_host::project::folder::Folder;
 use drift_host::project::{self, run_folder, undo_to, FolderRun};
 use drift_host::run::run;
+use drift_host::run::workers::run_worker;
 
 use super::super::args::{
     ApplyArgs, OutputFormat, PlanArgs, RunArgs, RunCommandArgs, UndoArgs, NOT_FOR_APPLY,
@@ -63,21 +64,40 @@ pub async fn undo_command(args: UndoArgs) -> Result<u8> {
 /// outcome.
 async fn single_command(path: &Path, args: RunArgs, operation: Operation) -> Result<u8> {
     check_report_target(args.report.as_deref())?;
+    let place = args.place()?;
     let settings = args.settings(None);
     let migration = args.sandbox.load(&settings, path, settings.concurrency())?;
     let client = connect(&settings.connection()).await?;
     let options = args.options(&settings, operation);
     let stop = Stop::new();
     let counts = Arc::new(LiveCounts::default());
-    let work = run(
-        migration,
-        &client,
-        &options,
-        None,
-        counts.clone(),
-        stop.clone(),
-    );
-    let report = match with_progress(work, counts, stop).await {
+    let work = async {
+        match place {
+            Some(place) => {
+                run_worker(
+                    migration,
+                    &client,
+                    &options,
+                    place,
+                    counts.clone(),
+                    stop.clone(),
+                )
+                .await
+            }
+            None => {
+                run(
+                    migration,
+                    &client,
+                    &options,
+                    None,
+                    counts.clone(),
+                    stop.clone(),
+                )
+                .await
+            }
+        }
+    };
+    let report = match with_progress(work, counts.clone(), stop.clone()).await {
         Ok(report) => report,
         Err(error) => {
             let Some(message) = up_to_date(&error) else {
@@ -109,6 +129,9 @@ async fn folder_command(
 ) -> Result<u8> {
     if args.table.is_some() {
         bail!("--table is for one migration; a folder's migrations scan the tables they name");
+    }
+    if args.workers.is_some() {
+        bail!("--workers is for one migration: run a folder's migrations one by one with it");
     }
     check_report_target(args.report.as_deref())?;
     let settings = args.settings(Some(&Folder::project(dir)?.defaults));

@@ -1,0 +1,727 @@
+//! The shared state of a run spread over several workers (`run --workers N`): DynamoDB's
+//! metadata table is the only thing the workers share, so every decision is a conditional
+//! write there.
+//!
+//! - The **run item** (`run#<number>#<run>`) says how many workers and segments the run has,
+//!   the capacity budget they share, whether the apply has begun (the barrier passed), and the
+//!   first failure, which stops every worker.
+//! - A **worker item** (`worker#<number>#<run>#<index>`) is the lease of one worker index: the
+//!   process holding it (`owner`, a UUID of the process), its host, when the lease expires, and
+//!   its published progress. A replacement process with the same index takes it over once the
+//!   old one's lease expired (at once if the old process is gone from this host).
+//! - A **segment item** (`segment#<number>#<run>#<segment>`) is a claim on one scan segment by a
+//!   worker index, with its state (`claimed` → `scanned` → `applied`) and counts. A claim is
+//!   taken with `attribute_not_exists`, and taken over from an index whose lease expired in a
+//!   transaction that checks that expiry.
+
+use std::collections::HashMap;
+
+use anyhow::{anyhow, bail, Result};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem, Update};
+use aws_sdk_dynamodb::Client;
+use serde::Serialize;
+
+use super::lock::{host_name, unix_now};
+use super::KEY;
+use crate::aws::retry::{error_code, is_conditional_check_failed, RetryPolicy};
+use crate::aws::write::{cancellation_reasons, CONDITION_FAILED};
+use crate::model::counts::Counts;
+
+/// Where a claimed segment stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SegmentState {
+    /// Claimed: being scanned into its claimant's journal.
+    Claimed,
+    /// Every item of it went through the guest into the journal.
+    Scanned,
+    /// Every action of its journal was applied.
+    Applied,
+}
+
+impl SegmentState {
+    fn as_str(self) -> &'static str {
+        match self {
+            SegmentState::Claimed => "claimed",
+            SegmentState::Scanned => "scanned",
+            SegmentState::Applied => "applied",
+        }
+    }
+
+    fn parse(text: &str) -> Option<SegmentState> {
+        match text {
+            "claimed" => Some(SegmentState::Claimed),
+            "scanned" => Some(SegmentState::Scanned),
+            "applied" => Some(SegmentState::Applied),
+            _ => None,
+        }
+    }
+}
+
+/// One segment's claim.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SegmentClaim {
+    /// The segment.
+    pub segment: u32,
+    /// The worker index that holds it.
+    pub worker: u32,
+    /// Where it stands.
+    pub state: SegmentState,
+    /// Its counts: items scanned and actions journaled once scanned; applied counts once
+    /// applied.
+    pub counts: Counts,
+    /// Actions its journal holds (once scanned).
+    pub actions: u64,
+}
+
+/// One worker index's lease and published progress.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WorkerLease {
+    /// The index.
+    pub index: u32,
+    /// The process holding it (a UUID).
+    pub owner: String,
+    /// Its host and pid.
+    pub host: String,
+    /// When its lease ends unless renewed (Unix seconds).
+    pub expires_at: u64,
+    /// What it does now (`scan`, `waiting`, `apply`, `done`).
+    pub phase: String,
+    /// Items its guests took so far (this process).
+    pub items: u64,
+    /// Actions it journaled or applied so far (this process).
+    pub actions: u64,
+}
+
+impl WorkerLease {
+    /// Whether its holder stopped renewing it.
+    pub fn expired(&self) -> bool {
+        self.expires_at < unix_now()
+    }
+}
+
+/// The shape of a multi-worker run, as its first worker wrote it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunShape {
+    /// Workers taking part.
+    pub workers: u32,
+    /// Scan segments.
+    pub segments: u32,
+    /// The read budget shared by the workers (capacity units per second).
+    pub max_rcu: Option<f64>,
+    /// The write budget shared by the workers.
+    pub max_wcu: Option<f64>,
+    /// Whether the apply has begun (every segment scanned, no item failed).
+    pub applying: bool,
+    /// The first failure of any worker, which stops them all.
+    pub failed: Option<String>,
+}
+
+/// The coordination items of one multi-worker run of one migration.
+#[derive(Clone)]
+pub struct Coordination {
+    client: Client,
+    policy: RetryPolicy,
+    table: String,
+    number: u64,
+    run_id: String,
+}
+
+fn s(text: &str) -> AttributeValue {
+    AttributeValue::S(text.to_owned())
+}
+
+fn n(number: impl ToString) -> AttributeValue {
+    AttributeValue::N(number.to_string())
+}
+
+type Attributes = HashMap<String, AttributeValue>;
+
+fn text(item: &Attributes, name: &str) -> Option<String> {
+    match item.get(name) {
+        Some(AttributeValue::S(v)) => Some(v.clone()),
+        _ => None,
+    }
+}
+
+fn number<T: std::str::FromStr>(item: &Attributes, name: &str) -> Option<T> {
+    match item.get(name) {
+        Some(AttributeValue::N(v)) => v.parse().ok(),
+        _ => None,
+    }
+}
+
+fn key(id: String) -> Attributes {
+    [(KEY.to_owned(), AttributeValue::S(id))].into()
+}
+
+impl Coordination {
+    /// The items of run `run_id` of migration `number` in metadata table `table`.
+    pub fn new(
+        client: Client,
+        policy: RetryPolicy,
+        table: &str,
+        number: u64,
+        run_id: &str,
+    ) -> Coordination {
+        Coordination {
+            client,
+            policy,
+            table: table.to_owned(),
+            number,
+            run_id: run_id.to_owned(),
+        }
+    }
+
+    /// The run's id.
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// The prefix of every coordination item of the run.
+    pub fn prefixes(&self) -> [String; 3] {
+        [
+            self.run_item_id(),
+            format!("worker#{:020}#{}#", self.number, self.run_id),
+            format!("segment#{:020}#{}#", self.number, self.run_id),
+        ]
+    }
+
+    fn run_item_id(&self) -> String {
+        run_item_id(self.number, &self.run_id)
+    }
+
+    /// The key of worker `index`'s lease item.
+    pub fn worker_id(&self, index: u32) -> String {
+        format!("worker#{:020}#{}#{index:06}", self.number, self.run_id)
+    }
+
+    fn segment_id(&self, segment: u32) -> String {
+        format!("segment#{:020}#{}#{segment:07}", self.number, self.run_id)
+    }
+
+    async fn get(&self, id: String) -> Result<Option<Attributes>> {
+        let output = self
+            .policy
+            .run(|| {
+                self.client
+                    .get_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key(id.clone())))
+                    .consistent_read(true)
+                    .send()
+            })
+            .await
+            .map_err(|e| {
+                anyhow!(
+                    "cannot read metadata table `{}`: {}",
+                    self.table,
+                    error_code(&e)
+                )
+            })?;
+        Ok(output.item)
+    }
+
+    /// The run's shape, if a worker wrote it.
+    pub async fn shape(&self) -> Result<Option<RunShape>> {
+        Ok(self.get(self.run_item_id()).await?.map(|item| RunShape {
+            workers: number(&item, "workers").unwrap_or(0),
+            segments: number(&item, "segments").unwrap_or(0),
+            max_rcu: number(&item, "max_rcu"),
+            max_wcu: number(&item, "max_wcu"),
+            applying: item.get("applying") == Some(&AttributeValue::Bool(true)),
+            failed: text(&item, "failed"),
+        }))
+    }
+
+    /// Writes the run's shape unless a worker did already; returns the shape stored.
+    pub async fn create(&self, shape: &RunShape) -> Result<RunShape> {
+        let mut item = key(self.run_item_id());
+        item.insert("workers".into(), n(shape.workers));
+        item.insert("segments".into(), n(shape.segments));
+        item.insert("created_at".into(), s(&crate::model::now()));
+        if let Some(rcu) = shape.max_rcu {
+            item.insert("max_rcu".into(), n(rcu));
+        }
+        if let Some(wcu) = shape.max_wcu {
+            item.insert("max_wcu".into(), n(wcu));
+        }
+        let written = self
+            .policy
+            .run(|| {
+                self.client
+                    .put_item()
+                    .table_name(&self.table)
+                    .set_item(Some(item.clone()))
+                    .condition_expression("attribute_not_exists(#id)")
+                    .expression_attribute_names("#id", KEY)
+                    .send()
+            })
+            .await;
+        match written {
+            Ok(_) => {}
+            Err(e) if is_conditional_check_failed(&e) => {}
+            Err(e) => bail!(
+                "cannot write metadata table `{}`: {}",
+                self.table,
+                error_code(&e)
+            ),
+        }
+        self.shape()
+            .await?
+            .ok_or_else(|| anyhow!("the run item of run {} vanished", self.run_id))
+    }
+
+    /// Records the run's first failure (a later one is kept out); every worker stops on it.
+    pub async fn fail(&self, why: &str) -> Result<()> {
+        let result = self
+            .policy
+            .run(|| {
+                self.client
+                    .update_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key(self.run_item_id())))
+                    .update_expression("SET #failed = :failed")
+                    .condition_expression("attribute_exists(#id) AND attribute_not_exists(#failed)")
+                    .expression_attribute_names("#failed", "failed")
+                    .expression_attribute_names("#id", KEY)
+                    .expression_attribute_values(":failed", s(why))
+                    .send()
+            })
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional_check_failed(&e) => Ok(()),
+            Err(e) => bail!(
+                "cannot write metadata table `{}`: {}",
+                self.table,
+                error_code(&e)
+            ),
+        }
+    }
+
+    /// Forgets the run's failure: a failed run resumed goes on.
+    pub async fn clear_failure(&self) -> Result<()> {
+        self.policy
+            .run(|| {
+                self.client
+                    .update_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key(self.run_item_id())))
+                    .update_expression("REMOVE #failed")
+                    .expression_attribute_names("#failed", "failed")
+                    .send()
+            })
+            .await
+            .map_err(|e| {
+                anyhow!(
+                    "cannot write metadata table `{}`: {}",
+                    self.table,
+                    error_code(&e)
+                )
+            })?;
+        Ok(())
+    }
+
+    /// Marks the barrier passed: the apply has begun, and nothing is scanned again as if it
+    /// had not been written.
+    pub async fn begin_apply(&self) -> Result<()> {
+        self.policy
+            .run(|| {
+                self.client
+                    .update_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key(self.run_item_id())))
+                    .update_expression("SET #applying = :yes")
+                    .condition_expression("attribute_exists(#id) AND attribute_not_exists(#failed)")
+                    .expression_attribute_names("#applying", "applying")
+                    .expression_attribute_names("#failed", "failed")
+                    .expression_attribute_names("#id", KEY)
+                    .expression_attribute_values(":yes", AttributeValue::Bool(true))
+                    .send()
+            })
+            .await
+            .map_err(|e| {
+                if is_conditional_check_failed(&e) {
+                    anyhow!("another worker failed the run before its apply began")
+                } else {
+                    anyhow!(
+                        "cannot write metadata table `{}`: {}",
+                        self.table,
+                        error_code(&e)
+                    )
+                }
+            })?;
+        Ok(())
+    }
+
+    /// Takes the lease of worker `index` for process `owner` for `lease_seconds`: if nobody
+    /// holds it, its holder's lease expired, `owner` holds it already, or `previous` (an owner
+    /// known to be dead) holds it. `Ok(None)`: taken; `Ok(Some(holder))`: held by a live one.
+    pub async fn take_worker(
+        &self,
+        index: u32,
+        owner: &str,
+        previous: Option<&str>,
+        lease_seconds: u64,
+    ) -> Result<Option<WorkerLease>> {
+        let mut item = key(self.worker_id(index));
+        item.insert("owner".into(), s(owner));
+        item.insert(
+            "host".into(),
+            s(&format!("{} pid {}", host_name(), std::process::id())),
+        );
+        item.insert("expires_at".into(), n(unix_now() + lease_seconds));
+        item.insert("phase".into(), s("starting"));
+        item.insert("index".into(), n(index));
+        let written = self
+            .policy
+            .run(|| {
+                self.client
+                    .put_item()
+                    .table_name(&self.table)
+                    .set_item(Some(item.clone()))
+                    .condition_expression(
+                        "attribute_not_exists(#id) OR #expires < :now OR #owner = :owner \
+                         OR #owner = :previous",
+                    )
+                    .expression_attribute_names("#id", KEY)
+                    .expression_attribute_names("#expires", "expires_at")
+                    .expression_attribute_names("#owner", "owner")
+                    .expression_attribute_values(":now", n(unix_now()))
+                    .expression_attribute_values(":owner", s(owner))
+                    .expression_attribute_values(":previous", s(previous.unwrap_or(owner)))
+                    .send()
+            })
+            .await;
+        match written {
+            Ok(_) => Ok(None),
+            Err(e) if is_conditional_check_failed(&e) => {
+                let holder = self.worker(index).await?;
+                Ok(holder.filter(|h| h.owner != owner))
+            }
+            Err(e) => bail!(
+                "cannot write metadata table `{}`: {}",
+                self.table,
+                error_code(&e)
+            ),
+        }
+    }
+
+    /// Worker `index`'s lease, if any.
+    pub async fn worker(&self, index: u32) -> Result<Option<WorkerLease>> {
+        Ok(self
+            .get(self.worker_id(index))
+            .await?
+            .and_then(|item| worker_from_item(&item)))
+    }
+
+    /// Every worker lease of the run.
+    pub async fn workers(&self) -> Result<Vec<WorkerLease>> {
+        let mut workers: Vec<WorkerLease> = self
+            .items_with_prefix(&self.prefixes()[1])
+            .await?
+            .iter()
+            .filter_map(worker_from_item)
+            .collect();
+        workers.sort_by_key(|w| w.index);
+        Ok(workers)
+    }
+
+    /// Every segment claim of the run.
+    pub async fn claims(&self) -> Result<Vec<SegmentClaim>> {
+        let mut claims: Vec<SegmentClaim> = self
+            .items_with_prefix(&self.prefixes()[2])
+            .await?
+            .iter()
+            .filter_map(claim_from_item)
+            .collect();
+        claims.sort_by_key(|c| c.segment);
+        Ok(claims)
+    }
+
+    async fn items_with_prefix(&self, prefix: &str) -> Result<Vec<Attributes>> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .policy
+                .run(|| {
+                    self.client
+                        .scan()
+                        .table_name(&self.table)
+                        .consistent_read(true)
+                        .filter_expression("begins_with(#id, :prefix)")
+                        .expression_attribute_names("#id", KEY)
+                        .expression_attribute_values(":prefix", s(prefix))
+                        .set_exclusive_start_key(start.clone())
+                        .send()
+                })
+                .await
+                .map_err(|e| {
+                    anyhow!(
+                        "cannot read metadata table `{}`: {}",
+                        self.table,
+                        error_code(&e)
+                    )
+                })?;
+            items.extend(page.items.unwrap_or_default());
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
+    }
+
+    /// Claims `segment` for worker `index` if nobody has. Returns whether it did.
+    pub async fn claim(&self, segment: u32, index: u32) -> Result<bool> {
+        let mut item = key(self.segment_id(segment));
+        item.insert("segment".into(), n(segment));
+        item.insert("worker".into(), n(index));
+        item.insert("state".into(), s(SegmentState::Claimed.as_str()));
+        let written = self
+            .policy
+            .run(|| {
+                self.client
+                    .put_item()
+                    .table_name(&self.table)
+                    .set_item(Some(item.clone()))
+                    .condition_expression("attribute_not_exists(#id)")
+                    .expression_attribute_names("#id", KEY)
+                    .send()
+            })
+            .await;
+        match written {
+            Ok(_) => Ok(true),
+            Err(e) if is_conditional_check_failed(&e) => Ok(false),
+            Err(e) => bail!(
+                "cannot write metadata table `{}`: {}",
+                self.table,
+                error_code(&e)
+            ),
+        }
+    }
+
+    /// Takes `claim` over for worker `index` from a worker whose lease expired, back to
+    /// `claimed` (its journal is on the other worker's disk). Returns whether it did: not if
+    /// the other worker renewed its lease or another worker took the claim first.
+    pub async fn take_over(&self, claim: &SegmentClaim, index: u32) -> Result<bool> {
+        let expired = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(self.worker_id(claim.worker))))
+            .condition_expression("attribute_not_exists(#id) OR #expires < :now")
+            .expression_attribute_names("#id", KEY)
+            .expression_attribute_names("#expires", "expires_at")
+            .expression_attribute_values(":now", n(unix_now()))
+            .build()?;
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(self.segment_id(claim.segment))))
+            .update_expression("SET #worker = :index, #state = :claimed")
+            .condition_expression("#worker = :old AND #state = :state")
+            .expression_attribute_names("#worker", "worker")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":index", n(index))
+            .expression_attribute_values(":old", n(claim.worker))
+            .expression_attribute_values(":claimed", s(SegmentState::Claimed.as_str()))
+            .expression_attribute_values(":state", s(claim.state.as_str()))
+            .build()?;
+        let items = vec![
+            TransactWriteItem::builder()
+                .condition_check(expired)
+                .build(),
+            TransactWriteItem::builder().update(update).build(),
+        ];
+        let result = self
+            .policy
+            .run(|| {
+                self.client
+                    .transact_write_items()
+                    .set_transact_items(Some(items.clone()))
+                    .send()
+            })
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) => match cancellation_reasons(&e) {
+                Some(reasons) if reasons.iter().any(|r| r == CONDITION_FAILED) => Ok(false),
+                _ => bail!(
+                    "cannot write metadata table `{}`: {}",
+                    self.table,
+                    error_code(&e)
+                ),
+            },
+        }
+    }
+
+    /// Moves worker `index`'s `segment` to `state` with its counts; fails if the claim is no
+    /// longer that worker's (another took it over after its lease expired).
+    pub async fn settle(
+        &self,
+        segment: u32,
+        index: u32,
+        state: SegmentState,
+        counts: &Counts,
+        actions: u64,
+    ) -> Result<()> {
+        let counts_json = serde_json::to_string(counts)?;
+        let result = self
+            .policy
+            .run(|| {
+                self.client
+                    .update_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key(self.segment_id(segment))))
+                    .update_expression(
+                        "SET #state = :state, #counts = :counts, #actions = :actions",
+                    )
+                    .condition_expression("#worker = :index")
+                    .expression_attribute_names("#state", "state")
+                    .expression_attribute_names("#counts", "counts")
+                    .expression_attribute_names("#actions", "actions")
+                    .expression_attribute_names("#worker", "worker")
+                    .expression_attribute_values(":state", s(state.as_str()))
+                    .expression_attribute_values(":counts", s(&counts_json))
+                    .expression_attribute_values(":actions", n(actions))
+                    .expression_attribute_values(":index", n(index))
+                    .send()
+            })
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional_check_failed(&e) => {
+                bail!("segment {segment} was taken over by another worker while this one was away")
+            }
+            Err(e) => bail!(
+                "cannot write metadata table `{}`: {}",
+                self.table,
+                error_code(&e)
+            ),
+        }
+    }
+}
+
+/// The key of the run item of run `run_id` of migration `number`.
+pub fn run_item_id(number: u64, run_id: &str) -> String {
+    format!("run#{number:020}#{run_id}")
+}
+
+fn worker_from_item(item: &Attributes) -> Option<WorkerLease> {
+    Some(WorkerLease {
+        index: number(item, "index")?,
+        owner: text(item, "owner")?,
+        host: text(item, "host").unwrap_or_default(),
+        expires_at: number(item, "expires_at")?,
+        phase: text(item, "phase").unwrap_or_default(),
+        items: number(item, "items").unwrap_or(0),
+        actions: number(item, "actions").unwrap_or(0),
+    })
+}
+
+fn claim_from_item(item: &Attributes) -> Option<SegmentClaim> {
+    Some(SegmentClaim {
+        segment: number(item, "segment")?,
+        worker: number(item, "worker")?,
+        state: SegmentState::parse(&text(item, "state")?)?,
+        counts: text(item, "counts")
+            .and_then(|c| serde_json::from_str(&c).ok())
+            .unwrap_or_default(),
+        actions: number(item, "actions").unwrap_or(0),
+    })
+}
+
+/// The worker index this process is, from `--worker-index`, else the environment of the job
+/// engines that start workers by index (`JOB_COMPLETION_INDEX` of a Kubernetes Indexed Job,
+/// `AWS_BATCH_JOB_ARRAY_INDEX` of an AWS Batch array job); checked against `workers`.
+pub fn worker_index(
+    given: Option<u32>,
+    environment: impl Fn(&str) -> Option<String>,
+    workers: u32,
+) -> Result<u32> {
+    let (index, from) = match given {
+        Some(index) => (index.to_string(), "--worker-index".to_owned()),
+        None => {
+            let found = ["JOB_COMPLETION_INDEX", "AWS_BATCH_JOB_ARRAY_INDEX"]
+                .into_iter()
+                .find_map(|name| environment(name).map(|value| (value, name.to_owned())));
+            found.ok_or_else(|| {
+                anyhow!(
+                    "--workers {workers} needs this worker's index: --worker-index I, or \
+                     JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or AWS_BATCH_JOB_ARRAY_INDEX \
+                     (AWS Batch array job) in the environment"
+                )
+            })?
+        }
+    };
+    let parsed: u32 = index.trim().parse().map_err(|_| {
+        anyhow!(
+            "{from} is `{index}`: not a worker index (0 to {})",
+            workers - 1
+        )
+    })?;
+    if parsed >= workers {
+        bail!(
+            "{from} is {parsed}: with --workers {workers} the indexes are 0 to {}",
+            workers - 1
+        );
+    }
+    Ok(parsed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn the_index_comes_from_the_flag_then_kubernetes_then_aws_batch() {
+        let both = [
+            ("JOB_COMPLETION_INDEX", "2"),
+            ("AWS_BATCH_JOB_ARRAY_INDEX", "1"),
+        ];
+        assert_eq!(worker_index(Some(0), env(&both), 3).unwrap(), 0);
+        assert_eq!(worker_index(None, env(&both), 3).unwrap(), 2);
+        let batch = [("AWS_BATCH_JOB_ARRAY_INDEX", "1")];
+        assert_eq!(worker_index(None, env(&batch), 3).unwrap(), 1);
+    }
+
+    #[test]
+    fn a_missing_or_out_of_range_index_is_one_clear_line() {
+        let none = worker_index(None, env(&[]), 3).unwrap_err().to_string();
+        assert!(
+            none.contains("--worker-index I, or JOB_COMPLETION_INDEX"),
+            "{none}"
+        );
+        let over = worker_index(Some(3), env(&[]), 3).unwrap_err().to_string();
+        assert_eq!(
+            over,
+            "--worker-index is 3: with --workers 3 the indexes are 0 to 2"
+        );
+        let bad = worker_index(None, env(&[("JOB_COMPLETION_INDEX", "x")]), 2)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            bad,
+            "JOB_COMPLETION_INDEX is `x`: not a worker index (0 to 1)"
+        );
+    }
+
+    #[test]
+    fn segment_states_read_back() {
+        for state in [
+            SegmentState::Claimed,
+            SegmentState::Scanned,
+            SegmentState::Applied,
+        ] {
+            assert_eq!(SegmentState::parse(state.as_str()), Some(state));
+        }
+        assert_eq!(SegmentState::parse("done"), None);
+    }
+}

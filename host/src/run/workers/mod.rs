@@ -1,0 +1,438 @@
+//! `run --workers N`: one migration spread over N processes (pods of a Kubernetes Indexed Job,
+//! jobs of an AWS Batch array), each running the same command with its own index, with no
+//! coordinator: the metadata table is all they share (see `metadata::workers`).
+//!
+//! Every worker joins the run: the lock of the metadata table is held by the run (each worker
+//! renews it together with its own lease item), the record says `running` once. Then:
+//!
+//! 1. **Scan**: a worker claims segments with conditional writes, in shuffled order, one at a
+//!    time, scanning each into a journal of its own on its disk; a worker that is done claims
+//!    more, and takes over the claims of a worker whose lease expired (scanning them again:
+//!    before the barrier nothing of them was written).
+//! 2. **Barrier**: the apply begins only once every segment is scanned with every item through
+//!    the guest. A failed item anywhere is written to the run item, and every worker stops:
+//!    nothing is written anywhere.
+//! 3. **Apply**: each worker applies the journals of the segments it holds, and settles each
+//!    `applied`; a segment whose worker died is applied by its replacement (same index, from
+//!    its journal if its disk kept it, else scanned again) or, once that worker's lease
+//!    expired, by any other.
+//! 4. The worker that finds every segment applied removes the exactly-once markers and marks
+//!    the record `applied`; every worker waits for that and exits with the run's outcome.
+
+mod finish;
+mod join;
+mod segment;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use aws_sdk_dynamodb::Client;
+
+use super::report::{ItemFailure, RunReport};
+use super::{failure, RunOptions, ScanContext};
+use crate::aws::capacity::Capacity;
+use crate::aws::client::fenced;
+use crate::aws::retry::RetryPolicy;
+use crate::aws::table::{approximate_item_count, table_schemas};
+use crate::engine::LoadedMigration;
+use crate::metadata::workers::{Coordination, SegmentClaim, SegmentState};
+use crate::metadata::{Lease, MetadataTable, MigrationRecord, SlotProgress};
+use crate::model::counts::{Counts, LiveCounts};
+use crate::model::error::{RunError, EXIT_FAILED, EXIT_OK};
+use crate::model::fence::Fence;
+use crate::model::operation::{Phase, Status};
+use crate::model::stop::{Stop, StopReason};
+use segment::SegmentScan;
+
+/// How often a waiting worker looks at the run again.
+const POLL: Duration = Duration::from_millis(500);
+
+/// This process's place in a multi-worker run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkerPlace {
+    /// Workers in the run.
+    pub workers: u32,
+    /// This one's index, from 0.
+    pub index: u32,
+}
+
+/// One worker of a run, once it joined it.
+pub struct Worker<'a> {
+    scan: ScanContext<'a>,
+    meta: &'a MetadataTable,
+    lease: &'a Lease,
+    coordination: Coordination,
+    index: u32,
+    workers: u32,
+    segments: u32,
+    work_dir: PathBuf,
+    progress: Arc<Mutex<SlotProgress>>,
+    /// The first items that failed in this worker's segments.
+    failures: Mutex<Vec<ItemFailure>>,
+}
+
+/// Runs this process's part of a multi-worker run of `migration` (or its rollback): joins the
+/// run (starting it if it is the first), works until the run is applied or failed, and reports
+/// the run's outcome. Errors before the run is joined (refused, missing table) are `Err`.
+pub async fn run_worker(
+    migration: Arc<LoadedMigration>,
+    client: &Client,
+    options: &RunOptions,
+    place: WorkerPlace,
+    counts: Arc<LiveCounts>,
+    stop: Stop,
+) -> Result<RunReport> {
+    let started = Instant::now();
+    let tables = migration.tables(options.table.as_deref());
+    let schemas = table_schemas(client, &options.session.policy, &tables).await?;
+    // Every request goes through one fence, extended while both the run's lock and this
+    // worker's own lease are renewed.
+    let fence = Fence::stopping(stop.clone());
+    let client = fenced(client, fence.clone());
+    let policy = RetryPolicy {
+        fence,
+        ..options.session.policy.clone()
+    };
+    let mut options = options.clone();
+    options.session.policy = policy.clone();
+    let meta = MetadataTable::new(client.clone(), &options.session.meta_table, policy.clone());
+    meta.ensure(options.session.billing).await?;
+    let joined = join::join(&client, &meta, &migration, &options, place, &stop).await?;
+    let join::Joined {
+        lease,
+        coordination,
+        shape,
+        record,
+        progress,
+    } = joined;
+    // The run's budgets are shared: each worker takes its part.
+    let share = |total: Option<f64>| total.map(|t| t / f64::from(shape.workers));
+    options.capacity = Capacity::new(share(shape.max_rcu), share(shape.max_wcu));
+    options.segments = shape.segments;
+    let heartbeat = tokio::spawn(lease.clone().heartbeat(stop.clone()));
+    let watcher = tokio::spawn(watch_failure(coordination.clone(), stop.clone()));
+    let own = tables.own();
+    let estimate = approximate_item_count(&client, &policy, own).await;
+    counts.expected.store(
+        estimate.unwrap_or(0) / u64::from(place.workers),
+        Ordering::Relaxed,
+    );
+    std::fs::create_dir_all(&options.work_dir)?;
+    let worker = Worker {
+        scan: ScanContext {
+            migration: &migration,
+            client: &client,
+            options: &options,
+            counts: &counts,
+            stop: &stop,
+            schemas: &schemas,
+            table: own,
+            read_only: false,
+        },
+        meta: &meta,
+        lease: &lease,
+        coordination,
+        index: place.index,
+        workers: shape.workers,
+        segments: shape.segments,
+        work_dir: options.work_dir.canonicalize()?,
+        progress,
+        failures: Mutex::default(),
+    };
+    let outcome = worker.work().await;
+    let report = worker.finish(outcome, &record, started).await;
+    watcher.abort();
+    heartbeat.abort();
+    report
+}
+
+/// Requests `stop` as soon as another worker records the run's failure.
+async fn watch_failure(coordination: Coordination, stop: Stop) {
+    loop {
+        tokio::time::sleep(POLL).await;
+        if let Ok(Some(shape)) = coordination.shape().await {
+            if shape.failed.is_some() {
+                stop.request(StopReason::ItemFailed);
+                return;
+            }
+        }
+    }
+}
+
+/// How a worker's part ended.
+struct Ended {
+    /// The run's record at the end (applied by this worker or another).
+    record: MigrationRecord,
+    /// The counts of the whole run.
+    counts: Counts,
+}
+
+impl Worker<'_> {
+    fn publish(&self, phase: &str) {
+        let mut progress = self.progress.lock().expect("progress");
+        progress.phase = phase.to_owned();
+        progress.items = self.scan.counts.processed.load(Ordering::Relaxed);
+        progress.actions = self.scan.counts.journaled.load(Ordering::Relaxed);
+    }
+
+    /// The failure another worker recorded, or this worker's stop, as the error to end with.
+    async fn interrupted(&self) -> Result<Option<RunError>> {
+        if let Some(shape) = self.coordination.shape().await? {
+            if let Some(failed) = shape.failed {
+                return Ok(Some(RunError::PhaseFailed {
+                    phase: if shape.applying {
+                        Phase::Apply
+                    } else {
+                        Phase::Scan
+                    },
+                    cause: anyhow::anyhow!("the run failed: {failed}").into(),
+                }));
+            }
+        }
+        Ok(self
+            .scan
+            .stop
+            .is_requested()
+            .then(|| failure(self.scan.stop, Phase::Scan, None)))
+    }
+
+    /// The scan, the barrier, the apply and the wait for the whole run.
+    async fn work(&self) -> Result<Ended, RunError> {
+        let scan_failure = |e: anyhow::Error| failure(self.scan.stop, Phase::Scan, Some(e));
+        self.publish("scan");
+        loop {
+            if let Some(error) = self.interrupted().await.map_err(scan_failure)? {
+                return Err(error);
+            }
+            let shape = self.coordination.shape().await.map_err(scan_failure)?;
+            if shape.is_some_and(|s| s.applying) {
+                break;
+            }
+            let claims = self.coordination.claims().await.map_err(scan_failure)?;
+            if let Some(segment) = self.next_to_scan(&claims).await.map_err(scan_failure)? {
+                self.scan_claimed(segment).await?;
+                continue;
+            }
+            let scanned = claims.len() as u32 == self.segments
+                && claims.iter().all(|c| c.state != SegmentState::Claimed);
+            if scanned {
+                self.coordination
+                    .begin_apply()
+                    .await
+                    .map_err(scan_failure)?;
+                tracing::info!("every segment is scanned: the apply begins");
+                break;
+            }
+            self.publish("waiting for the scan");
+            tokio::time::sleep(POLL).await;
+        }
+        self.apply().await
+    }
+
+    /// The segment this worker scans next, claimed: one of its own left unscanned (a
+    /// replacement's), a free one, or one whose worker's lease expired.
+    async fn next_to_scan(&self, claims: &[SegmentClaim]) -> Result<Option<u32>> {
+        for claim in claims.iter().filter(|c| c.worker == self.index) {
+            let unscanned = match claim.state {
+                SegmentState::Claimed => true,
+                // Scanned by this index's earlier process, whose journal is not on this disk.
+                SegmentState::Scanned => self
+                    .find_journal(claim.segment)?
+                    .is_none_or(|j| j.checkpoint.phase != Phase::Apply),
+                SegmentState::Applied => false,
+            };
+            if unscanned {
+                return Ok(Some(claim.segment));
+            }
+        }
+        let taken: BTreeSet<u32> = claims.iter().map(|c| c.segment).collect();
+        let mut free: Vec<u32> = (0..self.segments).filter(|s| !taken.contains(s)).collect();
+        fastrand::shuffle(&mut free);
+        for segment in free {
+            if self.coordination.claim(segment, self.index).await? {
+                return Ok(Some(segment));
+            }
+        }
+        self.take_over_one(claims, 0).await
+    }
+
+    /// Takes over one unapplied claim from a worker whose lease expired `grace` seconds ago.
+    async fn take_over_one(&self, claims: &[SegmentClaim], grace: u64) -> Result<Option<u32>> {
+        let candidates: Vec<&SegmentClaim> = claims
+            .iter()
+            .filter(|c| c.worker != self.index && c.state != SegmentState::Applied)
+            .collect();
+        if candidates.is_empty() {
+            return Ok(None);
+        }
+        let workers = self.coordination.workers().await?;
+        let now = crate::metadata::lock::unix_now();
+        let expired = |index: u32| {
+            workers
+                .iter()
+                .find(|w| w.index == index)
+                .is_none_or(|w| w.expires_at + grace < now)
+        };
+        for claim in candidates.into_iter().filter(|c| expired(c.worker)) {
+            if self.coordination.take_over(claim, self.index).await? {
+                tracing::warn!(
+                    "took over segment {} from worker {}, whose lease expired",
+                    claim.segment,
+                    claim.worker
+                );
+                return Ok(Some(claim.segment));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Scans one claimed segment and settles it `scanned`; a failed item fails the run.
+    async fn scan_claimed(&self, segment: u32) -> Result<(), RunError> {
+        let scan_failure = |e: anyhow::Error| failure(self.scan.stop, Phase::Scan, Some(e));
+        tracing::debug!("worker {} scans segment {segment}", self.index);
+        match self.scan_segment(segment).await.map_err(scan_failure)? {
+            SegmentScan::Scanned { items, actions } => {
+                let counts = Counts {
+                    items_scanned: items,
+                    ..Counts::default()
+                };
+                self.coordination
+                    .settle(segment, self.index, SegmentState::Scanned, &counts, actions)
+                    .await
+                    .map_err(scan_failure)?;
+                Ok(())
+            }
+            SegmentScan::Stopped => Err(match self.interrupted().await {
+                Ok(Some(error)) => error,
+                _ => failure(self.scan.stop, Phase::Scan, None),
+            }),
+            SegmentScan::Failed { errors, failures } => {
+                let first = failures.first().map(describe_failure);
+                let why = format!(
+                    "{} failed in worker {}'s segment {segment}{}",
+                    crate::model::counted(errors, "item"),
+                    self.index,
+                    first
+                        .as_ref()
+                        .map(|f| format!(", first {f}"))
+                        .unwrap_or_default()
+                );
+                self.coordination.fail(&why).await.map_err(scan_failure)?;
+                self.failures.lock().expect("failures").extend(failures);
+                Err(RunError::ItemsFailed {
+                    failed: errors,
+                    first,
+                })
+            }
+        }
+    }
+
+    /// The apply: this worker's segments, then those of workers whose lease expired, until
+    /// every segment is applied; then the record.
+    async fn apply(&self) -> Result<Ended, RunError> {
+        let apply_failure = |e: anyhow::Error| failure(self.scan.stop, Phase::Apply, Some(e));
+        loop {
+            self.publish("apply");
+            if let Some(error) = self.interrupted().await.map_err(apply_failure)? {
+                return Err(error);
+            }
+            if let Some(ended) = self.ended().await.map_err(apply_failure)? {
+                return Ok(ended);
+            }
+            let claims = self.coordination.claims().await.map_err(apply_failure)?;
+            if claims.len() as u32 == self.segments
+                && claims.iter().all(|c| c.state == SegmentState::Applied)
+            {
+                return self.finalize(&claims).await.map_err(apply_failure);
+            }
+            let own = claims
+                .iter()
+                .find(|c| c.worker == self.index && c.state != SegmentState::Applied)
+                .map(|c| c.segment);
+            let next = match own {
+                Some(segment) => Some(segment),
+                // Its journal is on the dead worker's disk: give its replacement (same index,
+                // maybe the same disk) time to come first.
+                None => self
+                    .take_over_one(&claims, 2 * self.scan.options.session.lease.as_secs() + 5)
+                    .await
+                    .map_err(apply_failure)?,
+            };
+            let Some(segment) = next else {
+                self.publish("waiting for the apply");
+                tokio::time::sleep(POLL).await;
+                continue;
+            };
+            match self.apply_segment(segment).await {
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    return Err(match self.interrupted().await {
+                        Ok(Some(error)) => error,
+                        _ => failure(self.scan.stop, Phase::Apply, None),
+                    })
+                }
+                // This worker alone stopped: its replacement, or another worker once its
+                // lease expired, goes on with the segment.
+                Err(error @ (RunError::LostLease(_) | RunError::Cancelled { .. })) => {
+                    return Err(error)
+                }
+                Err(error) => {
+                    let why = format!("worker {} segment {segment}: {error}", self.index);
+                    if let Err(failed) = self.coordination.fail(&why).await {
+                        tracing::warn!("{failed:#}");
+                    }
+                    return Err(error);
+                }
+            }
+        }
+    }
+
+    /// The run's end, if another worker recorded it.
+    async fn ended(&self) -> Result<Option<Ended>> {
+        let Some(record) = self.meta.get(self.scan.migration.info.number).await? else {
+            return Ok(None);
+        };
+        if record.run_id != self.coordination.run_id() || record.status == Status::Running {
+            return Ok(None);
+        }
+        let counts = record.counts;
+        Ok(Some(Ended { record, counts }))
+    }
+}
+
+fn describe_failure(failure: &ItemFailure) -> String {
+    format!("{}: {}", failure.key, failure.error)
+}
+
+/// The summed counts of every segment.
+fn total(claims: &[SegmentClaim]) -> (Counts, u64) {
+    let mut counts = Counts::default();
+    let mut actions = 0;
+    for claim in claims {
+        counts.items_scanned += claim.counts.items_scanned;
+        counts.puts += claim.counts.puts;
+        counts.updates += claim.counts.updates;
+        counts.deletes += claim.counts.deletes;
+        counts.conflicts += claim.counts.conflicts;
+        counts.errors += claim.counts.errors;
+        actions += claim.actions;
+    }
+    (counts, actions)
+}
+
+/// What a report says of a run that ended with `record`.
+fn succeeded(record: &MigrationRecord) -> bool {
+    matches!(record.status, Status::Applied | Status::RolledBack)
+}
+
+/// The exit code of a worker whose run ended with `record` (or did not end).
+fn exit_code(record: Option<&MigrationRecord>) -> u8 {
+    match record {
+        Some(record) if succeeded(record) => EXIT_OK,
+        _ => EXIT_FAILED,
+    }
+}
