@@ -70,6 +70,7 @@ fn start(
     let mut command = command(&args);
     command
         .env("JOB_COMPLETION_INDEX", index.to_string())
+        .env("DRIFT_LOG", "warn,drift_host=info")
         .env("DRIFT_WORK_DIR", dir)
         .stdin(std::process::Stdio::null());
     if let Some(point) = crash {
@@ -228,4 +229,138 @@ fn a_worker_killed_mid_apply_and_replaced_with_its_work_dir_resumes_exactly() {
 #[test]
 fn a_worker_killed_after_applying_a_segment_and_replaced_with_its_work_dir_is_exact() {
     killed_and_replaced("segment-applied:1", true);
+}
+
+/// Workers of a run of `count` slow items (50 ms of guest time each) on a fresh table.
+fn slow_run(count: usize, workers: u32) -> (String, String, Vec<Child>) {
+    let client = client();
+    let table = unique("wslow");
+    block_on(fill(
+        &client,
+        &table,
+        &hostile_items_named(&table, count, "slow"),
+    ));
+    let meta = unique("meta");
+    let children = (0..workers)
+        .map(|i| start(&table, &meta, workers, i, &work_dir("w"), None))
+        .collect();
+    (table, meta, children)
+}
+
+/// `status --output json` of `meta`.
+fn status_json(meta: &str) -> Value {
+    let output =
+        crate::support::drift_host(&["status", "--meta-table", meta, "--output", "json"], None);
+    serde_json::from_str(&stdout(&output)).unwrap_or(Value::Null)
+}
+
+#[test]
+fn status_shows_each_worker_and_the_whole_of_a_running_run() {
+    let (_, meta, workers) = slow_run(120, 2);
+    let mut seen = None;
+    for _ in 0..100 {
+        std::thread::sleep(Duration::from_millis(200));
+        let status = status_json(&meta);
+        let Some(run) = status["runs"].get(0) else {
+            continue;
+        };
+        if run["worker_rows"]
+            .as_array()
+            .is_some_and(|rows| rows.len() == 2)
+        {
+            seen = Some(run.clone());
+            break;
+        }
+    }
+    let run = seen.expect("status showed the running run with both workers");
+    assert_eq!(run["workers"], 2, "{run}");
+    assert_eq!(run["segments"], 6, "{run}");
+    for (index, row) in run["worker_rows"].as_array().unwrap().iter().enumerate() {
+        assert_eq!(row["index"], index, "{run}");
+        assert!(row["lease_seconds_left"].as_i64().unwrap() > 0, "{run}");
+        assert!(row["host"].as_str().unwrap().contains(" pid "), "{run}");
+    }
+    let text = stdout(&crate::support::drift_host(
+        &["status", "--meta-table", &meta],
+        None,
+    ));
+    assert!(text.contains("2 workers, 6 segments"), "{text}");
+    assert!(text.contains("worker 1: "), "{text}");
+    for worker in workers {
+        let (code, _, err) = ended(worker);
+        assert_eq!(code, Some(0), "{err}");
+    }
+    let status = status_json(&meta);
+    assert!(status.get("runs").is_none(), "no run is running: {status}");
+}
+
+#[test]
+fn a_worker_stopped_by_sigterm_exits_4_and_its_replacement_finishes_the_run() {
+    let (table, meta, mut workers) = slow_run(120, 2);
+    std::thread::sleep(Duration::from_millis(1500));
+    let stopped = workers.remove(1);
+    unsafe { libc::kill(stopped.id() as i32, libc::SIGTERM) };
+    let (code, report, err) = ended(stopped);
+    assert_eq!(code, Some(4), "a worker stopped alone: {err}");
+    let report = report.expect("a report");
+    assert_eq!(report["status"], "running", "{report}");
+    workers.push(start(&table, &meta, 2, 1, &work_dir("replacement"), None));
+    for worker in workers {
+        let (code, report, err) = ended(worker);
+        assert_eq!(code, Some(0), "{err}");
+        assert_eq!(report.unwrap()["counts"]["updates"], 120);
+    }
+    assert_eq!(crate::reliability::touched(&client(), &table), 120);
+}
+
+#[test]
+fn worker_options_are_checked_before_dynamodb_is_touched() {
+    let wasm = guest("drift_test_guests");
+    let wasm = wasm.to_str().unwrap();
+    // An endpoint that answers nothing: a refusal must come before any request.
+    let dead = ["--endpoint-url", "http://127.0.0.1:9"];
+    let cases: [(&[&str], &str); 5] = [
+        (&["--workers", "0"], "--workers"),
+        (
+            &["--workers", "3", "--worker-index", "3"],
+            "--worker-index is 3",
+        ),
+        (&["--workers", "3"], "needs this worker's index"),
+        (&["--worker-index", "1"], "--workers"),
+        (&["--workers", "2", "--worker-index", "x"], "--worker-index"),
+    ];
+    for (extra, said) in cases {
+        let mut args = vec!["run", wasm];
+        args.extend_from_slice(&dead);
+        args.extend_from_slice(extra);
+        let output = command(&args)
+            .env_remove("JOB_COMPLETION_INDEX")
+            .env_remove("AWS_BATCH_JOB_ARRAY_INDEX")
+            .output()
+            .unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{extra:?}: {}",
+            stderr(&output)
+        );
+        let err = stderr(&output);
+        assert!(err.contains(said), "{extra:?}: {err}");
+        assert!(
+            !err.contains("127.0.0.1:9"),
+            "{extra:?} reached DynamoDB: {err}"
+        );
+    }
+    let folder = root().join("example-migrations").join("project");
+    let output = command(&[
+        "run",
+        folder.to_str().unwrap(),
+        "--workers",
+        "2",
+        "--worker-index",
+        "0",
+    ])
+    .output()
+    .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
 }

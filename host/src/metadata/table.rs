@@ -44,6 +44,16 @@ impl MetadataTable {
         &self.name
     }
 
+    /// The client it is reached through.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The retry policy of its requests.
+    pub fn policy(&self) -> &RetryPolicy {
+        &self.policy
+    }
+
     /// Whether the table exists.
     pub async fn exists(&self) -> Result<bool> {
         match self

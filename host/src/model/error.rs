@@ -15,6 +15,9 @@ pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_ERROR: u8 = 2;
 /// Exit code: refused (already applied, changed module, locked, cannot resume).
 pub const EXIT_REFUSED: u8 = 3;
+/// Exit code: a worker of a multi-worker run (`--workers`) stopped alone (cancelled, its lease
+/// lost); the run goes on with the others or its replacement: a job engine may start it again.
+pub const EXIT_WORKER_STOPPED: u8 = 4;
 
 /// Why a run (or an operation on the metadata table) did not do what it was asked.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

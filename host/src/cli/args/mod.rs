@@ -28,7 +28,8 @@ macro_rules! exit_codes {
          1  the migration ran and failed (items failed, apply failed, cancelled, lease lost); \
          plan/test/exec: failed items or cases; tables: changes pending\n  \
          2  bad input, module or configuration, unreachable DynamoDB: nothing ran\n  \
-         3  refused: locked, a changed module, cannot resume, out of order\n\
+         3  refused: locked, a changed module, cannot resume, out of order\n  \
+         4  run --workers: this worker stopped alone (cancelled, lease lost); the run goes on\n\
          With --output json, stdout holds one JSON document with its \"exit_code\"."
     };
 }

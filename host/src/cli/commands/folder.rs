@@ -15,6 +15,7 @@ use drift_host::project::folder::Folder;
 use drift_host::project::reconcile::State;
 use drift_host::project::tables::Change;
 use drift_host::project::{self};
+use drift_host::run::workers::view::view;
 use drift_host::run::{Session, SessionOptions, Settings};
 
 use super::super::args::{
@@ -86,9 +87,33 @@ async fn show_status(
         }
         Vec::new()
     };
+    // A running multi-worker run shows its workers and the whole.
+    let mut runs = Vec::new();
+    for record in records.iter().filter(|r| r.status == Status::Running) {
+        if let Some(view) = view(meta, record).await? {
+            runs.push(view);
+        }
+    }
     match output {
-        OutputFormat::Json => print_json(&serde_json::json!({ "migrations": records }), EXIT_OK)?,
-        OutputFormat::Text => print_stdout(status_table(&records).trim_end())?,
+        OutputFormat::Json if runs.is_empty() => {
+            print_json(&serde_json::json!({ "migrations": records }), EXIT_OK)?
+        }
+        OutputFormat::Json => print_json(
+            &serde_json::json!({ "migrations": records, "runs": runs }),
+            EXIT_OK,
+        )?,
+        OutputFormat::Text => {
+            let mut text = status_table(&records).trim_end().to_owned();
+            for run in &runs {
+                text.push_str(&format!(
+                    "\nmigration {} (run {}):\n{}",
+                    run.number,
+                    run.run_id,
+                    run.lines().trim_end()
+                ));
+            }
+            print_stdout(&text)?
+        }
     }
     Ok(records.iter().any(|r| r.status == Status::Running))
 }

@@ -6,10 +6,10 @@ use std::time::Instant;
 
 use anyhow::{anyhow, Result};
 
-use super::{exit_code, succeeded, total, Ended, Worker};
+use super::{succeeded, total, Ended, Worker};
 use crate::metadata::workers::SegmentClaim;
 use crate::metadata::MigrationRecord;
-use crate::model::error::RunError;
+use crate::model::error::{RunError, EXIT_FAILED, EXIT_OK, EXIT_WORKER_STOPPED};
 use crate::model::now;
 use crate::model::operation::Status;
 use crate::run::apply_phase::remove_markers;
@@ -92,6 +92,15 @@ impl Worker<'_> {
         running: &MigrationRecord,
         started: Instant,
     ) -> Result<RunReport> {
+        let outcome = match outcome {
+            // The lock is let go by the worker that finished the run: this worker's lease
+            // ends with it, and the run's record says how the run went.
+            Err(RunError::LostLease(why)) => match self.ended_unfenced().await {
+                Some(ended) => Ok(ended),
+                None => Err(RunError::LostLease(why)),
+            },
+            outcome => outcome,
+        };
         let (record, counts, error) = match outcome {
             Ok(ended) => (Some(ended.record), ended.counts, None),
             Err(error) => {
@@ -112,6 +121,7 @@ impl Worker<'_> {
         let record = record.unwrap_or_else(|| running.clone());
         let (consumed_rcu, consumed_wcu) = self.scan.options.capacity.total();
         let succeeded = error.is_none() && succeeded(&record);
+        let error_line = error.as_ref().map(|e| e.to_string());
         let counts_here = self.scan.counts.as_ref();
         Ok(RunReport {
             migration: self.scan.migration.info.clone(),
@@ -137,16 +147,29 @@ impl Worker<'_> {
             statements_refused: None,
             failures: self.failures.lock().expect("failures").clone(),
             conflicts: Vec::new(),
-            error: error.map(|e| e.to_string()).or(record.last_error.clone()),
-            exit_code: if succeeded {
-                exit_code(Some(&record))
-            } else {
-                crate::model::error::EXIT_FAILED
+            error: error_line.or(record.last_error.clone()),
+            exit_code: match (&error, record.status) {
+                (Some(RunError::Cancelled { .. } | RunError::LostLease(_)), Status::Running) => {
+                    EXIT_WORKER_STOPPED
+                }
+                _ if succeeded => EXIT_OK,
+                _ => EXIT_FAILED,
             },
             journal: None,
             peak_rss_bytes: peak_rss_bytes(),
             consumed_rcu,
             consumed_wcu,
+        })
+    }
+
+    /// How the run ended, read without this worker's fence, if it ended.
+    async fn ended_unfenced(&self) -> Option<Ended> {
+        let number = self.scan.migration.info.number;
+        let record = self.unfenced.get(number).await.ok().flatten()?;
+        let ours = record.run_id == self.coordination.run_id();
+        (ours && record.status != Status::Running).then_some(Ended {
+            counts: record.counts,
+            record,
         })
     }
 
@@ -159,7 +182,7 @@ impl Worker<'_> {
             error,
             RunError::ItemsFailed { .. } | RunError::PhaseFailed { .. }
         );
-        let stored = self.meta.get(number).await.ok().flatten()?;
+        let stored = self.unfenced.get(number).await.ok().flatten()?;
         let ours = stored.run_id == self.coordination.run_id();
         let applying = self
             .coordination

@@ -22,6 +22,7 @@
 mod finish;
 mod join;
 mod segment;
+pub mod view;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -32,8 +33,6 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use aws_sdk_dynamodb::Client;
 
-use super::report::{ItemFailure, RunReport};
-use super::{failure, RunOptions, ScanContext};
 use crate::aws::capacity::Capacity;
 use crate::aws::client::fenced;
 use crate::aws::retry::RetryPolicy;
@@ -42,10 +41,12 @@ use crate::engine::LoadedMigration;
 use crate::metadata::workers::{Coordination, SegmentClaim, SegmentState};
 use crate::metadata::{Lease, MetadataTable, MigrationRecord, SlotProgress};
 use crate::model::counts::{Counts, LiveCounts};
-use crate::model::error::{RunError, EXIT_FAILED, EXIT_OK};
+use crate::model::error::RunError;
 use crate::model::fence::Fence;
 use crate::model::operation::{Phase, Status};
 use crate::model::stop::{Stop, StopReason};
+use crate::run::report::{ItemFailure, RunReport};
+use crate::run::{failure, RunOptions, ScanContext};
 use segment::SegmentScan;
 
 /// How often a waiting worker looks at the run again.
@@ -64,6 +65,9 @@ pub struct WorkerPlace {
 pub struct Worker<'a> {
     scan: ScanContext<'a>,
     meta: &'a MetadataTable,
+    /// The metadata table reached without the fence: to read how the run ended after this
+    /// worker's lease is gone (the worker that finished the run lets the lock go).
+    unfenced: MetadataTable,
     lease: &'a Lease,
     coordination: Coordination,
     index: u32,
@@ -92,6 +96,11 @@ pub async fn run_worker(
     // Every request goes through one fence, extended while both the run's lock and this
     // worker's own lease are renewed.
     let fence = Fence::stopping(stop.clone());
+    let unfenced = MetadataTable::new(
+        client.clone(),
+        &options.session.meta_table,
+        options.session.policy.clone(),
+    );
     let client = fenced(client, fence.clone());
     let policy = RetryPolicy {
         fence,
@@ -134,6 +143,7 @@ pub async fn run_worker(
             read_only: false,
         },
         meta: &meta,
+        unfenced,
         lease: &lease,
         coordination,
         index: place.index,
@@ -427,12 +437,4 @@ fn total(claims: &[SegmentClaim]) -> (Counts, u64) {
 /// What a report says of a run that ended with `record`.
 fn succeeded(record: &MigrationRecord) -> bool {
     matches!(record.status, Status::Applied | Status::RolledBack)
-}
-
-/// The exit code of a worker whose run ended with `record` (or did not end).
-fn exit_code(record: Option<&MigrationRecord>) -> u8 {
-    match record {
-        Some(record) if succeeded(record) => EXIT_OK,
-        _ => EXIT_FAILED,
-    }
 }
