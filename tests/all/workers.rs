@@ -364,3 +364,98 @@ fn worker_options_are_checked_before_dynamodb_is_touched() {
     .unwrap();
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
 }
+
+/// The container arguments of `deploy/kubernetes/job.yaml`, and its completions and
+/// parallelism.
+fn indexed_job() -> (Vec<String>, u32, u32) {
+    let text = std::fs::read_to_string(root().join("deploy/kubernetes/job.yaml")).unwrap();
+    let field = |name: &str| -> u32 {
+        text.lines()
+            .find_map(|line| line.trim().strip_prefix(&format!("{name}: ")))
+            .unwrap_or_else(|| panic!("job.yaml has no {name}"))
+            .parse()
+            .unwrap()
+    };
+    let mut args = Vec::new();
+    let mut lines = text
+        .lines()
+        .skip_while(|line| line.trim() != "args:")
+        .skip(1);
+    while let Some(arg) = lines.next().and_then(|l| l.trim().strip_prefix("- ")) {
+        args.push(arg.trim_matches('"').to_owned());
+    }
+    (args, field("completions"), field("parallelism"))
+}
+
+/// Runs the Indexed Job's command as its pods would (the same arguments, JOB_COMPLETION_INDEX
+/// 0..N), with the job's paths mapped to local ones; returns each worker's JSON report.
+fn run_as_the_job(command_name: &str, table: &str, meta: &str) -> Vec<Value> {
+    let (args, completions, parallelism) = indexed_job();
+    assert_eq!(completions, parallelism, "every index runs at once");
+    let workers = args
+        .iter()
+        .position(|a| a == "--workers")
+        .map(|at| args[at + 1].parse::<u32>().unwrap())
+        .expect("the job passes --workers");
+    assert_eq!(workers, completions, "--workers is the job's completions");
+    let wasm = guest("users_v2");
+    let local = work_dir("job");
+    let children: Vec<Child> = (0..workers)
+        .map(|index| {
+            let pod = local.join(index.to_string());
+            let mapped: Vec<String> = args
+                .iter()
+                .map(|arg| match arg.as_str() {
+                    "run" => command_name.to_owned(),
+                    "/migrations/users_v2.wasm" => wasm.to_str().unwrap().to_owned(),
+                    path if path.starts_with("/work") => {
+                        pod.join(&path[1..]).to_str().unwrap().to_owned()
+                    }
+                    other => other.to_owned(),
+                })
+                .collect();
+            let mut all: Vec<&str> = mapped.iter().map(String::as_str).collect();
+            all.extend_from_slice(&["--table", table, "--meta-table", meta]);
+            command(&all)
+                .env("JOB_COMPLETION_INDEX", index.to_string())
+                .stdin(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    children
+        .into_iter()
+        .enumerate()
+        .map(|(index, child)| {
+            let (code, report, err) = ended(child);
+            assert_eq!(code, Some(0), "pod {index}: {err}");
+            report.unwrap_or_else(|| panic!("pod {index} printed its report: {err}"))
+        })
+        .collect()
+}
+
+#[test]
+fn the_indexed_jobs_command_migrates_and_undoes_exactly_with_local_processes() {
+    use crate::dynamodb::{by_id, migrated, users};
+    use drift_host::preview::canonical_item;
+    let client = client();
+    let (table, meta) = (unique("jobusers"), unique("meta"));
+    let original = users(600);
+    block_on(fill(&client, &table, &original));
+    for report in run_as_the_job("run", &table, &meta) {
+        assert_eq!(report["status"], "applied", "{report}");
+        assert_eq!(report["counts"]["items_scanned"], 600, "{report}");
+        assert_eq!(report["counts"]["updates"], 600, "{report}");
+    }
+    let expected: std::collections::BTreeMap<_, _> = by_id(&original)
+        .into_iter()
+        .map(|(id, item)| (id, canonical_item(&migrated(&item))))
+        .collect();
+    assert_eq!(block_on(scan_all(&client, &table)), expected);
+    clean(&meta);
+    for report in run_as_the_job("undo", &table, &meta) {
+        assert_eq!(report["status"], "rolled_back", "{report}");
+    }
+    assert_eq!(block_on(scan_all(&client, &table)), by_id(&original));
+    clean(&meta);
+}
