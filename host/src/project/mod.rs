@@ -8,6 +8,7 @@ pub mod folder;
 pub mod reconcile;
 pub mod scaffold;
 pub mod tables;
+pub mod workers;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;

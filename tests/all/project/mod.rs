@@ -568,3 +568,61 @@ fn a_folder_mixes_assemblyscript_and_rust_modules() {
     project.add("0002_users_v2_as.wasm", &guest("users_v2"));
     assert_eq!(project.states(), states(&[(2, "modified"), (3, "applied")]));
 }
+
+#[test]
+fn a_folder_runs_with_three_workers_each_taking_part_in_every_migration() {
+    let _turn = serial();
+    let original = users(300);
+    fresh_tables(&original);
+    let project = Project::new(Some(TOML));
+    project.add("0002_users_v2.wasm", &guest("users_v2"));
+    project.add("0003_users_by_email.wasm", &guest("users_by_email"));
+    let dir = project.path().to_str().unwrap().to_owned();
+    let workers: Vec<_> = (0..3)
+        .map(|index| {
+            let args = [
+                "run",
+                dir.as_str(),
+                "--workers",
+                "3",
+                "--segments",
+                "6",
+                "--output",
+                "json",
+                "--meta-table",
+                &project.meta,
+            ];
+            command(&args)
+                .env("JOB_COMPLETION_INDEX", index.to_string())
+                .stdin(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for (index, worker) in workers.into_iter().enumerate() {
+        let output = worker.wait_with_output().unwrap();
+        expect(&output, 0);
+        let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+        let numbers: Vec<u64> = report["migrations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["migration"]["number"].as_u64().unwrap())
+            .chain(
+                report["up_to_date"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|n| n.as_u64().unwrap()),
+            )
+            .collect();
+        assert!(
+            numbers.contains(&2) && numbers.contains(&3),
+            "worker {index} saw both migrations: {report}"
+        );
+    }
+    let expected = by_id(&original.iter().map(migrated).collect::<Vec<_>>());
+    assert_eq!(table("users"), expected);
+    assert_eq!(table("users_by_email").len(), original.len());
+    assert_eq!(project.states(), states(&[(2, "applied"), (3, "applied")]));
+}

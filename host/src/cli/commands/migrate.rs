@@ -12,6 +12,7 @@ use drift_host::model::operation::Operation;
 use drift_host::model::stop::Stop;
 use drift_host::plan::{age, apply_plan, plan, read_plan, PlanOptions};
 use drift_host::project::folder::Folder;
+use drift_host::project::workers::run_folder_workers;
 use drift_host::project::{self, run_folder, undo_to, FolderRun};
 use drift_host::run::run;
 use drift_host::run::workers::run_worker;
@@ -130,9 +131,10 @@ async fn folder_command(
     if args.table.is_some() {
         bail!("--table is for one migration; a folder's migrations scan the tables they name");
     }
-    if args.workers.is_some() {
-        bail!("--workers is for one migration: run a folder's migrations one by one with it");
+    if args.workers.is_some() && folder.to.is_some() {
+        bail!("--workers is for run: undo a folder's migrations with `undo DIR --to N` alone");
     }
+    let place = args.place()?;
     check_report_target(args.report.as_deref())?;
     let settings = args.settings(Some(&Folder::project(dir)?.defaults));
     let loaded = args
@@ -151,9 +153,10 @@ async fn folder_command(
         stop: &stop,
     };
     let work = async {
-        match folder.to {
-            Some(to) => undo_to(&client, run, to).await,
-            None => run_folder(&client, run).await,
+        match (folder.to, place) {
+            (Some(to), _) => undo_to(&client, run, to).await,
+            (None, Some(place)) => run_folder_workers(&client, run, place).await,
+            (None, None) => run_folder(&client, run).await,
         }
     };
     let report = with_progress(work, counts.clone(), stop.clone()).await?;

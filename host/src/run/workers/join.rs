@@ -80,6 +80,8 @@ pub async fn join(
     let policy = &options.session.policy;
     let lease_length = options.session.lease;
     let deadline = Instant::now() + patience(lease_length);
+    let foreign_deadline = Instant::now() + lease_length;
+    let mut waited = false;
     let (lease, run_id) = loop {
         if stop.is_requested() {
             bail!("cancelled before joining the run");
@@ -101,7 +103,24 @@ pub async fn join(
                 }
                 h.owner.clone()
             }
-            Some(h) if !h.expired() => return Err(locked_by(meta.name(), holder)),
+            // Another run holds it: the run of a previous migration whose workers are
+            // letting it go, or the tables being made. Wait for it a lease at most (the
+            // longest a dead holder keeps it), then refuse.
+            Some(h) if !h.expired() => {
+                if Instant::now() > foreign_deadline {
+                    return Err(locked_by(meta.name(), holder));
+                }
+                if !waited {
+                    tracing::info!(
+                        "waiting for the lock of `{}`: {}",
+                        meta.name(),
+                        h.describe()
+                    );
+                    waited = true;
+                }
+                tokio::time::sleep(super::POLL).await;
+                continue;
+            }
             _ => match resumable(client, meta, previous.as_ref(), options, place).await? {
                 Some(run_id) => run_id,
                 None => uuid::Uuid::new_v4().to_string(),
