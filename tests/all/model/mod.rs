@@ -13,6 +13,7 @@
 //! `DRIFT_MODEL_FIRST_SEED=<seed> DRIFT_MODEL_SEEDS=1` replays it.
 
 mod spec;
+mod workers;
 
 use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
@@ -186,12 +187,13 @@ fn recorded(meta: &str) -> Result<(Counts, serde_json::Value), String> {
     Ok((counts, record))
 }
 
-/// Runs `scripts` with kills at the points `kills` gives, resumes, and compares with the
-/// model. Returns the number of kills that happened.
-fn check(
+/// Runs `scripts` on a fresh table with `execute` (which kills and resumes as it likes, and
+/// returns how many kills happened), and compares the tables and counts with the model.
+/// Returns the number of kills.
+fn check_with(
     label: &str,
     scripts: &[Vec<Spec>],
-    mut kills: impl FnMut() -> Option<String>,
+    execute: impl FnOnce(&str, &str) -> Result<usize, String>,
 ) -> Result<usize, String> {
     let items = source_items(scripts);
     let mut expected = Tables::new();
@@ -226,29 +228,7 @@ fn check(
     fresh_tables();
     let (own, meta) = (unique("model_src"), unique("meta"));
     block_on(fill(&client(), &own, &items));
-    let mut killed = 0;
-    let mut done = false;
-    while let Some(point) = kills() {
-        let ended = run_once(&own, &meta, Some(&point))?;
-        if std::env::var_os("DRIFT_MODEL_VERBOSE").is_some() {
-            let what = if matches!(ended, Ended::Killed) {
-                "killed"
-            } else {
-                "finished"
-            };
-            eprintln!("{label}: {what} at {point}");
-        }
-        match ended {
-            Ended::Killed => killed += 1,
-            Ended::Done => {
-                done = true;
-                break;
-            }
-        }
-    }
-    if !done {
-        run_once(&own, &meta, None)?;
-    }
+    let killed = execute(&own, &meta)?;
     let actual = actual(&own);
     for (table, items) in &expected {
         let got = &actual[table];
@@ -280,6 +260,51 @@ fn check(
         ));
     }
     Ok(killed)
+}
+
+/// Runs the migration on `own` with kills at the points `kills` gives, resuming after each,
+/// until it is done; returns the number of kills that happened.
+fn single_with_kills(
+    label: &str,
+    own: &str,
+    meta: &str,
+    mut kills: impl FnMut() -> Option<String>,
+) -> Result<usize, String> {
+    let mut killed = 0;
+    let mut done = false;
+    while let Some(point) = kills() {
+        let ended = run_once(own, meta, Some(&point))?;
+        if std::env::var_os("DRIFT_MODEL_VERBOSE").is_some() {
+            let what = if matches!(ended, Ended::Killed) {
+                "killed"
+            } else {
+                "finished"
+            };
+            eprintln!("{label}: {what} at {point}");
+        }
+        match ended {
+            Ended::Killed => killed += 1,
+            Ended::Done => {
+                done = true;
+                break;
+            }
+        }
+    }
+    if !done {
+        run_once(own, meta, None)?;
+    }
+    Ok(killed)
+}
+
+/// [`check_with`] a single process killed at the points `kills` gives.
+fn check(
+    label: &str,
+    scripts: &[Vec<Spec>],
+    kills: impl FnMut() -> Option<String>,
+) -> Result<usize, String> {
+    check_with(label, scripts, |own, meta| {
+        single_with_kills(label, own, meta, kills)
+    })
 }
 
 /// `DRIFT_MODEL_*` from the environment.
