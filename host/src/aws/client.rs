@@ -254,7 +254,17 @@ pub fn fenced(client: &Client, fence: Fence) -> Client {
     Client::from_conf(config)
 }
 
-/// Turns a request away, right before it goes out, once the fence is closed.
+/// Requests this process sent through fenced clients (every attempt), for the report.
+static REQUESTS_SENT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many requests (attempts included) this process sent through fenced clients: every
+/// request of a run.
+pub fn requests_sent() -> u64 {
+    REQUESTS_SENT.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Turns a request away, right before it goes out, once the fence is closed; counts those
+/// that go.
 #[derive(Debug)]
 struct FenceInterceptor(Fence);
 
@@ -269,7 +279,9 @@ impl Intercept for FenceInterceptor {
         _components: &RuntimeComponents,
         _config: &mut ConfigBag,
     ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        Ok(self.0.check()?)
+        self.0.check()?;
+        REQUESTS_SENT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
     }
 }
 

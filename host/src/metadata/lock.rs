@@ -435,6 +435,7 @@ impl Lease {
                 Err(e) => Renewal::Failed(error_code(&e)),
             });
         };
+        super::workers::coordinating();
         let progress = slot.progress.lock().expect("slot progress").clone();
         let lock = aws_sdk_dynamodb::types::Update::builder()
             .table_name(&self.table)

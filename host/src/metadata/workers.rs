@@ -15,6 +15,7 @@
 //!   transaction that checks that expiry.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{anyhow, bail, Result};
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem, Update};
@@ -117,6 +118,20 @@ pub struct RunShape {
     pub failed: Option<String>,
 }
 
+/// Requests this process made to coordinate with the other workers (the coordination items,
+/// the renewals of its lease, the reads of the run's record while waiting), for the report.
+static COORDINATION_REQUESTS: AtomicU64 = AtomicU64::new(0);
+
+/// Counts one coordination request.
+pub fn coordinating() {
+    COORDINATION_REQUESTS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// How many coordination requests this process made.
+pub fn coordination_requests() -> u64 {
+    COORDINATION_REQUESTS.load(Ordering::Relaxed)
+}
+
 /// The coordination items of one multi-worker run of one migration.
 #[derive(Clone)]
 pub struct Coordination {
@@ -201,6 +216,7 @@ impl Coordination {
     }
 
     async fn get(&self, id: String) -> Result<Option<Attributes>> {
+        coordinating();
         let output = self
             .policy
             .run(|| {
@@ -246,6 +262,7 @@ impl Coordination {
         if let Some(wcu) = shape.max_wcu {
             item.insert("max_wcu".into(), n(wcu));
         }
+        coordinating();
         let written = self
             .policy
             .run(|| {
@@ -274,6 +291,7 @@ impl Coordination {
 
     /// Records the run's first failure (a later one is kept out); every worker stops on it.
     pub async fn fail(&self, why: &str) -> Result<()> {
+        coordinating();
         let result = self
             .policy
             .run(|| {
@@ -302,6 +320,7 @@ impl Coordination {
 
     /// Forgets the run's failure: a failed run resumed goes on.
     pub async fn clear_failure(&self) -> Result<()> {
+        coordinating();
         self.policy
             .run(|| {
                 self.client
@@ -326,6 +345,7 @@ impl Coordination {
     /// Marks the barrier passed: the apply has begun, and nothing is scanned again as if it
     /// had not been written.
     pub async fn begin_apply(&self) -> Result<()> {
+        coordinating();
         self.policy
             .run(|| {
                 self.client
@@ -374,6 +394,7 @@ impl Coordination {
         item.insert("expires_at".into(), n(unix_now() + lease_seconds));
         item.insert("phase".into(), s("starting"));
         item.insert("index".into(), n(index));
+        coordinating();
         let written = self
             .policy
             .run(|| {
@@ -444,6 +465,7 @@ impl Coordination {
         let mut items = Vec::new();
         let mut start = None;
         loop {
+            coordinating();
             let page = self
                 .policy
                 .run(|| {
@@ -479,6 +501,7 @@ impl Coordination {
         item.insert("segment".into(), n(segment));
         item.insert("worker".into(), n(index));
         item.insert("state".into(), s(SegmentState::Claimed.as_str()));
+        coordinating();
         let written = self
             .policy
             .run(|| {
@@ -532,6 +555,7 @@ impl Coordination {
                 .build(),
             TransactWriteItem::builder().update(update).build(),
         ];
+        coordinating();
         let result = self
             .policy
             .run(|| {
@@ -565,6 +589,7 @@ impl Coordination {
         actions: u64,
     ) -> Result<()> {
         let counts_json = serde_json::to_string(counts)?;
+        coordinating();
         let result = self
             .policy
             .run(|| {

@@ -560,6 +560,8 @@ async fn finish(
         peak_rss_bytes: peak_rss_bytes(),
         consumed_rcu,
         consumed_wcu,
+        requests: crate::aws::client::requests_sent(),
+        coordination_requests: crate::metadata::workers::coordination_requests(),
     })
 }
 

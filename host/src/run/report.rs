@@ -72,6 +72,11 @@ pub struct RunReport {
     pub consumed_rcu: f64,
     /// Write capacity units consumed by the apply.
     pub consumed_wcu: f64,
+    /// DynamoDB requests this process sent (every attempt).
+    pub requests: u64,
+    /// Of those, the requests a worker of a multi-worker run made to coordinate (claims,
+    /// lease renewals, waiting); 0 without `--workers`.
+    pub coordination_requests: u64,
 }
 
 impl RunReport {

@@ -159,6 +159,8 @@ impl Worker<'_> {
             peak_rss_bytes: peak_rss_bytes(),
             consumed_rcu,
             consumed_wcu,
+            requests: crate::aws::client::requests_sent(),
+            coordination_requests: crate::metadata::workers::coordination_requests(),
         })
     }
 

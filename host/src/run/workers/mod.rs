@@ -403,6 +403,7 @@ impl Worker<'_> {
 
     /// The run's end, if another worker recorded it.
     async fn ended(&self) -> Result<Option<Ended>> {
+        crate::metadata::workers::coordinating();
         let Some(record) = self.meta.get(self.scan.migration.info.number).await? else {
             return Ok(None);
         };
