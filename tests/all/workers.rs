@@ -19,18 +19,19 @@ use crate::support::{block_on, client, command, guest, root, stderr, stdout, uni
 
 /// Options of every worker here: 6 segments of about 2 pages, frequent checkpoints; a killed
 /// worker's replacement on the same host takes its lease over at once.
-const WORKER_OPTIONS: [&str; 10] = [
+const WORKER_OPTIONS: [&str; 8] = [
     "--segments",
     "6",
     "--page-size",
     "20",
     "--checkpoint-interval-ms",
     "20",
-    "--lease-seconds",
-    "10",
     "--concurrency",
     "1",
 ];
+
+/// The lease of the workers here, unless a test wants them taken over sooner.
+const LEASE: &str = "10";
 
 /// A fresh work directory for one worker.
 fn work_dir(name: &str) -> PathBuf {
@@ -52,7 +53,28 @@ fn start(
     dir: &Path,
     crash: Option<&str>,
 ) -> Child {
-    let wasm = guest("drift_test_guests");
+    start_with(
+        "drift_test_guests",
+        LEASE,
+        table,
+        meta,
+        (workers, index),
+        dir,
+        crash,
+    )
+}
+
+/// [`start`] with another guest and lease.
+fn start_with(
+    guest_name: &str,
+    lease: &str,
+    table: &str,
+    meta: &str,
+    (workers, index): (u32, u32),
+    dir: &Path,
+    crash: Option<&str>,
+) -> Child {
+    let wasm = guest(guest_name);
     let workers = workers.to_string();
     let mut args = vec![
         "run",
@@ -67,6 +89,7 @@ fn start(
         "-",
     ];
     args.extend_from_slice(&WORKER_OPTIONS);
+    args.extend_from_slice(&["--lease-seconds", lease]);
     let mut command = command(&args);
     command
         .env("JOB_COMPLETION_INDEX", index.to_string())
@@ -351,18 +374,6 @@ fn worker_options_are_checked_before_dynamodb_is_touched() {
             "{extra:?} reached DynamoDB: {err}"
         );
     }
-    let folder = root().join("example-migrations").join("project");
-    let output = command(&[
-        "run",
-        folder.to_str().unwrap(),
-        "--workers",
-        "2",
-        "--worker-index",
-        "0",
-    ])
-    .output()
-    .unwrap();
-    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
 }
 
 /// The container arguments of `deploy/kubernetes/job.yaml`, and its completions and
@@ -457,5 +468,61 @@ fn the_indexed_jobs_command_migrates_and_undoes_exactly_with_local_processes() {
         assert_eq!(report["status"], "rolled_back", "{report}");
     }
     assert_eq!(block_on(scan_all(&client, &table)), by_id(&original));
+    clean(&meta);
+}
+
+#[test]
+fn a_worker_killed_mid_scan_and_never_replaced_has_its_segments_taken_over() {
+    let (table, meta) = (mixed_table(), unique("meta"));
+    let mut workers: Vec<Child> = [None, Some("scan-checkpoint:2"), None]
+        .into_iter()
+        .enumerate()
+        .map(|(i, crash)| {
+            let place = (3, i as u32);
+            start_with(
+                "drift_test_guests",
+                "4",
+                &table,
+                &meta,
+                place,
+                &work_dir("w"),
+                crash,
+            )
+        })
+        .collect();
+    let killed = workers.remove(1);
+    assert_eq!(ended(killed).0, None, "worker 1 was killed");
+    exact(&table, workers);
+    clean(&meta);
+}
+
+#[test]
+fn a_worker_killed_mid_apply_and_never_replaced_has_its_segments_taken_over() {
+    use crate::dynamodb::{by_id, migrated, users};
+    use drift_host::preview::canonical_item;
+    let client = client();
+    let (table, meta) = (unique("wusers"), unique("meta"));
+    let original = users(240);
+    block_on(fill(&client, &table, &original));
+    let mut workers: Vec<Child> = [None, Some("apply-checkpoint:1"), None]
+        .into_iter()
+        .enumerate()
+        .map(|(i, crash)| {
+            let place = (3, i as u32);
+            start_with("users_v2", "4", &table, &meta, place, &work_dir("w"), crash)
+        })
+        .collect();
+    let killed = workers.remove(1);
+    assert_eq!(ended(killed).0, None, "worker 1 was killed");
+    for worker in workers {
+        let (code, report, err) = ended(worker);
+        assert_eq!(code, Some(0), "{err}");
+        assert_eq!(report.unwrap()["status"], "applied");
+    }
+    let expected: std::collections::BTreeMap<_, _> = by_id(&original)
+        .into_iter()
+        .map(|(id, item)| (id, canonical_item(&migrated(&item))))
+        .collect();
+    assert_eq!(block_on(scan_all(&client, &table)), expected);
     clean(&meta);
 }

@@ -116,6 +116,10 @@ pub struct RunShape {
     pub applying: bool,
     /// The first failure of any worker, which stops them all.
     pub failed: Option<String>,
+    /// Claims taken over before the barrier: the barrier is passed only by a worker that saw
+    /// every segment scanned with this count unchanged (a claim taken back to `claimed` in the
+    /// meantime would otherwise be missed).
+    pub takeovers: u64,
 }
 
 /// Requests this process made to coordinate with the other workers (the coordination items,
@@ -247,6 +251,7 @@ impl Coordination {
             max_wcu: number(&item, "max_wcu"),
             applying: item.get("applying") == Some(&AttributeValue::Bool(true)),
             failed: text(&item, "failed"),
+            takeovers: number(&item, "takeovers").unwrap_or(0),
         }))
     }
 
@@ -342,37 +347,44 @@ impl Coordination {
         Ok(())
     }
 
-    /// Marks the barrier passed: the apply has begun, and nothing is scanned again as if it
-    /// had not been written.
-    pub async fn begin_apply(&self) -> Result<()> {
+    /// Marks the barrier passed (the apply has begun) if no worker failed the run and no claim
+    /// was taken over since `seen` was read with every segment scanned. `Ok(false)`: a claim
+    /// was taken over meanwhile; look again.
+    pub async fn begin_apply(&self, seen: &RunShape) -> Result<bool> {
         coordinating();
-        self.policy
+        let result = self
+            .policy
             .run(|| {
                 self.client
                     .update_item()
                     .table_name(&self.table)
                     .set_key(Some(key(self.run_item_id())))
                     .update_expression("SET #applying = :yes")
-                    .condition_expression("attribute_exists(#id) AND attribute_not_exists(#failed)")
+                    .condition_expression(
+                        "attribute_exists(#id) AND attribute_not_exists(#failed) AND \
+                         (attribute_not_exists(#takeovers) OR #takeovers = :seen)",
+                    )
                     .expression_attribute_names("#applying", "applying")
                     .expression_attribute_names("#failed", "failed")
+                    .expression_attribute_names("#takeovers", "takeovers")
                     .expression_attribute_names("#id", KEY)
                     .expression_attribute_values(":yes", AttributeValue::Bool(true))
+                    .expression_attribute_values(":seen", n(seen.takeovers))
                     .send()
             })
-            .await
-            .map_err(|e| {
-                if is_conditional_check_failed(&e) {
-                    anyhow!("another worker failed the run before its apply began")
-                } else {
-                    anyhow!(
-                        "cannot write metadata table `{}`: {}",
-                        self.table,
-                        error_code(&e)
-                    )
-                }
-            })?;
-        Ok(())
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_conditional_check_failed(&e) => match self.shape().await? {
+                Some(shape) if shape.failed.is_none() => Ok(shape.applying),
+                _ => bail!("another worker failed the run before its apply began"),
+            },
+            Err(e) => bail!(
+                "cannot write metadata table `{}`: {}",
+                self.table,
+                error_code(&e)
+            ),
+        }
     }
 
     /// Takes the lease of worker `index` for process `owner` for `lease_seconds`: if nobody
@@ -527,8 +539,14 @@ impl Coordination {
 
     /// Takes `claim` over for worker `index` from a worker whose lease expired, back to
     /// `claimed` (its journal is on the other worker's disk). Returns whether it did: not if
-    /// the other worker renewed its lease or another worker took the claim first.
-    pub async fn take_over(&self, claim: &SegmentClaim, index: u32) -> Result<bool> {
+    /// the other worker renewed its lease, another worker took the claim first, or (before the
+    /// barrier, `applying` false) the barrier was passed meanwhile.
+    pub async fn take_over(
+        &self,
+        claim: &SegmentClaim,
+        index: u32,
+        applying: bool,
+    ) -> Result<bool> {
         let expired = ConditionCheck::builder()
             .table_name(&self.table)
             .set_key(Some(key(self.worker_id(claim.worker))))
@@ -549,12 +567,27 @@ impl Coordination {
             .expression_attribute_values(":claimed", s(SegmentState::Claimed.as_str()))
             .expression_attribute_values(":state", s(claim.state.as_str()))
             .build()?;
-        let items = vec![
+        let mut items = vec![
             TransactWriteItem::builder()
                 .condition_check(expired)
                 .build(),
             TransactWriteItem::builder().update(update).build(),
         ];
+        if !applying {
+            // Before the barrier: only while it is not passed, and so that a worker about
+            // to pass it sees the change.
+            let counted = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(self.run_item_id())))
+                .update_expression("ADD #takeovers :one")
+                .condition_expression("attribute_exists(#id) AND attribute_not_exists(#applying)")
+                .expression_attribute_names("#takeovers", "takeovers")
+                .expression_attribute_names("#applying", "applying")
+                .expression_attribute_names("#id", KEY)
+                .expression_attribute_values(":one", n(1))
+                .build()?;
+            items.push(TransactWriteItem::builder().update(counted).build());
+        }
         coordinating();
         let result = self
             .policy

@@ -165,6 +165,7 @@ pub async fn join(
         max_wcu: options.capacity.limits().1,
         applying: false,
         failed: None,
+        takeovers: 0,
     };
     let shape = coordination.create(&wanted).await?;
     if shape.workers != place.workers {

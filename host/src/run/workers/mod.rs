@@ -160,10 +160,13 @@ pub async fn run_worker(
     report
 }
 
-/// Requests `stop` as soon as another worker records the run's failure.
+/// How often a working worker looks for another worker's failure (a request each time).
+const WATCH: Duration = Duration::from_secs(2);
+
+/// Requests `stop` soon after another worker records the run's failure.
 async fn watch_failure(coordination: Coordination, stop: Stop) {
     loop {
-        tokio::time::sleep(POLL).await;
+        tokio::time::sleep(WATCH).await;
         if let Ok(Some(shape)) = coordination.shape().await {
             if shape.failed.is_some() {
                 stop.request(StopReason::ItemFailed);
@@ -218,8 +221,10 @@ impl Worker<'_> {
             if let Some(error) = self.interrupted().await.map_err(scan_failure)? {
                 return Err(error);
             }
-            let shape = self.coordination.shape().await.map_err(scan_failure)?;
-            if shape.is_some_and(|s| s.applying) {
+            let Some(shape) = self.coordination.shape().await.map_err(scan_failure)? else {
+                return Err(scan_failure(anyhow::anyhow!("the run's item vanished")));
+            };
+            if shape.applying {
                 break;
             }
             let claims = self.coordination.claims().await.map_err(scan_failure)?;
@@ -229,11 +234,13 @@ impl Worker<'_> {
             }
             let scanned = claims.len() as u32 == self.segments
                 && claims.iter().all(|c| c.state != SegmentState::Claimed);
-            if scanned {
-                self.coordination
-                    .begin_apply()
+            if scanned
+                && self
+                    .coordination
+                    .begin_apply(&shape)
                     .await
-                    .map_err(scan_failure)?;
+                    .map_err(scan_failure)?
+            {
                 tracing::info!("every segment is scanned: the apply begins");
                 break;
             }
@@ -267,11 +274,16 @@ impl Worker<'_> {
                 return Ok(Some(segment));
             }
         }
-        self.take_over_one(claims, 0).await
+        self.take_over_one(claims, 0, false).await
     }
 
     /// Takes over one unapplied claim from a worker whose lease expired `grace` seconds ago.
-    async fn take_over_one(&self, claims: &[SegmentClaim], grace: u64) -> Result<Option<u32>> {
+    async fn take_over_one(
+        &self,
+        claims: &[SegmentClaim],
+        grace: u64,
+        applying: bool,
+    ) -> Result<Option<u32>> {
         let candidates: Vec<&SegmentClaim> = claims
             .iter()
             .filter(|c| c.worker != self.index && c.state != SegmentState::Applied)
@@ -288,7 +300,11 @@ impl Worker<'_> {
                 .is_none_or(|w| w.expires_at + grace < now)
         };
         for claim in candidates.into_iter().filter(|c| expired(c.worker)) {
-            if self.coordination.take_over(claim, self.index).await? {
+            if self
+                .coordination
+                .take_over(claim, self.index, applying)
+                .await?
+            {
                 tracing::warn!(
                     "took over segment {} from worker {}, whose lease expired",
                     claim.segment,
@@ -368,7 +384,11 @@ impl Worker<'_> {
                 // Its journal is on the dead worker's disk: give its replacement (same index,
                 // maybe the same disk) time to come first.
                 None => self
-                    .take_over_one(&claims, 2 * self.scan.options.session.lease.as_secs() + 5)
+                    .take_over_one(
+                        &claims,
+                        2 * self.scan.options.session.lease.as_secs() + 5,
+                        true,
+                    )
                     .await
                     .map_err(apply_failure)?,
             };
