@@ -526,3 +526,52 @@ fn a_worker_killed_mid_apply_and_never_replaced_has_its_segments_taken_over() {
     assert_eq!(block_on(scan_all(&client, &table)), expected);
     clean(&meta);
 }
+
+#[test]
+fn the_write_budget_is_the_runs_total_shared_by_its_workers() {
+    use crate::dynamodb::users;
+    let client = client();
+    let (table, meta) = (unique("wbudget"), unique("meta"));
+    block_on(fill(&client, &table, &users(300)));
+    let workers: Vec<Child> = (0..2)
+        .map(|index| {
+            let wasm = guest("users_v2");
+            let args = [
+                "run",
+                wasm.to_str().unwrap(),
+                "--table",
+                &table,
+                "--meta-table",
+                &meta,
+                "--workers",
+                "2",
+                "--segments",
+                "4",
+                "--max-wcu",
+                "100",
+                "--report",
+                "-",
+            ];
+            command(&args)
+                .env("JOB_COMPLETION_INDEX", index.to_string())
+                .env("DRIFT_WORK_DIR", work_dir("budget"))
+                .stdin(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut consumed = 0.0;
+    let mut longest: f64 = 0.0;
+    for worker in workers {
+        let (code, report, err) = ended(worker);
+        assert_eq!(code, Some(0), "{err}");
+        let report = report.unwrap();
+        consumed += report["consumed_wcu"].as_f64().unwrap();
+        longest = longest.max(report["duration_seconds"].as_f64().unwrap());
+    }
+    assert!(consumed >= 300.0, "every update consumes a WCU: {consumed}");
+    // 100 WCU/s for the whole run, each worker holding one second of its share (50) at
+    // first: a lower bound only, as a slow machine can only make the run longer.
+    let floor = (consumed - 100.0) / 100.0;
+    assert!(longest >= floor * 0.95, "{longest} s for {consumed} WCU");
+}

@@ -7,6 +7,7 @@
 //! stay within one second's worth.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -25,7 +26,9 @@ use super::retry::RetryPolicy;
 /// One capacity budget (read or write units per second).
 #[derive(Debug)]
 pub struct Throttle {
-    per_second: f64,
+    /// Units per second, as f64 bits (a multi-worker run changes its share as workers come
+    /// and go).
+    per_second: AtomicU64,
     state: Mutex<(f64, Instant)>,
 }
 
@@ -33,20 +36,30 @@ impl Throttle {
     /// A budget of `per_second` units per second.
     pub fn new(per_second: f64) -> Arc<Throttle> {
         Arc::new(Throttle {
-            per_second,
+            per_second: AtomicU64::new(per_second.to_bits()),
             state: Mutex::new((per_second, Instant::now())),
         })
     }
 
     /// Units per second.
     pub fn per_second(&self) -> f64 {
+        f64::from_bits(self.per_second.load(Ordering::Relaxed))
+    }
+
+    /// Changes the budget to `per_second` units per second from now on.
+    pub fn set_per_second(&self, per_second: f64) {
+        let mut state = self.state.lock().expect("throttle lock");
+        self.refill(&mut state);
         self.per_second
+            .store(per_second.to_bits(), Ordering::Relaxed);
+        state.0 = state.0.min(per_second);
     }
 
     fn refill(&self, state: &mut (f64, Instant)) {
         let now = Instant::now();
-        let earned = now.duration_since(state.1).as_secs_f64() * self.per_second;
-        state.0 = (state.0 + earned).min(self.per_second);
+        let per_second = self.per_second();
+        let earned = now.duration_since(state.1).as_secs_f64() * per_second;
+        state.0 = (state.0 + earned).min(per_second);
         state.1 = now;
     }
 
@@ -59,7 +72,7 @@ impl Throttle {
                 if state.0 > 0.0 {
                     return;
                 }
-                Duration::from_secs_f64(-state.0 / self.per_second + 0.001)
+                Duration::from_secs_f64(-state.0 / self.per_second() + 0.001)
             };
             tokio::time::sleep(wait).await;
         }
@@ -77,7 +90,7 @@ impl Throttle {
                     state.0 -= units;
                     return;
                 }
-                Duration::from_secs_f64(-state.0 / self.per_second + 0.001)
+                Duration::from_secs_f64(-state.0 / self.per_second() + 0.001)
             };
             tokio::time::sleep(wait).await;
         }
@@ -205,6 +218,17 @@ impl Capacity {
         Ok(output)
     }
 
+    /// Sets the budgets to `1/parts` of `totals` (read, write): a multi-worker run's share of
+    /// its budget for each of its `parts` live workers. A budget that is unlimited stays so.
+    pub fn share(&self, totals: (Option<f64>, Option<f64>), parts: u32) {
+        let parts = f64::from(parts.max(1));
+        for (throttle, total) in [(&self.read, totals.0), (&self.write, totals.1)] {
+            if let (Some(throttle), Some(total)) = (throttle, total) {
+                throttle.set_per_second(total / parts);
+            }
+        }
+    }
+
     /// The (read, write) budgets per second, `None` where unlimited.
     pub fn limits(&self) -> (Option<f64>, Option<f64>) {
         (
@@ -276,6 +300,29 @@ mod tests {
         let elapsed = start.elapsed().as_secs_f64();
         // The first second's budget is spent at once; the other 200 units take 2 s.
         assert!((1.9..2.2).contains(&elapsed), "{elapsed}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_share_of_the_budget_spends_at_its_own_rate() {
+        let capacity = Capacity::new(Some(400.0), None);
+        capacity.share((Some(400.0), None), 4);
+        assert_eq!(capacity.limits(), (Some(100.0), None));
+        let throttle = capacity.read.clone().unwrap();
+        let start = Instant::now();
+        for _ in 0..30 {
+            throttle.ready().await;
+            throttle.consume(10.0);
+        }
+        // 300 units at 100 per second (the share), the first second's at once.
+        let elapsed = start.elapsed().as_secs_f64();
+        assert!((1.9..2.2).contains(&elapsed), "{elapsed}");
+        // A worker gone: the three left share the total.
+        capacity.share((Some(400.0), Some(50.0)), 3);
+        assert_eq!(
+            capacity.limits(),
+            (Some(400.0 / 3.0), None),
+            "unlimited stays so"
+        );
     }
 
     #[tokio::test(start_paused = true)]

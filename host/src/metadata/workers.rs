@@ -24,8 +24,9 @@ use serde::Serialize;
 
 use super::lock::{host_name, unix_now};
 use super::KEY;
+use crate::aws::capacity::Capacity;
 use crate::aws::retry::{error_code, is_conditional_check_failed, RetryPolicy};
-use crate::aws::write::{cancellation_reasons, CONDITION_FAILED};
+use crate::aws::write::{batch_write, cancellation_reasons, CONDITION_FAILED};
 use crate::model::counts::Counts;
 
 /// Where a claimed segment stands.
@@ -195,15 +196,6 @@ impl Coordination {
     /// The run's id.
     pub fn run_id(&self) -> &str {
         &self.run_id
-    }
-
-    /// The prefix of every coordination item of the run.
-    pub fn prefixes(&self) -> [String; 3] {
-        [
-            self.run_item_id(),
-            format!("worker#{:020}#{}#", self.number, self.run_id),
-            format!("segment#{:020}#{}#", self.number, self.run_id),
-        ]
     }
 
     fn run_item_id(&self) -> String {
@@ -449,22 +441,26 @@ impl Coordination {
             .and_then(|item| worker_from_item(&item)))
     }
 
-    /// Every worker lease of the run.
-    pub async fn workers(&self) -> Result<Vec<WorkerLease>> {
-        let mut workers: Vec<WorkerLease> = self
-            .items_with_prefix(&self.prefixes()[1])
+    /// Every worker lease of the run (of its `workers` indexes).
+    pub async fn workers(&self, workers: u32) -> Result<Vec<WorkerLease>> {
+        let ids = (0..workers).map(|index| self.worker_id(index)).collect();
+        let mut leases: Vec<WorkerLease> = self
+            .get_all(ids)
             .await?
             .iter()
             .filter_map(worker_from_item)
             .collect();
-        workers.sort_by_key(|w| w.index);
-        Ok(workers)
+        leases.sort_by_key(|w| w.index);
+        Ok(leases)
     }
 
-    /// Every segment claim of the run.
-    pub async fn claims(&self) -> Result<Vec<SegmentClaim>> {
+    /// Every segment claim of the run (of its `segments` segments).
+    pub async fn claims(&self, segments: u32) -> Result<Vec<SegmentClaim>> {
+        let ids = (0..segments)
+            .map(|segment| self.segment_id(segment))
+            .collect();
         let mut claims: Vec<SegmentClaim> = self
-            .items_with_prefix(&self.prefixes()[2])
+            .get_all(ids)
             .await?
             .iter()
             .filter_map(claim_from_item)
@@ -473,38 +469,83 @@ impl Coordination {
         Ok(claims)
     }
 
-    async fn items_with_prefix(&self, prefix: &str) -> Result<Vec<Attributes>> {
+    /// The items of `ids` that exist, read by key (BatchGetItem, strongly consistent, 100 a
+    /// request): the metadata table may hold many other items (exactly-once markers), which
+    /// a scan would read too.
+    async fn get_all(&self, ids: Vec<String>) -> Result<Vec<Attributes>> {
+        use aws_sdk_dynamodb::types::KeysAndAttributes;
         let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            coordinating();
-            let page = self
-                .policy
-                .run(|| {
-                    self.client
-                        .scan()
-                        .table_name(&self.table)
-                        .consistent_read(true)
-                        .filter_expression("begins_with(#id, :prefix)")
-                        .expression_attribute_names("#id", KEY)
-                        .expression_attribute_values(":prefix", s(prefix))
-                        .set_exclusive_start_key(start.clone())
-                        .send()
-                })
-                .await
-                .map_err(|e| {
-                    anyhow!(
-                        "cannot read metadata table `{}`: {}",
-                        self.table,
-                        error_code(&e)
-                    )
-                })?;
-            items.extend(page.items.unwrap_or_default());
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return Ok(items);
+        for chunk in ids.chunks(100) {
+            let mut keys: Vec<Attributes> = chunk.iter().map(|id| key(id.clone())).collect();
+            let mut attempt = 0;
+            while !keys.is_empty() {
+                let wanted = KeysAndAttributes::builder()
+                    .set_keys(Some(keys.clone()))
+                    .consistent_read(true)
+                    .build()?;
+                coordinating();
+                let output = self
+                    .policy
+                    .run(|| {
+                        self.client
+                            .batch_get_item()
+                            .request_items(&self.table, wanted.clone())
+                            .send()
+                    })
+                    .await
+                    .map_err(|e| {
+                        anyhow!(
+                            "cannot read metadata table `{}`: {}",
+                            self.table,
+                            error_code(&e)
+                        )
+                    })?;
+                if let Some(mut found) = output.responses {
+                    items.extend(found.remove(&self.table).unwrap_or_default());
+                }
+                keys = output
+                    .unprocessed_keys
+                    .and_then(|mut left| left.remove(&self.table))
+                    .map(|left| left.keys)
+                    .unwrap_or_default();
+                if !keys.is_empty() {
+                    // Keys DynamoDB did not get to (throttled): again after a backoff.
+                    tokio::time::sleep(self.policy.backoff(attempt)).await;
+                    attempt += 1;
+                }
             }
         }
+        Ok(items)
+    }
+
+    /// Deletes every coordination item of the run (`workers` leases, `segments` claims, the
+    /// run item), by key.
+    pub async fn remove(&self, workers: u32, segments: u32, capacity: &Capacity) -> Result<()> {
+        use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
+        let ids: Vec<String> = std::iter::once(self.run_item_id())
+            .chain((0..workers).map(|index| self.worker_id(index)))
+            .chain((0..segments).map(|segment| self.segment_id(segment)))
+            .collect();
+        for chunk in ids.chunks(25) {
+            let requests = chunk
+                .iter()
+                .map(|id| {
+                    DeleteRequest::builder()
+                        .set_key(Some(key(id.clone())))
+                        .build()
+                        .map(|d| WriteRequest::builder().delete_request(d).build())
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            coordinating();
+            batch_write(
+                &self.client,
+                &self.policy,
+                capacity,
+                [(self.table.clone(), requests)].into_iter().collect(),
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     /// Claims `segment` for worker `index` if nobody has. Returns whether it did.

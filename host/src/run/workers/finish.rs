@@ -74,14 +74,12 @@ impl Worker<'_> {
     /// Removes the run's coordination items (a failure only logged: they are small, and the
     /// next run has a new id).
     async fn clean_up(&self) {
-        for prefix in self.coordination.prefixes() {
-            if let Err(error) = self
-                .meta
-                .delete_with_prefix(&prefix, &self.scan.options.capacity)
-                .await
-            {
-                tracing::warn!("{error:#}");
-            }
+        let removed = self
+            .coordination
+            .remove(self.workers, self.segments, &self.scan.options.capacity)
+            .await;
+        if let Err(error) = removed {
+            tracing::warn!("{error:#}");
         }
     }
 
@@ -201,7 +199,11 @@ impl Worker<'_> {
         if !whole_run || !ours || stored.status != Status::Running {
             return Some(stored);
         }
-        let claims = self.coordination.claims().await.unwrap_or_default();
+        let claims = self
+            .coordination
+            .claims(self.segments)
+            .await
+            .unwrap_or_default();
         let (counts, actions) = total(&claims);
         let done = Done {
             counts,

@@ -38,7 +38,7 @@ use crate::aws::client::fenced;
 use crate::aws::retry::RetryPolicy;
 use crate::aws::table::{approximate_item_count, table_schemas};
 use crate::engine::LoadedMigration;
-use crate::metadata::workers::{Coordination, SegmentClaim, SegmentState};
+use crate::metadata::workers::{Coordination, RunShape, SegmentClaim, SegmentState};
 use crate::metadata::{Lease, MetadataTable, MigrationRecord, SlotProgress};
 use crate::model::counts::{Counts, LiveCounts};
 use crate::model::error::RunError;
@@ -118,12 +118,18 @@ pub async fn run_worker(
         record,
         progress,
     } = joined;
-    // The run's budgets are shared: each worker takes its part.
+    // The run's budgets are shared: each worker takes its part (of the live workers, see
+    // `watch`).
     let share = |total: Option<f64>| total.map(|t| t / f64::from(shape.workers));
     options.capacity = Capacity::new(share(shape.max_rcu), share(shape.max_wcu));
     options.segments = shape.segments;
     let heartbeat = tokio::spawn(lease.clone().heartbeat(stop.clone()));
-    let watcher = tokio::spawn(watch_failure(coordination.clone(), stop.clone()));
+    let watcher = tokio::spawn(watch(
+        coordination.clone(),
+        stop.clone(),
+        options.capacity.clone(),
+        shape.clone(),
+    ));
     let own = tables.own();
     let estimate = approximate_item_count(&client, &policy, own).await;
     counts.expected.store(
@@ -162,15 +168,30 @@ pub async fn run_worker(
 
 /// How often a working worker looks for another worker's failure (a request each time).
 const WATCH: Duration = Duration::from_secs(2);
+/// Every how many looks it counts the live workers, to share the run's budget among them.
+const SHARE_EVERY: u32 = 5;
 
-/// Requests `stop` soon after another worker records the run's failure.
-async fn watch_failure(coordination: Coordination, stop: Stop) {
-    loop {
+/// Requests `stop` soon after another worker records the run's failure; with a capacity
+/// budget, keeps this worker's share of it at the run's total over the workers not known dead
+/// (a worker whose lease expired gives its share to the others; its replacement takes it back,
+/// the others giving it up within [`SHARE_EVERY`] looks).
+async fn watch(coordination: Coordination, stop: Stop, capacity: Capacity, shape: RunShape) {
+    let budget = (shape.max_rcu, shape.max_wcu);
+    let shared = budget.0.is_some() || budget.1.is_some();
+    for look in 1u32.. {
         tokio::time::sleep(WATCH).await;
-        if let Ok(Some(shape)) = coordination.shape().await {
-            if shape.failed.is_some() {
+        if let Ok(Some(now)) = coordination.shape().await {
+            if now.failed.is_some() {
                 stop.request(StopReason::ItemFailed);
                 return;
+            }
+        }
+        if shared && look % SHARE_EVERY == 0 {
+            // An index not started yet keeps its share (so the first ones do not take the
+            // whole budget); only an expired lease gives it up.
+            if let Ok(leases) = coordination.workers(shape.workers).await {
+                let dead = leases.iter().filter(|l| l.expired()).count() as u32;
+                capacity.share(budget, shape.workers - dead);
             }
         }
     }
@@ -227,7 +248,11 @@ impl Worker<'_> {
             if shape.applying {
                 break;
             }
-            let claims = self.coordination.claims().await.map_err(scan_failure)?;
+            let claims = self
+                .coordination
+                .claims(self.segments)
+                .await
+                .map_err(scan_failure)?;
             if let Some(segment) = self.next_to_scan(&claims).await.map_err(scan_failure)? {
                 self.scan_claimed(segment).await?;
                 continue;
@@ -291,7 +316,7 @@ impl Worker<'_> {
         if candidates.is_empty() {
             return Ok(None);
         }
-        let workers = self.coordination.workers().await?;
+        let workers = self.coordination.workers(self.workers).await?;
         let now = crate::metadata::lock::unix_now();
         let expired = |index: u32| {
             workers
@@ -369,7 +394,11 @@ impl Worker<'_> {
             if let Some(ended) = self.ended().await.map_err(apply_failure)? {
                 return Ok(ended);
             }
-            let claims = self.coordination.claims().await.map_err(apply_failure)?;
+            let claims = self
+                .coordination
+                .claims(self.segments)
+                .await
+                .map_err(apply_failure)?;
             if claims.len() as u32 == self.segments
                 && claims.iter().all(|c| c.state == SegmentState::Applied)
             {

@@ -74,8 +74,8 @@ pub async fn view(meta: &MetadataTable, record: &MigrationRecord) -> Result<Opti
     let Some(shape) = coordination.shape().await? else {
         return Ok(None);
     };
-    let claims = coordination.claims().await?;
-    let leases = coordination.workers().await?;
+    let claims = coordination.claims(shape.segments).await?;
+    let leases = coordination.workers(shape.workers).await?;
     let now = unix_now() as i64;
     let worker_rows: Vec<WorkerRow> = leases
         .iter()
