@@ -14,13 +14,17 @@
 //!   taken with `attribute_not_exists`, and taken over from an index whose lease expired in a
 //!   transaction that checks that expiry.
 
-use std::collections::HashMap;
+mod index;
+mod items;
+
+pub use index::worker_index;
+pub use items::{RunShape, SegmentClaim, SegmentState, WorkerLease};
+
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{anyhow, bail, Result};
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
-use serde::Serialize;
 
 use super::lock::{host_name, unix_now};
 use super::KEY;
@@ -28,100 +32,7 @@ use crate::aws::capacity::Capacity;
 use crate::aws::retry::{error_code, is_conditional_check_failed, RetryPolicy};
 use crate::aws::write::{batch_write, cancellation_reasons, CONDITION_FAILED};
 use crate::model::counts::Counts;
-
-/// Where a claimed segment stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SegmentState {
-    /// Claimed: being scanned into its claimant's journal.
-    Claimed,
-    /// Every item of it went through the guest into the journal.
-    Scanned,
-    /// Every action of its journal was applied.
-    Applied,
-}
-
-impl SegmentState {
-    fn as_str(self) -> &'static str {
-        match self {
-            SegmentState::Claimed => "claimed",
-            SegmentState::Scanned => "scanned",
-            SegmentState::Applied => "applied",
-        }
-    }
-
-    fn parse(text: &str) -> Option<SegmentState> {
-        match text {
-            "claimed" => Some(SegmentState::Claimed),
-            "scanned" => Some(SegmentState::Scanned),
-            "applied" => Some(SegmentState::Applied),
-            _ => None,
-        }
-    }
-}
-
-/// One segment's claim.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SegmentClaim {
-    /// The segment.
-    pub segment: u32,
-    /// The worker index that holds it.
-    pub worker: u32,
-    /// Where it stands.
-    pub state: SegmentState,
-    /// Its counts: items scanned and actions journaled once scanned; applied counts once
-    /// applied.
-    pub counts: Counts,
-    /// Actions its journal holds (once scanned).
-    pub actions: u64,
-}
-
-/// One worker index's lease and published progress.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct WorkerLease {
-    /// The index.
-    pub index: u32,
-    /// The process holding it (a UUID).
-    pub owner: String,
-    /// Its host and pid.
-    pub host: String,
-    /// When its lease ends unless renewed (Unix seconds).
-    pub expires_at: u64,
-    /// What it does now (`scan`, `waiting`, `apply`, `done`).
-    pub phase: String,
-    /// Items its guests took so far (this process).
-    pub items: u64,
-    /// Actions it journaled or applied so far (this process).
-    pub actions: u64,
-}
-
-impl WorkerLease {
-    /// Whether its holder stopped renewing it.
-    pub fn expired(&self) -> bool {
-        self.expires_at < unix_now()
-    }
-}
-
-/// The shape of a multi-worker run, as its first worker wrote it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RunShape {
-    /// Workers taking part.
-    pub workers: u32,
-    /// Scan segments.
-    pub segments: u32,
-    /// The read budget shared by the workers (capacity units per second).
-    pub max_rcu: Option<f64>,
-    /// The write budget shared by the workers.
-    pub max_wcu: Option<f64>,
-    /// Whether the apply has begun (every segment scanned, no item failed).
-    pub applying: bool,
-    /// The first failure of any worker, which stops them all.
-    pub failed: Option<String>,
-    /// Claims taken over before the barrier: the barrier is passed only by a worker that saw
-    /// every segment scanned with this count unchanged (a claim taken back to `claimed` in the
-    /// meantime would otherwise be missed).
-    pub takeovers: u64,
-}
+use items::{claim_from_item, number, text, worker_from_item, Attributes};
 
 /// Requests this process made to coordinate with the other workers (the coordination items,
 /// the renewals of its lease, the reads of the run's record while waiting), for the report.
@@ -153,22 +64,6 @@ fn s(text: &str) -> AttributeValue {
 
 fn n(number: impl ToString) -> AttributeValue {
     AttributeValue::N(number.to_string())
-}
-
-type Attributes = HashMap<String, AttributeValue>;
-
-fn text(item: &Attributes, name: &str) -> Option<String> {
-    match item.get(name) {
-        Some(AttributeValue::S(v)) => Some(v.clone()),
-        _ => None,
-    }
-}
-
-fn number<T: std::str::FromStr>(item: &Attributes, name: &str) -> Option<T> {
-    match item.get(name) {
-        Some(AttributeValue::N(v)) => v.parse().ok(),
-        _ => None,
-    }
 }
 
 fn key(id: String) -> Attributes {
@@ -703,124 +598,4 @@ impl Coordination {
 /// The key of the run item of run `run_id` of migration `number`.
 pub fn run_item_id(number: u64, run_id: &str) -> String {
     format!("run#{number:020}#{run_id}")
-}
-
-fn worker_from_item(item: &Attributes) -> Option<WorkerLease> {
-    Some(WorkerLease {
-        index: number(item, "index")?,
-        owner: text(item, "owner")?,
-        host: text(item, "host").unwrap_or_default(),
-        expires_at: number(item, "expires_at")?,
-        phase: text(item, "phase").unwrap_or_default(),
-        items: number(item, "items").unwrap_or(0),
-        actions: number(item, "actions").unwrap_or(0),
-    })
-}
-
-fn claim_from_item(item: &Attributes) -> Option<SegmentClaim> {
-    Some(SegmentClaim {
-        segment: number(item, "segment")?,
-        worker: number(item, "worker")?,
-        state: SegmentState::parse(&text(item, "state")?)?,
-        counts: text(item, "counts")
-            .and_then(|c| serde_json::from_str(&c).ok())
-            .unwrap_or_default(),
-        actions: number(item, "actions").unwrap_or(0),
-    })
-}
-
-/// The worker index this process is, from `--worker-index`, else the environment of the job
-/// engines that start workers by index (`JOB_COMPLETION_INDEX` of a Kubernetes Indexed Job,
-/// `AWS_BATCH_JOB_ARRAY_INDEX` of an AWS Batch array job); checked against `workers`.
-pub fn worker_index(
-    given: Option<u32>,
-    environment: impl Fn(&str) -> Option<String>,
-    workers: u32,
-) -> Result<u32> {
-    let (index, from) = match given {
-        Some(index) => (index.to_string(), "--worker-index".to_owned()),
-        None => {
-            let found = ["JOB_COMPLETION_INDEX", "AWS_BATCH_JOB_ARRAY_INDEX"]
-                .into_iter()
-                .find_map(|name| environment(name).map(|value| (value, name.to_owned())));
-            found.ok_or_else(|| {
-                anyhow!(
-                    "--workers {workers} needs this worker's index: --worker-index I, or \
-                     JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or AWS_BATCH_JOB_ARRAY_INDEX \
-                     (AWS Batch array job) in the environment"
-                )
-            })?
-        }
-    };
-    let parsed: u32 = index.trim().parse().map_err(|_| {
-        anyhow!(
-            "{from} is `{index}`: not a worker index (0 to {})",
-            workers - 1
-        )
-    })?;
-    if parsed >= workers {
-        bail!(
-            "{from} is {parsed}: with --workers {workers} the indexes are 0 to {}",
-            workers - 1
-        );
-    }
-    Ok(parsed)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |name| {
-            vars.iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, v)| v.to_string())
-        }
-    }
-
-    #[test]
-    fn the_index_comes_from_the_flag_then_kubernetes_then_aws_batch() {
-        let both = [
-            ("JOB_COMPLETION_INDEX", "2"),
-            ("AWS_BATCH_JOB_ARRAY_INDEX", "1"),
-        ];
-        assert_eq!(worker_index(Some(0), env(&both), 3).unwrap(), 0);
-        assert_eq!(worker_index(None, env(&both), 3).unwrap(), 2);
-        let batch = [("AWS_BATCH_JOB_ARRAY_INDEX", "1")];
-        assert_eq!(worker_index(None, env(&batch), 3).unwrap(), 1);
-    }
-
-    #[test]
-    fn a_missing_or_out_of_range_index_is_one_clear_line() {
-        let none = worker_index(None, env(&[]), 3).unwrap_err().to_string();
-        assert!(
-            none.contains("--worker-index I, or JOB_COMPLETION_INDEX"),
-            "{none}"
-        );
-        let over = worker_index(Some(3), env(&[]), 3).unwrap_err().to_string();
-        assert_eq!(
-            over,
-            "--worker-index is 3: with --workers 3 the indexes are 0 to 2"
-        );
-        let bad = worker_index(None, env(&[("JOB_COMPLETION_INDEX", "x")]), 2)
-            .unwrap_err()
-            .to_string();
-        assert_eq!(
-            bad,
-            "JOB_COMPLETION_INDEX is `x`: not a worker index (0 to 1)"
-        );
-    }
-
-    #[test]
-    fn segment_states_read_back() {
-        for state in [
-            SegmentState::Claimed,
-            SegmentState::Scanned,
-            SegmentState::Applied,
-        ] {
-            assert_eq!(SegmentState::parse(state.as_str()), Some(state));
-        }
-        assert_eq!(SegmentState::parse("done"), None);
-    }
 }
