@@ -306,23 +306,19 @@ async fn run_pending(
     .await
 }
 
-async fn run_in_order(
-    session: &Session,
-    operation: Operation,
-    modules: Vec<&Module>,
+/// Runs `modules` in order with `run_one` (`Ok(None)`: the migration turned out to be done
+/// already), stopping at the first that does not succeed; the rest are reported not run.
+async fn in_order<'m, F, Fut>(
+    report: FolderReport,
+    modules: Vec<&'m Module>,
     run: &FolderRun<'_>,
-    table_changes: Vec<Change>,
-    up_to_date: Vec<u64>,
-) -> Result<FolderReport> {
-    let mut report = FolderReport {
-        operation,
-        table_changes,
-        up_to_date,
-        migrations: Vec::new(),
-        not_run: Vec::new(),
-        succeeded: true,
-        exit_code: EXIT_OK,
-    };
+    mut run_one: F,
+) -> Result<FolderReport>
+where
+    F: FnMut(&'m Module) -> Fut,
+    Fut: std::future::Future<Output = Result<Option<RunReport>>>,
+{
+    let mut report = report;
     for module in modules {
         let number = module.migration.info.number;
         if !report.succeeded || run.stop.is_requested() {
@@ -332,15 +328,52 @@ async fn run_in_order(
             continue;
         }
         run.counts.reset();
-        let outcome = session
-            .run(module.migration.clone(), run.options, run.counts.clone())
+        let outcome = run_one(module)
             .await
             .with_context(|| format!("migration {number} ({})", module.file))?;
-        report.succeeded = outcome.succeeded;
-        report.exit_code = outcome.exit_code;
-        report.migrations.push(outcome);
+        match outcome {
+            Some(outcome) => {
+                report.succeeded = outcome.succeeded;
+                report.exit_code = outcome.exit_code;
+                report.migrations.push(outcome);
+            }
+            None => report.up_to_date.push(number),
+        }
     }
     Ok(report)
+}
+
+impl FolderReport {
+    /// A report of `operation` before any migration ran.
+    fn new(operation: Operation, table_changes: Vec<Change>, up_to_date: Vec<u64>) -> Self {
+        FolderReport {
+            operation,
+            table_changes,
+            up_to_date,
+            migrations: Vec::new(),
+            not_run: Vec::new(),
+            succeeded: true,
+            exit_code: EXIT_OK,
+        }
+    }
+}
+
+async fn run_in_order(
+    session: &Session,
+    operation: Operation,
+    modules: Vec<&Module>,
+    run: &FolderRun<'_>,
+    table_changes: Vec<Change>,
+    up_to_date: Vec<u64>,
+) -> Result<FolderReport> {
+    let report = FolderReport::new(operation, table_changes, up_to_date);
+    in_order(report, modules, run, |module| async move {
+        let outcome = session
+            .run(module.migration.clone(), run.options, run.counts.clone())
+            .await?;
+        Ok(Some(outcome))
+    })
+    .await
 }
 
 /// `undo DIR --to N`: undoes the applied migrations numbered above `to`, newest first, under

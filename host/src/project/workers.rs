@@ -5,16 +5,16 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use aws_sdk_dynamodb::Client;
 
 use super::tables::Change;
 use super::{
-    apply_tables, check_tables, reconcile, records, summaries, table_changes, FolderReport,
-    FolderRun, Module,
+    apply_tables, check_tables, in_order, reconcile, records, summaries, table_changes,
+    FolderReport, FolderRun, Module,
 };
 use crate::metadata::MetadataTable;
-use crate::model::error::{refused, up_to_date, RunError, EXIT_FAILED, EXIT_OK};
+use crate::model::error::{refused, up_to_date, RunError};
 use crate::model::operation::Operation;
 use crate::run::workers::{run_worker, WorkerPlace};
 use crate::run::Session;
@@ -46,24 +46,8 @@ pub async fn run_folder_workers(
         .map(|s| s.number)
         .filter(|n| !pending.contains(n))
         .collect();
-    let mut report = FolderReport {
-        operation: Operation::Migrate,
-        table_changes,
-        up_to_date: applied,
-        migrations: Vec::new(),
-        not_run: Vec::new(),
-        succeeded: true,
-        exit_code: EXIT_OK,
-    };
-    for module in modules {
-        let number = module.migration.info.number;
-        if !report.succeeded || run.stop.is_requested() {
-            report.not_run.push(number);
-            report.succeeded = false;
-            report.exit_code = report.exit_code.max(EXIT_FAILED);
-            continue;
-        }
-        run.counts.reset();
+    let report = FolderReport::new(Operation::Migrate, table_changes, applied);
+    in_order(report, modules, &run, |module| async move {
         let outcome = run_worker(
             module.migration.clone(),
             client,
@@ -74,19 +58,13 @@ pub async fn run_folder_workers(
         )
         .await;
         match outcome {
-            Ok(outcome) => {
-                report.succeeded = outcome.succeeded;
-                report.exit_code = outcome.exit_code;
-                report.migrations.push(outcome);
-            }
+            Ok(outcome) => Ok(Some(outcome)),
             // Done by the other workers before this one got to it.
-            Err(error) if up_to_date(&error).is_some() => report.up_to_date.push(number),
-            Err(error) => {
-                return Err(error).with_context(|| format!("migration {number} ({})", module.file))
-            }
+            Err(error) if up_to_date(&error).is_some() => Ok(None),
+            Err(error) => Err(error),
         }
-    }
-    Ok(report)
+    })
+    .await
 }
 
 /// Makes the declared tables so, if they are not: under the metadata table's lock, waiting

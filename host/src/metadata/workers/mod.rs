@@ -154,28 +154,7 @@ impl Coordination {
         if let Some(wcu) = shape.max_wcu {
             item.insert("max_wcu".into(), n(wcu));
         }
-        coordinating();
-        let written = self
-            .policy
-            .run(|| {
-                self.client
-                    .put_item()
-                    .table_name(&self.table)
-                    .set_item(Some(item.clone()))
-                    .condition_expression("attribute_not_exists(#id)")
-                    .expression_attribute_names("#id", KEY)
-                    .send()
-            })
-            .await;
-        match written {
-            Ok(_) => {}
-            Err(e) if is_conditional_check_failed(&e) => {}
-            Err(e) => bail!(
-                "cannot write metadata table `{}`: {}",
-                self.table,
-                error_code(&e)
-            ),
-        }
+        self.put_new(item).await?;
         self.shape()
             .await?
             .ok_or_else(|| anyhow!("the run item of run {} vanished", self.run_id))
@@ -202,11 +181,7 @@ impl Coordination {
         match result {
             Ok(_) => Ok(()),
             Err(e) if is_conditional_check_failed(&e) => Ok(()),
-            Err(e) => bail!(
-                "cannot write metadata table `{}`: {}",
-                self.table,
-                error_code(&e)
-            ),
+            Err(e) => Err(self.unwritable(&error_code(&e))),
         }
     }
 
@@ -224,13 +199,7 @@ impl Coordination {
                     .send()
             })
             .await
-            .map_err(|e| {
-                anyhow!(
-                    "cannot write metadata table `{}`: {}",
-                    self.table,
-                    error_code(&e)
-                )
-            })?;
+            .map_err(|e| self.unwritable(&error_code(&e)))?;
         Ok(())
     }
 
@@ -266,11 +235,7 @@ impl Coordination {
                 Some(shape) if shape.failed.is_none() => Ok(shape.applying),
                 _ => bail!("another worker failed the run before its apply began"),
             },
-            Err(e) => bail!(
-                "cannot write metadata table `{}`: {}",
-                self.table,
-                error_code(&e)
-            ),
+            Err(e) => Err(self.unwritable(&error_code(&e))),
         }
     }
 
@@ -320,11 +285,7 @@ impl Coordination {
                 let holder = self.worker(index).await?;
                 Ok(holder.filter(|h| h.owner != owner))
             }
-            Err(e) => bail!(
-                "cannot write metadata table `{}`: {}",
-                self.table,
-                error_code(&e)
-            ),
+            Err(e) => Err(self.unwritable(&error_code(&e))),
         }
     }
 
@@ -449,6 +410,11 @@ impl Coordination {
         item.insert("segment".into(), n(segment));
         item.insert("worker".into(), n(index));
         item.insert("state".into(), s(SegmentState::Claimed.as_str()));
+        self.put_new(item).await
+    }
+
+    /// Puts `item` unless an item with its id exists; returns whether it did.
+    async fn put_new(&self, item: Attributes) -> Result<bool> {
         coordinating();
         let written = self
             .policy
@@ -465,12 +431,13 @@ impl Coordination {
         match written {
             Ok(_) => Ok(true),
             Err(e) if is_conditional_check_failed(&e) => Ok(false),
-            Err(e) => bail!(
-                "cannot write metadata table `{}`: {}",
-                self.table,
-                error_code(&e)
-            ),
+            Err(e) => Err(self.unwritable(&error_code(&e))),
         }
+    }
+
+    /// The error of a write to the metadata table that failed for `why`.
+    fn unwritable(&self, why: &str) -> anyhow::Error {
+        anyhow!("cannot write metadata table `{}`: {why}", self.table)
     }
 
     /// Takes `claim` over for worker `index` from a worker whose lease expired, back to
@@ -538,11 +505,7 @@ impl Coordination {
             Ok(_) => Ok(true),
             Err(e) => match cancellation_reasons(&e) {
                 Some(reasons) if reasons.iter().any(|r| r == CONDITION_FAILED) => Ok(false),
-                _ => bail!(
-                    "cannot write metadata table `{}`: {}",
-                    self.table,
-                    error_code(&e)
-                ),
+                _ => Err(self.unwritable(&error_code(&e))),
             },
         }
     }
@@ -586,11 +549,7 @@ impl Coordination {
             Err(e) if is_conditional_check_failed(&e) => {
                 bail!("segment {segment} was taken over by another worker while this one was away")
             }
-            Err(e) => bail!(
-                "cannot write metadata table `{}`: {}",
-                self.table,
-                error_code(&e)
-            ),
+            Err(e) => Err(self.unwritable(&error_code(&e))),
         }
     }
 }
