@@ -47,6 +47,10 @@ pub enum RunError {
         /// The first one, with its key.
         first: Option<String>,
     },
+    /// A worker of a multi-worker run stopped alone (a signal, its lease lost, before it
+    /// joined): the run goes on with the others or its replacement.
+    #[error("{0}")]
+    WorkerStopped(String),
     /// A phase failed (after its retries): in the scan nothing was written; the apply's
     /// counts say what was.
     #[error("{}{cause}", if *phase == Phase::Apply { "apply failed: " } else { "" })]
@@ -95,6 +99,7 @@ impl RunError {
         match self {
             RunError::UpToDate(_) => EXIT_OK,
             RunError::Refused(_) => EXIT_REFUSED,
+            RunError::WorkerStopped(_) => EXIT_WORKER_STOPPED,
             _ => EXIT_FAILED,
         }
     }

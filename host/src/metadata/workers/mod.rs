@@ -289,6 +289,34 @@ impl Coordination {
         }
     }
 
+    /// Gives worker `index`'s lease back if process `owner` still holds it: marked expired
+    /// now, so its replacement takes it at once (and the others take its segments over as
+    /// from an expired lease).
+    pub async fn give_back(&self, index: u32, owner: &str) -> Result<()> {
+        coordinating();
+        let result = self
+            .policy
+            .run(|| {
+                self.client
+                    .update_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key(self.worker_id(index))))
+                    .update_expression("SET #expires = :now")
+                    .condition_expression("#owner = :owner")
+                    .expression_attribute_names("#expires", "expires_at")
+                    .expression_attribute_names("#owner", "owner")
+                    .expression_attribute_values(":now", n(unix_now().saturating_sub(1)))
+                    .expression_attribute_values(":owner", s(owner))
+                    .send()
+            })
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional_check_failed(&e) => Ok(()),
+            Err(e) => Err(self.unwritable(&error_code(&e))),
+        }
+    }
+
     /// Worker `index`'s lease, if any.
     pub async fn worker(&self, index: u32) -> Result<Option<WorkerLease>> {
         Ok(self

@@ -109,6 +109,12 @@ impl Worker<'_> {
         };
         self.publish("done");
         let ended = record.as_ref().filter(|r| r.status != Status::Running);
+        if ended.is_none() && matches!(error, Some(RunError::Cancelled { .. })) {
+            // Stopped alone: its replacement need not wait for the lease to run out.
+            if let Err(failed) = self.coordination.give_back(self.index, &self.owner).await {
+                tracing::warn!("{failed:#}");
+            }
+        }
         if ended.is_some() {
             // Nothing of the run is left to do: the lock goes (a worker still winding down
             // finds it gone and stops, as it was going to).

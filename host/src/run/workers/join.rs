@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use aws_sdk_dynamodb::Client;
 
 use super::WorkerPlace;
@@ -33,6 +33,8 @@ pub struct Joined {
     pub record: MigrationRecord,
     /// What this worker publishes in its lease item.
     pub progress: Arc<Mutex<SlotProgress>>,
+    /// This process's UUID, which holds the index's lease.
+    pub owner: String,
 }
 
 /// How long a worker waits for the lock or its index's lease held by a process that is
@@ -84,7 +86,10 @@ pub async fn join(
     let mut waited = false;
     let (lease, run_id) = loop {
         if stop.is_requested() {
-            bail!("cancelled before joining the run");
+            return Err(RunError::WorkerStopped(
+                "cancelled before joining the run; the run goes on without this worker".into(),
+            )
+            .into());
         }
         let previous = meta.get(info.number).await?;
         let holder = read(client, policy, meta.name()).await?;
@@ -179,7 +184,7 @@ pub async fn join(
     take_index(&coordination, place.index, &owner, lease_length, stop).await?;
     let lease = lease.with_slot(WorkerSlot {
         id: coordination.worker_id(place.index),
-        owner,
+        owner: owner.clone(),
         progress: progress.clone(),
     });
     tracing::info!(
@@ -195,6 +200,7 @@ pub async fn join(
         shape,
         record,
         progress,
+        owner,
     })
 }
 
@@ -331,7 +337,10 @@ async fn take_index(
             continue;
         }
         if stop.is_requested() {
-            bail!("cancelled before joining the run");
+            return Err(RunError::WorkerStopped(
+                "cancelled before joining the run; the run goes on without this worker".into(),
+            )
+            .into());
         }
         if Instant::now() > deadline {
             return Err(refused(format!(

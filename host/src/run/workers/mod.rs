@@ -77,6 +77,8 @@ pub struct Worker<'a> {
     progress: Arc<Mutex<SlotProgress>>,
     /// The first items that failed in this worker's segments.
     failures: Mutex<Vec<ItemFailure>>,
+    /// This process's UUID, which holds the index's lease.
+    owner: String,
 }
 
 /// Runs this process's part of a multi-worker run of `migration` (or its rollback): joins the
@@ -117,6 +119,7 @@ pub async fn run_worker(
         shape,
         record,
         progress,
+        owner,
     } = joined;
     // The run's budgets are shared: each worker takes its part (of the live workers, see
     // `watch`).
@@ -158,6 +161,7 @@ pub async fn run_worker(
         work_dir: options.work_dir.canonicalize()?,
         progress,
         failures: Mutex::default(),
+        owner,
     };
     let outcome = worker.work().await;
     let report = worker.finish(outcome, &record, started).await;
@@ -215,23 +219,28 @@ impl Worker<'_> {
 
     /// The failure another worker recorded, or this worker's stop, as the error to end with.
     async fn interrupted(&self) -> Result<Option<RunError>> {
-        if let Some(shape) = self.coordination.shape().await? {
-            if let Some(failed) = shape.failed {
-                return Ok(Some(RunError::PhaseFailed {
+        let shape = self.coordination.shape().await?;
+        Ok(self.failed_or_stopped(shape.as_ref()))
+    }
+
+    /// The failure `shape` records, or this worker's stop, as the error to end with.
+    fn failed_or_stopped(&self, shape: Option<&RunShape>) -> Option<RunError> {
+        if let Some(shape) = shape {
+            if let Some(failed) = &shape.failed {
+                return Some(RunError::PhaseFailed {
                     phase: if shape.applying {
                         Phase::Apply
                     } else {
                         Phase::Scan
                     },
                     cause: anyhow::anyhow!("the run failed: {failed}").into(),
-                }));
+                });
             }
         }
-        Ok(self
-            .scan
+        self.scan
             .stop
             .is_requested()
-            .then(|| failure(self.scan.stop, Phase::Scan, None)))
+            .then(|| failure(self.scan.stop, Phase::Scan, None))
     }
 
     /// The scan, the barrier, the apply and the wait for the whole run.
@@ -239,12 +248,12 @@ impl Worker<'_> {
         let scan_failure = |e: anyhow::Error| failure(self.scan.stop, Phase::Scan, Some(e));
         self.publish("scan");
         loop {
-            if let Some(error) = self.interrupted().await.map_err(scan_failure)? {
-                return Err(error);
-            }
             let Some(shape) = self.coordination.shape().await.map_err(scan_failure)? else {
                 return Err(scan_failure(anyhow::anyhow!("the run's item vanished")));
             };
+            if let Some(error) = self.failed_or_stopped(Some(&shape)) {
+                return Err(error);
+            }
             if shape.applying {
                 break;
             }
