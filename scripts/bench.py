@@ -263,10 +263,11 @@ def workers_markdown(summary):
     for name, row in summary.items():
         if "--workers" not in name:
             continue
-        lines.append(f"| {name} | {row['items_per_s']:,.0f} | {row['client_cpu_ms']:.3f} | "
+        rate = f"{row['items_per_s']:,.0f}".replace(",", " ")
+        lines.append(f"| {name} | {rate} | {row['client_cpu_ms']:.3f} | "
                      f"{row['client_cpu_ms'] / single['client_cpu_ms']:.2f} | "
                      f"{row['coordination_per_1000_items']:.1f} | {100 * row['coordination_share']:.2f} % | "
-                     f"{row['peak_rss_mb']:.0f} |".replace(",", " "))
+                     f"{row['peak_rss_mb']:.0f} |")
     return "\n".join(lines)
 
 

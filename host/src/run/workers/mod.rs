@@ -49,8 +49,30 @@ use crate::run::report::{ItemFailure, RunReport};
 use crate::run::{failure, RunOptions, ScanContext};
 use segment::SegmentScan;
 
-/// How often a waiting worker looks at the run again.
+/// How often a waiting worker looks at the run again at first (and a joining worker at the
+/// lock); a worker that goes on waiting looks less and less often, up to [`POLL_MAX`].
 const POLL: Duration = Duration::from_millis(500);
+/// The longest a waiting worker goes without looking at the run.
+const POLL_MAX: Duration = Duration::from_secs(3);
+
+/// A worker's pauses while it waits for the others: [`POLL`], growing by half each time up to
+/// [`POLL_MAX`], back to [`POLL`] once there is work.
+struct Waiting(Duration);
+
+impl Waiting {
+    fn new() -> Waiting {
+        Waiting(POLL)
+    }
+
+    async fn pause(&mut self) {
+        tokio::time::sleep(self.0).await;
+        self.0 = (self.0 * 3 / 2).min(POLL_MAX);
+    }
+
+    fn reset(&mut self) {
+        self.0 = POLL;
+    }
+}
 
 /// This process's place in a multi-worker run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +101,9 @@ pub struct Worker<'a> {
     failures: Mutex<Vec<ItemFailure>>,
     /// This process's UUID, which holds the index's lease.
     owner: String,
+    /// Segments this process tried to claim (a snapshot of the claims is not read again for
+    /// each).
+    claimed: Mutex<BTreeSet<u32>>,
 }
 
 /// Runs this process's part of a multi-worker run of `migration` (or its rollback): joins the
@@ -162,6 +187,7 @@ pub async fn run_worker(
         progress,
         failures: Mutex::default(),
         owner,
+        claimed: Mutex::default(),
     };
     let outcome = worker.work().await;
     let report = worker.finish(outcome, &record, started).await;
@@ -170,10 +196,11 @@ pub async fn run_worker(
     report
 }
 
-/// How often a working worker looks for another worker's failure (a request each time).
-const WATCH: Duration = Duration::from_secs(2);
+/// How often a working worker looks for another worker's failure (a request each time: a
+/// failure stops every worker within this, and before the barrier nothing was written).
+const WATCH: Duration = Duration::from_secs(5);
 /// Every how many looks it counts the live workers, to share the run's budget among them.
-const SHARE_EVERY: u32 = 5;
+const SHARE_EVERY: u32 = 2;
 
 /// Requests `stop` soon after another worker records the run's failure; with a capacity
 /// budget, keeps this worker's share of it at the run's total over the workers not known dead
@@ -247,6 +274,7 @@ impl Worker<'_> {
     async fn work(&self) -> Result<Ended, RunError> {
         let scan_failure = |e: anyhow::Error| failure(self.scan.stop, Phase::Scan, Some(e));
         self.publish("scan");
+        let mut waiting = Waiting::new();
         loop {
             let Some(shape) = self.coordination.shape().await.map_err(scan_failure)? else {
                 return Err(scan_failure(anyhow::anyhow!("the run's item vanished")));
@@ -264,6 +292,15 @@ impl Worker<'_> {
                 .map_err(scan_failure)?;
             if let Some(segment) = self.next_to_scan(&claims).await.map_err(scan_failure)? {
                 self.scan_claimed(segment).await?;
+                // The free segments of this snapshot are claimed one after another without
+                // reading the claims again (a claim is conditional anyway).
+                while let Some(segment) = self.claim_free(&claims).await.map_err(scan_failure)? {
+                    if let Some(error) = self.failed_or_stopped(None) {
+                        return Err(error);
+                    }
+                    self.scan_claimed(segment).await?;
+                }
+                waiting.reset();
                 continue;
             }
             let scanned = claims.len() as u32 == self.segments
@@ -279,7 +316,7 @@ impl Worker<'_> {
                 break;
             }
             self.publish("waiting for the scan");
-            tokio::time::sleep(POLL).await;
+            waiting.pause().await;
         }
         self.apply().await
     }
@@ -300,15 +337,27 @@ impl Worker<'_> {
                 return Ok(Some(claim.segment));
             }
         }
+        match self.claim_free(claims).await? {
+            Some(segment) => Ok(Some(segment)),
+            None => self.take_over_one(claims, 0, false).await,
+        }
+    }
+
+    /// Claims one of the segments free in `claims` (a snapshot), in shuffled order, skipping
+    /// those this process claimed since; `None` when every one of them is taken.
+    async fn claim_free(&self, claims: &[SegmentClaim]) -> Result<Option<u32>> {
         let taken: BTreeSet<u32> = claims.iter().map(|c| c.segment).collect();
-        let mut free: Vec<u32> = (0..self.segments).filter(|s| !taken.contains(s)).collect();
+        let mut free: Vec<u32> = (0..self.segments)
+            .filter(|s| !taken.contains(s) && !self.claimed.lock().expect("claimed").contains(s))
+            .collect();
         fastrand::shuffle(&mut free);
         for segment in free {
+            self.claimed.lock().expect("claimed").insert(segment);
             if self.coordination.claim(segment, self.index).await? {
                 return Ok(Some(segment));
             }
         }
-        self.take_over_one(claims, 0, false).await
+        Ok(None)
     }
 
     /// Takes over one unapplied claim from a worker whose lease expired `grace` seconds ago.
@@ -395,13 +444,11 @@ impl Worker<'_> {
     /// every segment is applied; then the record.
     async fn apply(&self) -> Result<Ended, RunError> {
         let apply_failure = |e: anyhow::Error| failure(self.scan.stop, Phase::Apply, Some(e));
+        let mut waiting = Waiting::new();
         loop {
             self.publish("apply");
-            if let Some(error) = self.interrupted().await.map_err(apply_failure)? {
+            if let Some(error) = self.failed_or_stopped(None) {
                 return Err(error);
-            }
-            if let Some(ended) = self.ended().await.map_err(apply_failure)? {
-                return Ok(ended);
             }
             let claims = self
                 .coordination
@@ -431,10 +478,19 @@ impl Worker<'_> {
                     .map_err(apply_failure)?,
             };
             let Some(segment) = next else {
+                // Nothing to apply here: the run ends when the others are done (or one of
+                // them fails it, or finishes it and cleans its items up).
+                if let Some(error) = self.interrupted().await.map_err(apply_failure)? {
+                    return Err(error);
+                }
+                if let Some(ended) = self.ended().await.map_err(apply_failure)? {
+                    return Ok(ended);
+                }
                 self.publish("waiting for the apply");
-                tokio::time::sleep(POLL).await;
+                waiting.pause().await;
                 continue;
             };
+            waiting.reset();
             match self.apply_segment(segment).await {
                 Ok(Some(_)) => {}
                 Ok(None) => {
