@@ -26,11 +26,12 @@ use anyhow::{anyhow, bail, Result};
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 
-use super::lock::{host_name, unix_now};
-use super::KEY;
 use crate::aws::capacity::Capacity;
 use crate::aws::retry::{error_code, is_conditional_check_failed, RetryPolicy};
 use crate::aws::write::{batch_write, cancellation_reasons, CONDITION_FAILED};
+use crate::metadata::lock::{host_name, unix_now};
+use crate::metadata::record::MigrationRecord;
+use crate::metadata::KEY;
 use crate::model::counts::Counts;
 use items::{claim_from_item, number, text, worker_from_item, Attributes};
 
@@ -154,10 +155,55 @@ impl Coordination {
         if let Some(wcu) = shape.max_wcu {
             item.insert("max_wcu".into(), n(wcu));
         }
-        self.put_new(item).await?;
+        // Only while the run's record says it is running: a worker joining just as the run
+        // ends (its items removed) must not bring the run back to life.
+        let running = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(MigrationRecord::id(self.number))))
+            .condition_expression("#status = :running AND #run = :run")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#run", "run_id")
+            .expression_attribute_values(":running", s("running"))
+            .expression_attribute_values(":run", s(&self.run_id))
+            .build()?;
+        let put = aws_sdk_dynamodb::types::Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#id)")
+            .expression_attribute_names("#id", KEY)
+            .build()?;
+        let items = vec![
+            TransactWriteItem::builder()
+                .condition_check(running)
+                .build(),
+            TransactWriteItem::builder().put(put).build(),
+        ];
+        coordinating();
+        let result = self
+            .policy
+            .run(|| {
+                self.client
+                    .transact_write_items()
+                    .set_transact_items(Some(items.clone()))
+                    .send()
+            })
+            .await;
+        match result {
+            Ok(_) => {}
+            Err(e) => match cancellation_reasons(&e) {
+                // The item is there already (another worker made it): read it.
+                Some(reasons)
+                    if reasons.get(1).map(String::as_str) == Some(CONDITION_FAILED)
+                        && reasons.first().map(String::as_str) != Some(CONDITION_FAILED) => {}
+                Some(reasons) if reasons.first().map(String::as_str) == Some(CONDITION_FAILED) => {
+                    bail!("run {} ended while this worker joined it", self.run_id)
+                }
+                _ => return Err(self.unwritable(&error_code(&e))),
+            },
+        }
         self.shape()
             .await?
-            .ok_or_else(|| anyhow!("the run item of run {} vanished", self.run_id))
+            .ok_or_else(|| anyhow!("run {} ended while this worker joined it", self.run_id))
     }
 
     /// Records the run's first failure (a later one is kept out); every worker stops on it.

@@ -172,7 +172,37 @@ pub async fn join(
         failed: None,
         takeovers: 0,
     };
-    let shape = coordination.create(&wanted).await?;
+    let shape = match coordination.create(&wanted).await {
+        Ok(shape) => shape,
+        // The run ended as this worker joined it: nothing is left for it.
+        Err(error) => match meta.get(info.number).await? {
+            Some(record) if record.run_id == run_id && record.status == Status::Failed => {
+                return Err(RunError::PhaseFailed {
+                    phase: crate::model::operation::Phase::Scan,
+                    cause: anyhow::anyhow!(
+                        "run {run_id} failed while this worker joined it: {}",
+                        record.last_error.unwrap_or_default()
+                    )
+                    .into(),
+                }
+                .into());
+            }
+            Some(record) if record.run_id == run_id && record.status != Status::Running => {
+                if let Err(release) = lease.release().await {
+                    tracing::warn!("{release:#}");
+                }
+                return Err(RunError::UpToDate(format!(
+                    "migration {} ({}) run {run_id} ended ({}) while this worker joined it; \
+                     nothing to do",
+                    info.number,
+                    info.name,
+                    record.status.as_str()
+                ))
+                .into());
+            }
+            _ => return Err(error),
+        },
+    };
     if shape.workers != place.workers {
         return Err(refused(format!(
             "run {run_id} of migration {} has {} workers; this one was started with --workers {}",

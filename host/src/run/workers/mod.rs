@@ -277,7 +277,11 @@ impl Worker<'_> {
         let mut waiting = Waiting::new();
         loop {
             let Some(shape) = self.coordination.shape().await.map_err(scan_failure)? else {
-                return Err(scan_failure(anyhow::anyhow!("the run's item vanished")));
+                // The worker that finished the run removed its items.
+                return match self.ended().await.map_err(scan_failure)? {
+                    Some(ended) => Ok(ended),
+                    None => Err(scan_failure(anyhow::anyhow!("the run's item vanished"))),
+                };
             };
             if let Some(error) = self.failed_or_stopped(Some(&shape)) {
                 return Err(error);
