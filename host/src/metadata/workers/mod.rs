@@ -178,28 +178,13 @@ impl Coordination {
                 .build(),
             TransactWriteItem::builder().put(put).build(),
         ];
-        coordinating();
-        let result = self
-            .policy
-            .run(|| {
-                self.client
-                    .transact_write_items()
-                    .set_transact_items(Some(items.clone()))
-                    .send()
-            })
-            .await;
-        match result {
-            Ok(_) => {}
-            Err(e) => match cancellation_reasons(&e) {
-                // The item is there already (another worker made it): read it.
-                Some(reasons)
-                    if reasons.get(1).map(String::as_str) == Some(CONDITION_FAILED)
-                        && reasons.first().map(String::as_str) != Some(CONDITION_FAILED) => {}
-                Some(reasons) if reasons.first().map(String::as_str) == Some(CONDITION_FAILED) => {
-                    bail!("run {} ended while this worker joined it", self.run_id)
-                }
-                _ => return Err(self.unwritable(&error_code(&e))),
-            },
+        match self.transact(items).await? {
+            // The record no longer says running.
+            Some(failed) if failed.first() == Some(&true) => {
+                bail!("run {} ended while this worker joined it", self.run_id)
+            }
+            // Written, or there already (another worker made it): read it.
+            _ => {}
         }
         self.shape()
             .await?
@@ -565,6 +550,12 @@ impl Coordination {
                 .build()?;
             items.push(TransactWriteItem::builder().update(counted).build());
         }
+        Ok(self.transact(items).await?.is_none())
+    }
+
+    /// Writes `items` in one transaction. `Ok(None)`: written; `Ok(Some(failed))`: refused
+    /// because conditions failed, `failed[i]` saying whether item `i`'s did.
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Option<Vec<bool>>> {
         coordinating();
         let result = self
             .policy
@@ -576,9 +567,11 @@ impl Coordination {
             })
             .await;
         match result {
-            Ok(_) => Ok(true),
+            Ok(_) => Ok(None),
             Err(e) => match cancellation_reasons(&e) {
-                Some(reasons) if reasons.iter().any(|r| r == CONDITION_FAILED) => Ok(false),
+                Some(reasons) if reasons.iter().any(|r| r == CONDITION_FAILED) => Ok(Some(
+                    reasons.iter().map(|r| r == CONDITION_FAILED).collect(),
+                )),
                 _ => Err(self.unwritable(&error_code(&e))),
             },
         }
