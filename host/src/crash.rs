@@ -9,6 +9,11 @@
 //! released: the crash tests use it to stop a run exactly between two steps that matter, then
 //! check that a resumed run ends with the table an uninterrupted run leaves. Unset, each point
 //! costs one relaxed atomic load.
+//!
+//! `DRIFT_HOLD_AT=<point>` with `DRIFT_HOLD_FILE=<path>` holds the process the first time it
+//! passes `<point>`: it creates `<path>.reached` and waits until `<path>` is gone. The live
+//! tests use it to write to the table at an exact moment of a run (between its scan and its
+//! apply, say).
 
 #[cfg(feature = "crash-points")]
 pub use hook::point;
@@ -35,9 +40,38 @@ mod hook {
             .as_ref()
     }
 
+    /// The point to hold at, and the file whose removal releases it, read once.
+    fn hold_target() -> Option<&'static (String, String)> {
+        static TARGET: OnceLock<Option<(String, String)>> = OnceLock::new();
+        TARGET
+            .get_or_init(|| {
+                Some((
+                    std::env::var("DRIFT_HOLD_AT").ok()?,
+                    std::env::var("DRIFT_HOLD_FILE").ok()?,
+                ))
+            })
+            .as_ref()
+    }
+
+    /// Holds at `name` (once) if `DRIFT_HOLD_AT` says so, until the hold file is removed.
+    fn hold(name: &str) {
+        static HELD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        let Some((point, file)) = hold_target() else {
+            return;
+        };
+        if point != name || HELD.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let _ = std::fs::write(format!("{file}.reached"), name);
+        while std::path::Path::new(file).exists() {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
     /// Passes the point `name`; kills the process if `DRIFT_CRASH_AT` says so.
     pub fn point(name: &str) {
         static HITS: AtomicU64 = AtomicU64::new(0);
+        hold(name);
         let Some((point, hit)) = target() else {
             return;
         };

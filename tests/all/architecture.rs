@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 /// at the top, the two bottom ones) may not import each other.
 const LEVELS: &[(&str, u32)] = &[
     ("crash", 0),
+    ("durable", 0),
     ("model", 0),
     ("aws", 1),
     ("preview", 1),

@@ -150,7 +150,7 @@ fn killed(command_name: &str, table: &str, meta: &str, point: &str, extra: &[&st
 }
 
 /// Takes over the lock a killed run left.
-fn force_unlock(meta: &str) {
+pub(crate) fn force_unlock(meta: &str) {
     let unlock = drift_host(&["unlock", "--force", "--meta-table", meta], None);
     assert_eq!(unlock.status.code(), Some(0), "{}", stderr(&unlock));
 }

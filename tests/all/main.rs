@@ -17,6 +17,8 @@ mod exec;
 mod fault_proxy;
 mod first_contact;
 #[cfg(feature = "crash-points")]
+mod live;
+#[cfg(feature = "crash-points")]
 mod model;
 mod partiql;
 mod plan;

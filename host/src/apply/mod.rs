@@ -19,6 +19,8 @@
 //! settled, which the run checkpoints so that a resume starts there.
 
 pub mod exactly_once;
+pub mod guarded;
+pub mod live;
 pub mod markers;
 pub mod watermark;
 
@@ -90,6 +92,8 @@ pub struct ApplyOptions {
     pub resumed: bool,
     /// Where exactly-once writes leave their markers.
     pub markers: Markers,
+    /// Live runs: every write guarded, an item's records together (see [`live`]).
+    pub live: Option<Arc<guarded::Live>>,
 }
 
 /// A write whose condition did not hold.
@@ -172,6 +176,9 @@ pub async fn apply(
     options: &ApplyOptions,
     context: ApplyContext,
 ) -> Result<Applied> {
+    if let Some(live) = &options.live {
+        return live::apply_live(journal, options, context, live.clone()).await;
+    }
     let lanes = options.lanes.max(1);
     let stop = context.stop.clone();
     let rule = if options.repeatable_upserts {
@@ -580,16 +587,20 @@ async fn flush(batch: &mut Vec<Prepared>, shared: &Shared) -> Result<()> {
     Ok(())
 }
 
-/// Applies one update or conditional write, exactly once (with its marker) when it goes so.
-async fn apply_one(prepared: Prepared, shared: &Shared) -> Result<()> {
+/// `action` on the item with `key` as one request: the write, and its condition and
+/// placeholders. An update carries `attribute_exists(<partition key>)` unless it is an upsert.
+pub(crate) fn single_write(
+    action: &Action,
+    key: &Item,
+    schema: &KeySchema,
+) -> (SingleWrite, Expression) {
     let Action {
-        table,
         kind,
         condition,
         names,
         values,
-    } = &prepared.action;
-    let key = &prepared.key;
+        ..
+    } = action;
     let mut names: HashMap<String, String> = names.clone().into_iter().collect();
     let mut condition_sent = condition.clone();
     let write = match kind {
@@ -600,7 +611,6 @@ async fn apply_one(prepared: Prepared, shared: &Shared) -> Result<()> {
         } => {
             if !upsert {
                 // Never resurrect an item deleted during the run.
-                let schema = &shared.context.schemas[table];
                 names.insert(KEY_PLACEHOLDER.to_owned(), schema.hash.clone());
                 let exists = format!("attribute_exists({KEY_PLACEHOLDER})");
                 condition_sent = Some(match condition {
@@ -619,6 +629,17 @@ async fn apply_one(prepared: Prepared, shared: &Shared) -> Result<()> {
         names: (has_expression && !names.is_empty()).then_some(names),
         values: (has_expression && !values.is_empty()).then(|| to_aws_item(values)),
     };
+    (write, expression)
+}
+
+/// Applies one update or conditional write, exactly once (with its marker) when it goes so.
+async fn apply_one(prepared: Prepared, shared: &Shared) -> Result<()> {
+    let table = &prepared.action.table;
+    let (write, expression) = single_write(
+        &prepared.action,
+        &prepared.key,
+        &shared.context.schemas[table],
+    );
     let marker = prepared.once.then(|| {
         (
             shared.markers.table.as_str(),

@@ -17,6 +17,9 @@ pub enum Settled {
     Conflict,
     /// Nothing to apply (a failure entry).
     Nothing,
+    /// What the writes of a group of records came to (a live run settles an item's records
+    /// together, and may have written other actions than the journaled ones).
+    Tally(Counts),
 }
 
 impl Settled {
@@ -95,6 +98,7 @@ fn count(counts: &mut Counts, how: Settled) {
         Settled::Applied(kind) => counts.count_applied(kind),
         Settled::Conflict => counts.conflicts += 1,
         Settled::Nothing => {}
+        Settled::Tally(tally) => counts.add(&tally),
     }
 }
 

@@ -37,6 +37,14 @@ pub async fn connect(options: &ConnectOptions) -> Result<Client> {
         check_endpoint(endpoint)?;
         reachable(endpoint).await?;
     }
+    let config = sdk_config(options).await?;
+    check_credentials(&config, options.profile.as_deref()).await?;
+    Ok(Client::new(&config))
+}
+
+/// The SDK configuration `options` give (shared by the DynamoDB and the Streams clients):
+/// the profile, the region, the endpoint, no SDK retries, bounded timeouts.
+pub async fn sdk_config(options: &ConnectOptions) -> Result<SdkConfig> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     if let Some(profile) = &options.profile {
         // As with the AWS CLI, a profile named on the command line (or in drift.toml) is where
@@ -85,8 +93,7 @@ pub async fn connect(options: &ConnectOptions) -> Result<Client> {
              the profile (~/.aws/config)"
         );
     }
-    check_credentials(&config, options.profile.as_deref()).await?;
-    Ok(Client::new(&config))
+    Ok(config)
 }
 
 /// An endpoint must be an `http://` or `https://` URL with a host: anything else would only

@@ -10,6 +10,7 @@ pub mod client;
 pub mod convert;
 pub mod partiql;
 pub mod retry;
+pub mod stream;
 pub mod table;
 pub mod write;
 

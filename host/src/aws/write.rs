@@ -162,19 +162,51 @@ pub async fn write_once(
     expression: &Expression,
     marker: Option<(&str, HashMap<String, AttributeValue>)>,
 ) -> Result<Written, WriteError> {
-    use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
+    use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
     let Some((marker_table, marker_item)) = marker else {
         return write_one(client, policy, capacity, table, write, expression)
             .await
             .map(|()| Written::Applied);
     };
+    let marker = TransactWriteItem::builder()
+        .put(
+            Put::builder()
+                .table_name(marker_table)
+                .set_item(Some(marker_item))
+                .condition_expression("attribute_not_exists(#id)")
+                .expression_attribute_names("#id", "id")
+                .build()
+                .map_err(build_failed)?,
+        )
+        .build();
+    let items = vec![transact_item(table, write, expression)?, marker];
+    match transact(client, policy, capacity, items).await {
+        Ok(()) => Ok(Written::Applied),
+        Err(TransactError::Conditions(failed)) if failed.contains(&1) => {
+            Ok(Written::AlreadyApplied)
+        }
+        Err(TransactError::Conditions(_)) => Err(WriteError::ConditionFailed),
+        Err(TransactError::Write(error)) => Err(error),
+    }
+}
+
+fn build_failed(error: aws_sdk_dynamodb::error::BuildError) -> WriteError {
+    WriteError::Failed(error.to_string())
+}
+
+/// `write` on `table` as one item of a transaction.
+pub fn transact_item(
+    table: &str,
+    write: &SingleWrite,
+    expression: &Expression,
+) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, WriteError> {
+    use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
     let Expression {
         condition,
         names,
         values,
     } = expression;
-    let build = |error: aws_sdk_dynamodb::error::BuildError| WriteError::Failed(error.to_string());
-    // The three transaction items are distinct types with the same expression setters.
+    // The transaction items are distinct types with the same expression setters.
     macro_rules! with_expression {
         ($builder:expr) => {
             $builder
@@ -183,10 +215,10 @@ pub async fn write_once(
                 .set_expression_attribute_names(names.clone())
                 .set_expression_attribute_values(values.clone())
                 .build()
-                .map_err(build)?
+                .map_err(build_failed)?
         };
     }
-    let item = match write {
+    Ok(match write {
         SingleWrite::Put(item) => TransactWriteItem::builder()
             .put(with_expression!(Put::builder().set_item(Some(item.clone()))))
             .build(),
@@ -200,19 +232,45 @@ pub async fn write_once(
                 Delete::builder().set_key(Some(key.clone()))
             ))
             .build(),
-    };
-    let marker = TransactWriteItem::builder()
-        .put(
-            Put::builder()
-                .table_name(marker_table)
-                .set_item(Some(marker_item))
-                .condition_expression("attribute_not_exists(#id)")
-                .expression_attribute_names("#id", "id")
-                .build()
-                .map_err(build)?,
-        )
-        .build();
-    let items = vec![item, marker];
+    })
+}
+
+/// A transaction item that writes nothing and requires `expression`'s condition of the item
+/// with `key` in `table`.
+pub fn condition_check(
+    table: &str,
+    key: HashMap<String, AttributeValue>,
+    expression: &Expression,
+) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, WriteError> {
+    use aws_sdk_dynamodb::types::{ConditionCheck, TransactWriteItem};
+    let check = ConditionCheck::builder()
+        .table_name(table)
+        .set_key(Some(key))
+        .set_condition_expression(expression.condition.clone())
+        .set_expression_attribute_names(expression.names.clone())
+        .set_expression_attribute_values(expression.values.clone())
+        .build()
+        .map_err(build_failed)?;
+    Ok(TransactWriteItem::builder().condition_check(check).build())
+}
+
+/// Why a transaction wrote nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransactError {
+    /// The conditions of these items (by index) did not hold.
+    Conditions(Vec<usize>),
+    /// Anything else, after retries.
+    Write(WriteError),
+}
+
+/// Sends `items` in one `TransactWriteItems`: all written, or none. A transaction cancelled by
+/// a conflicting one or by throttling is sent again; one cancelled by conditions says which.
+pub async fn transact(
+    client: &Client,
+    policy: &RetryPolicy,
+    capacity: &Capacity,
+    items: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
+) -> Result<(), TransactError> {
     let mut attempt = 0;
     loop {
         capacity.before_write().await;
@@ -228,19 +286,18 @@ pub async fn write_once(
         let error = match result {
             Ok(output) => {
                 capacity.wrote_all(output.consumed_capacity());
-                return Ok(Written::Applied);
+                return Ok(());
             }
             Err(error) => error,
         };
         let Some(reasons) = cancellation_reasons(&error) else {
-            return Err(WriteError::from(error));
+            return Err(TransactError::Write(WriteError::from(error)));
         };
-        let failed = |i: usize| reasons.get(i).map(String::as_str) == Some(CONDITION_FAILED);
-        if failed(1) {
-            return Ok(Written::AlreadyApplied);
-        }
-        if failed(0) {
-            return Err(WriteError::ConditionFailed);
+        let failed: Vec<usize> = (0..reasons.len())
+            .filter(|&i| reasons[i] == CONDITION_FAILED)
+            .collect();
+        if !failed.is_empty() {
+            return Err(TransactError::Conditions(failed));
         }
         // Cancelled by a conflicting transaction or by throttling: try again; anything else
         // (a validation error, an item collection too large) would fail again.
@@ -252,10 +309,10 @@ pub async fn write_once(
         });
         attempt += 1;
         if !transient || attempt >= policy.max_attempts {
-            return Err(WriteError::Failed(format!(
+            return Err(TransactError::Write(WriteError::Failed(format!(
                 "transaction cancelled: {}",
                 reasons.join(", ")
-            )));
+            ))));
         }
         tokio::time::sleep(policy.backoff(attempt)).await;
     }

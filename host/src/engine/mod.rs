@@ -7,6 +7,7 @@ pub mod bindings;
 pub mod guest_action;
 pub mod immediate;
 pub mod loader;
+pub mod migrator;
 pub mod pool;
 pub mod profile;
 pub mod sandbox;
@@ -27,6 +28,7 @@ pub use immediate::{
     WriteExpressions, MAX_QUERY_PAGE,
 };
 pub use loader::{load, load_bytes, CacheOutcome, LoadedMigration, MigrationInfo, ModuleKind};
+pub use migrator::{Migrated, Migrator};
 pub use pool::{CallCost, ItemError, Job, Outcome, Pool, CHUNK};
 pub use profile::{Profile, ProfileSummary};
 

@@ -7,13 +7,13 @@
 //! the apply it holds the journal position up to which every action is confirmed applied, and
 //! the counts up to there.
 
-use std::fs::{self, File};
-use std::io::Write;
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
+pub use crate::durable::save_atomically;
 use crate::model::counts::Counts;
 use crate::model::operation::Operation;
 pub use crate::model::operation::Phase;
@@ -91,19 +91,8 @@ impl Checkpoint {
 
     /// Writes the checkpoint to `path` atomically and durably.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let aside = path.with_extension("checkpoint.new");
-        let text = serde_json::to_vec_pretty(self)?;
-        let mut file = File::create(&aside)
-            .with_context(|| format!("cannot write checkpoint {}", aside.display()))?;
-        file.write_all(&text)?;
-        file.sync_data()?;
-        fs::rename(&aside, path)
-            .with_context(|| format!("cannot write checkpoint {}", path.display()))?;
-        if let Some(dir) = path.parent().and_then(|d| File::open(d).ok()) {
-            // The rename itself is durable only once the directory is synced.
-            let _ = dir.sync_all();
-        }
-        Ok(())
+        save_atomically(path, &serde_json::to_vec_pretty(self)?)
+            .with_context(|| format!("cannot write checkpoint {}", path.display()))
     }
 
     /// Reads a checkpoint; a damaged one is a clear error, never a guess.

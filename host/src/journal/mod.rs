@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 pub mod checkpoint;
 
 use crate::model::action::Action;
+use crate::model::guard::Guard;
 use crate::model::item::Item;
 use crate::model::source::PageTag;
 
@@ -42,6 +43,10 @@ pub struct Record {
     pub page: Option<PageTag>,
     /// The action or failure.
     pub entry: Entry,
+    /// Live runs: the version of the item the action was computed from, which the write
+    /// requires (see [`crate::model::guard`]).
+    #[serde(default)]
+    pub guard: Option<Guard>,
 }
 
 /// Appends records to a new journal file.
@@ -265,6 +270,7 @@ mod tests {
                 names: Default::default(),
                 values: Item::new(),
             }),
+            guard: None,
         }
     }
 

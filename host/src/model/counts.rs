@@ -48,6 +48,16 @@ impl Counts {
         }
     }
 
+    /// Adds `other`'s counts to these.
+    pub fn add(&mut self, other: &Counts) {
+        self.items_scanned += other.items_scanned;
+        self.puts += other.puts;
+        self.updates += other.updates;
+        self.deletes += other.deletes;
+        self.errors += other.errors;
+        self.conflicts += other.conflicts;
+    }
+
     /// The apply's part: puts, updates, deletes and conflicts.
     pub fn apply_part(&self) -> Counts {
         Counts {
@@ -86,6 +96,14 @@ pub struct LiveCounts {
     /// What the current phase expects to get through, for the rate and ETA (0: unknown): the
     /// table's approximate item count in the scan, the journal's actions left in the apply.
     pub expected: AtomicU64,
+    /// Live runs: items migrated again because they were written after they were read.
+    pub rewritten: AtomicU64,
+    /// Live runs: stream records read by the catch-up.
+    pub changes: AtomicU64,
+    /// Live runs: how far behind the stream the catch-up is, in milliseconds.
+    pub lag_ms: AtomicU64,
+    /// Live runs: whether the catch-up has started.
+    pub catching_up: AtomicBool,
 }
 
 impl LiveCounts {
@@ -102,10 +120,14 @@ impl LiveCounts {
             &self.updates_batched,
             &self.updates_single,
             &self.expected,
+            &self.rewritten,
+            &self.changes,
+            &self.lag_ms,
         ] {
             counter.store(0, Ordering::Relaxed);
         }
         self.applying.store(false, Ordering::Relaxed);
+        self.catching_up.store(false, Ordering::Relaxed);
     }
 
     /// Counts one applied action of `kind`.
@@ -145,7 +167,15 @@ impl LiveCounts {
     /// The current state in one line, for the progress display.
     pub fn line(&self) -> String {
         let counts = self.snapshot();
-        if self.applying.load(Ordering::Relaxed) {
+        let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        if self.catching_up.load(Ordering::Relaxed) {
+            format!(
+                "catch-up: {} read, {} applied, lag {:.1} s",
+                counted(get(&self.changes), "change"),
+                counted(counts.applied(), "action"),
+                get(&self.lag_ms) as f64 / 1000.0
+            )
+        } else if self.applying.load(Ordering::Relaxed) {
             format!(
                 "apply: at least {} applied, {}",
                 counted(counts.applied(), "action"),

@@ -11,12 +11,14 @@
 //! - [`source`]: how a scanned item is named (its key, its scan page);
 //! - [`error`]: the typed failures that decide the exit code;
 //! - [`stop`]: the shared request to stop, with its reason;
-//! - [`fence`]: the permission to send requests while the run holds its lease.
+//! - [`fence`]: the permission to send requests while the run holds its lease;
+//! - [`guard`]: what a live run's write requires of the item it was computed from.
 
 pub mod action;
 pub mod counts;
 pub mod error;
 pub mod fence;
+pub mod guard;
 pub mod item;
 pub mod key;
 pub mod names;

@@ -46,6 +46,9 @@ pub enum Phase {
     Scan,
     /// The journal is complete and being applied.
     Apply,
+    /// Live runs: the journal is applied; the changes made since the scan started are being
+    /// caught up from the table's stream.
+    CatchUp,
 }
 
 impl std::fmt::Display for Phase {
@@ -53,6 +56,7 @@ impl std::fmt::Display for Phase {
         f.write_str(match self {
             Phase::Scan => "scan",
             Phase::Apply => "apply",
+            Phase::CatchUp => "catch-up",
         })
     }
 }

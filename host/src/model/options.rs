@@ -211,6 +211,16 @@ pub const WORKERS: Bounded = Bounded {
     default: None,
 };
 
+/// Seconds of quiet on the stream after which a live run's catch-up ends (a command-line
+/// option only, with `--live`).
+pub const LIVE_QUIET_SECONDS: Bounded = Bounded {
+    flag: "live-quiet",
+    about: "With --live: end once the stream has been quiet this many seconds",
+    min: 1,
+    max: 86_400,
+    default: Some(5),
+};
+
 /// Every whole-number option, for the checks that they are all defined alike.
 pub const ALL: [Bounded; 10] = [
     CONCURRENCY,

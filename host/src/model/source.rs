@@ -4,6 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::guard::Guard;
 use super::item::{canonical_number, to_json_item, Item, Value};
 
 /// Which scan page an item came from: segment, and the page's number within the segment.
@@ -32,6 +33,8 @@ pub struct ScanTag {
     pub key: SourceKey,
     /// Its page.
     pub page: PageTag,
+    /// Live runs: the item's guard, taken as it was read.
+    pub guard: Option<Guard>,
 }
 
 impl fmt::Display for ScanTag {

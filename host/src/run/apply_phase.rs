@@ -10,6 +10,7 @@ use std::sync::Arc;
 use anyhow::Result;
 
 use super::RunContext;
+use crate::apply::guarded::Live;
 use crate::apply::{apply, Applied, ApplyContext, ApplyOptions, Markers, Watermark};
 use crate::aws::partiql::{probe, StatementsRefused};
 use crate::journal::checkpoint::Checkpoint;
@@ -34,9 +35,10 @@ pub async fn apply_phase(
     checkpoint: &mut Checkpoint,
     resumed: bool,
     notes: &mut ApplyNotes,
+    live: Option<Arc<Live>>,
 ) -> Result<Applied> {
     notes.settled = checkpoint.applied;
-    let statement_tables = if run.scan.options.batch_updates {
+    let statement_tables = if run.scan.options.batch_updates && live.is_none() {
         let (tables, refused) = statement_tables(run).await;
         notes.statements_refused = refused;
         tables
@@ -63,6 +65,7 @@ pub async fn apply_phase(
         statement_tables,
         repeatable_upserts: checkpoint.repeatable_upserts,
         markers: Markers::new(run.meta.name(), number, &checkpoint.run_id),
+        live,
     };
     // Saves the watermark as it rises; a checkpoint that cannot be saved (a full disk) stops
     // the apply: it could not be resumed from where it got.

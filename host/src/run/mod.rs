@@ -9,6 +9,7 @@
 pub mod admission;
 pub mod apply_phase;
 pub mod finish;
+pub mod live;
 pub mod publish;
 pub mod report;
 pub mod resume;
@@ -18,7 +19,7 @@ pub mod settings;
 pub mod workers;
 
 pub use session::Session;
-pub use settings::{RunFlags, RunOptions, SessionOptions, Settings};
+pub use settings::{LiveOptions, RunFlags, RunOptions, SessionOptions, Settings};
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
@@ -31,6 +32,7 @@ use aws_sdk_dynamodb::Client;
 use crate::apply::Conflict;
 use crate::aws::client::fenced;
 use crate::aws::retry::RetryPolicy;
+use crate::aws::stream::TableStream;
 use crate::aws::table::{approximate_item_count, table_schemas};
 use crate::engine::LoadedMigration;
 use crate::journal::checkpoint::{Checkpoint, Phase};
@@ -44,6 +46,7 @@ use crate::model::operation::{Operation, Status};
 use crate::model::schema::Schemas;
 use crate::model::stop::{Stop, StopReason};
 use admission::{admit, Admission, Asking};
+use live::LiveRun;
 use publish::{describe, while_publishing, Published};
 use report::{peak_rss_bytes, ItemFailure, RunReport};
 use resume::{journal_path, prepare_resume, ResumeOf, Start};
@@ -73,6 +76,8 @@ pub struct RunContext<'a> {
     pub lease: &'a Lease,
     /// This run's id, unless it resumes another's.
     pub run_id: String,
+    /// Live runs: the table's stream.
+    pub stream: Option<TableStream>,
 }
 
 /// What the scan phase works with: a run's, or a plan's (which holds no lock, records nothing
@@ -112,6 +117,10 @@ pub async fn run(
     // Read-only checks first: a missing table writes nothing, not even the lock.
     let tables = migration.tables(options.table.as_deref());
     let schemas = table_schemas(client, &options.session.policy, &tables).await?;
+    if let Some(live) = &options.live {
+        // Refused before the lock is taken: the table has no stream to catch up from.
+        live::table_stream_for(client, &options.session.policy, tables.own(), live).await?;
+    }
     let purpose = format!(
         "{} {} on `{}`",
         options.operation.as_str(),
@@ -376,6 +385,26 @@ async fn work(
     // A resume in the apply phase follows an attempt that may have written past its watermark
     // (a plan's apply starts with nothing written).
     let apply_resumed = matches!(start, Start::Resume(_)) && checkpoint.phase == Phase::Apply;
+    let positions = crate::source::changes::StreamPositions::path_for(journal);
+    if matches!(start, Start::Resume(_)) && run.scan.options.live.is_none() && positions.exists() {
+        return Err(failure(
+            run.scan.stop,
+            checkpoint.phase,
+            Some(refused(
+                "this run was started with --live: resume it with --live (its writes are \
+                 guarded, and the changes made since its scan started are still to catch up)",
+            )),
+        ));
+    }
+    // A live run notes the stream's positions before it reads anything of the table.
+    let live_run = match (&run.scan.options.live, run.stream.as_ref()) {
+        (Some(_), Some(stream)) => Some(
+            LiveRun::start(run, stream, journal, checkpoint.phase == Phase::Scan)
+                .await
+                .map_err(|e| failure(run.scan.stop, checkpoint.phase, Some(e)))?,
+        ),
+        _ => None,
+    };
     if checkpoint.phase == Phase::Scan {
         let resumed = match start {
             Start::Resume(resumed) => Some(*resumed),
@@ -389,33 +418,68 @@ async fn work(
         recording.next.counts.items_scanned = checkpoint.items_scanned();
         tally.actions_journaled = checkpoint.records;
     }
-    let mut notes = apply_phase::ApplyNotes::default();
-    let applying = async {
-        let applied =
-            apply_phase::apply_phase(run, journal, checkpoint, apply_resumed, &mut notes).await?;
-        if applied.complete {
-            apply_phase::remove_markers(run).await?;
-        }
-        Ok(applied)
+    let guarded = live_run.as_ref().map(|live_run| live_run.guarded(run));
+    let mut notes = apply_phase::ApplyNotes {
+        settled: checkpoint.applied,
+        ..Default::default()
     };
-    let applied = while_publishing(applying, published, &recording.stored).await;
-    tally.statements_refused = notes.statements_refused;
-    let counts = &mut recording.next.counts;
-    let scanned = counts.items_scanned;
-    // Exact: what the apply settled, past the watermark too (a resume starts at the
-    // watermark, whose counts the checkpoint keeps).
-    *counts = Counts {
-        items_scanned: scanned,
-        ..notes.settled.apply_part()
-    };
-    match applied {
-        Ok(applied) if applied.complete => {
-            tally.conflicts = applied.conflicts;
-            Ok(())
+    if checkpoint.phase == Phase::Apply {
+        let applying = async {
+            let applied = apply_phase::apply_phase(
+                run,
+                journal,
+                checkpoint,
+                apply_resumed,
+                &mut notes,
+                guarded.clone(),
+            )
+            .await?;
+            if applied.complete {
+                apply_phase::remove_markers(run).await?;
+            }
+            Ok(applied)
+        };
+        let applied = while_publishing(applying, published, &recording.stored).await;
+        tally.statements_refused = notes.statements_refused.take();
+        settle_counts(recording, &notes.settled);
+        match applied {
+            Ok(applied) if applied.complete => tally.conflicts = applied.conflicts,
+            Ok(_) => return Err(failure(run.scan.stop, Phase::Apply, None)),
+            Err(error) => return Err(failure(run.scan.stop, Phase::Apply, Some(error))),
         }
-        Ok(_) => Err(failure(run.scan.stop, Phase::Apply, None)),
-        Err(error) => Err(failure(run.scan.stop, Phase::Apply, Some(error))),
     }
+    let (Some(live_run), Some(guarded)) = (live_run, guarded) else {
+        return Ok(());
+    };
+    if checkpoint.phase != Phase::CatchUp {
+        checkpoint.phase = Phase::CatchUp;
+        checkpoint
+            .save(published.checkpoint)
+            .map_err(|e| failure(run.scan.stop, Phase::Apply, Some(e)))?;
+        crate::crash::point("apply-complete-live");
+    }
+    let mut caught_up = notes.settled;
+    let catching_up = live_run.catch_up(run, guarded, &mut caught_up);
+    let caught = while_publishing(catching_up, published, &recording.stored).await;
+    settle_counts(recording, &caught_up);
+    caught.map_err(|e| failure(run.scan.stop, Phase::CatchUp, Some(e)))?;
+    if run.scan.stop.is_requested() && !run.scan.options.live.as_ref().is_some_and(|l| l.follow) {
+        return Err(failure(run.scan.stop, Phase::CatchUp, None));
+    }
+    match run.scan.stop.reason() {
+        None | Some(StopReason::Cancelled) => Ok(()),
+        Some(_) => Err(failure(run.scan.stop, Phase::CatchUp, None)),
+    }
+}
+
+/// The record's counts: the items scanned, and what the apply (and catch-up) settled, past
+/// the watermark too (a resume starts at the watermark, whose counts the checkpoint keeps).
+fn settle_counts(recording: &mut Recording, settled: &Counts) {
+    let counts = &mut recording.next.counts;
+    *counts = Counts {
+        items_scanned: counts.items_scanned,
+        ..settled.apply_part()
+    };
 }
 
 /// The scan phase, then the switch to the apply phase: the checkpoint says so, and the record
@@ -530,6 +594,7 @@ async fn finish(
     let keep_journal = options.keep_journal || outcome.is_err();
     if !ending.resumable && written.is_ok() {
         remove_if_present(&Checkpoint::path_for(journal));
+        remove_if_present(&crate::source::changes::StreamPositions::path_for(journal));
         if !keep_journal {
             remove_if_present(journal);
         }
@@ -562,6 +627,10 @@ async fn finish(
         consumed_wcu,
         requests: crate::aws::client::requests_sent(),
         coordination_requests: crate::metadata::workers::coordination_requests(),
+        live: options.live.as_ref().map(|_| report::LiveSummary {
+            items_rewritten: run.scan.counts.rewritten.load(Ordering::Relaxed),
+            changes_read: run.scan.counts.changes.load(Ordering::Relaxed),
+        }),
     })
 }
 

@@ -77,5 +77,10 @@ pub fn describe(checkpoint: &Checkpoint) -> String {
             checkpoint.applied.settled(),
             checkpoint.records
         ),
+        Phase::CatchUp => format!(
+            "catch-up: the journal's {} actions settled; changes read from the stream \
+             (where a resume starts is in the stream positions file)",
+            checkpoint.records
+        ),
     }
 }

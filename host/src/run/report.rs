@@ -20,6 +20,15 @@ pub struct ItemFailure {
     pub error: String,
 }
 
+/// What a live run (`--live`) did besides its scan and apply.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LiveSummary {
+    /// Items migrated again because they were written after they were read.
+    pub items_rewritten: u64,
+    /// Stream records the catch-up read.
+    pub changes_read: u64,
+}
+
 /// What a run did: printed as JSON with `--report`, whether it succeeded or not.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
@@ -77,6 +86,9 @@ pub struct RunReport {
     /// Of those, the requests a worker of a multi-worker run made to coordinate (claims,
     /// lease renewals, waiting); 0 without `--workers`.
     pub coordination_requests: u64,
+    /// Live runs: what the guarded writes and the catch-up did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live: Option<LiveSummary>,
 }
 
 impl RunReport {

@@ -137,7 +137,7 @@ fn read_journal(journal: &Path, resumed: &mut Resumed) -> Result<(), String> {
     // apply phase's is complete, and must read back whole before a single write.
     let end = match checkpoint.phase {
         Phase::Scan => checkpoint.journal_position,
-        Phase::Apply => u64::MAX,
+        Phase::Apply | Phase::CatchUp => u64::MAX,
     };
     let (mut position, mut records) = (JournalReader::start_position(), 0u64);
     while position < end {
@@ -167,7 +167,7 @@ fn read_journal(journal: &Path, resumed: &mut Resumed) -> Result<(), String> {
     }
     let expected_end = match checkpoint.phase {
         Phase::Scan => checkpoint.journal_position,
-        Phase::Apply => position,
+        Phase::Apply | Phase::CatchUp => position,
     };
     if position != expected_end || records != checkpoint.records {
         return Err(format!(

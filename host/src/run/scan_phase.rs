@@ -98,6 +98,7 @@ pub async fn scan_phase(
         ledger,
         chunk: CHUNK,
         journaled: Arc::new(journaled),
+        guard: options.live.as_ref().map(|live| live.mode.clone()),
     };
     let items = scan::<Job<ScanTag>>(
         run.client,
@@ -146,8 +147,18 @@ fn every_item_journaled(read: u64, segments: &[SegmentPosition]) -> Result<()> {
 
 /// The guests of the scan, reaching the migration's declared tables through DynamoDB.
 fn start_pool(run: &ScanContext<'_>) -> Pool<ScanTag> {
+    Pool::start(
+        run.migration.clone(),
+        run.options.operation,
+        run.options.concurrency,
+        guest_context(run),
+    )
+}
+
+/// What a run's guests may reach: the migration's declared tables, through DynamoDB.
+pub fn guest_context(run: &ScanContext<'_>) -> GuestContext {
     let options = run.options;
-    let context = GuestContext {
+    GuestContext {
         tables: run.migration.tables(options.table.as_deref()),
         store: Some(Arc::new(ImmediateDb {
             client: run.client.clone(),
@@ -157,13 +168,7 @@ fn start_pool(run: &ScanContext<'_>) -> Pool<ScanTag> {
             read_only: run.read_only,
         })),
         schemas: Some(Arc::new(run.schemas.clone())),
-    };
-    Pool::start(
-        run.migration.clone(),
-        options.operation,
-        options.concurrency,
-        context,
-    )
+    }
 }
 
 /// The journal writer's state: the journal, its checkpoint, and the failures so far.
@@ -248,6 +253,7 @@ impl Spool {
                         source: source.clone(),
                         page,
                         entry: Entry::Action(action),
+                        guard: outcome.tag.guard.clone(),
                     })?;
                     counts.journaled.fetch_add(1, Ordering::Relaxed);
                     crate::crash::point("journal-append");
@@ -261,6 +267,7 @@ impl Spool {
                     source: source.clone(),
                     page,
                     entry: Entry::Failed(error.clone()),
+                    guard: None,
                 })?;
                 if self.failures.len() < FAILURES_REPORTED {
                     self.failures.push(ItemFailure {

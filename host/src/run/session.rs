@@ -110,6 +110,13 @@ impl Session {
         };
         let tables = migration.tables(options.table.as_deref());
         let own = tables.own();
+        // A live run needs the table's stream: refused (nothing written) without one.
+        let stream = match &options.live {
+            Some(live) => {
+                Some(live::table_stream_for(&self.client, &self.options.policy, own, live).await?)
+            }
+            None => None,
+        };
         let estimate = approximate_item_count(&self.client, &self.options.policy, own).await;
         counts
             .expected
@@ -128,6 +135,7 @@ impl Session {
             meta: &self.meta,
             lease: &self.lease,
             run_id: uuid::Uuid::new_v4().to_string(),
+            stream,
         };
         run_locked(&run, plan, started).await
     }

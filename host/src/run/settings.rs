@@ -12,6 +12,7 @@ use crate::aws::table::Billing;
 use crate::aws::ConnectOptions;
 use crate::engine::Limits;
 use crate::metadata;
+use crate::model::guard::GuardMode;
 use crate::model::operation::Operation;
 use crate::model::options::{self, Given};
 
@@ -108,6 +109,10 @@ impl Settings {
             restart: flags.restart,
             capacity: Capacity::new(given.max_rcu, given.max_wcu),
             session: self.session(flags.billing),
+            live: flags.live.map(|live| LiveOptions {
+                connection: self.connection(),
+                ..live
+            }),
         }
     }
 }
@@ -128,6 +133,8 @@ pub struct RunFlags {
     pub restart: bool,
     /// Billing of the metadata table if it is created.
     pub billing: Billing,
+    /// `--live` and its options (the connection is filled in from the settings).
+    pub live: Option<LiveOptions>,
 }
 
 impl Default for RunFlags {
@@ -139,6 +146,7 @@ impl Default for RunFlags {
             keep_journal: false,
             restart: false,
             billing: Billing::OnDemand,
+            live: None,
         }
     }
 }
@@ -189,6 +197,23 @@ pub struct RunOptions {
     pub capacity: Capacity,
     /// The session the run holds the lock in: the metadata table, the retry policy, the lease.
     pub session: SessionOptions,
+    /// `--live`: the table is written while it is migrated.
+    pub live: Option<LiveOptions>,
+}
+
+/// How a live run (`--live`) works.
+#[derive(Debug, Clone)]
+pub struct LiveOptions {
+    /// How writes are guarded (`--version-attribute`).
+    pub mode: GuardMode,
+    /// Enable a stream on a table that has none (`--enable-stream`).
+    pub enable_stream: bool,
+    /// The catch-up ends once the stream has been quiet this long (`--live-quiet`).
+    pub quiet: Duration,
+    /// Follow the stream until SIGTERM instead (`--follow`).
+    pub follow: bool,
+    /// Where DynamoDB Streams is (where DynamoDB is).
+    pub connection: ConnectOptions,
 }
 
 /// Where journals go unless said otherwise: the user's state directory

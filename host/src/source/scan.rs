@@ -23,6 +23,7 @@ use super::pages::PageLedger;
 use crate::aws::capacity::Capacity;
 use crate::aws::convert::{from_aws_item, to_aws_item};
 use crate::aws::retry::{error_code, RetryPolicy};
+use crate::model::guard::{Guard, GuardMode};
 use crate::model::item::{from_json_item, to_json_item, Item};
 use crate::model::schema::KeySchema;
 use crate::model::source::{key_identity, PageTag, ScanTag, SourceKey};
@@ -51,6 +52,8 @@ pub struct ScanOptions {
     pub chunk: usize,
     /// Keys ([`key_identity`]) of items a resumed scan finds journaled already.
     pub journaled: Arc<HashSet<Vec<u8>>>,
+    /// Live runs: how each item's guard is taken.
+    pub guard: Option<GuardMode>,
 }
 
 /// Scans every segment, sending the items to `jobs` in chunks of `options.chunk`; stops early
@@ -159,6 +162,7 @@ where
             let tag = ScanTag {
                 key: SourceKey(key),
                 page: tag,
+                guard: options.guard.as_ref().map(|mode| Guard::of(mode, &item)),
             };
             batch.push(J::from((tag, item)));
         }

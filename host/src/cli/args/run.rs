@@ -7,11 +7,12 @@ use anyhow::Result;
 use clap::Args;
 use drift_host::aws::{Billing, Throughput};
 use drift_host::metadata::workers::worker_index;
+use drift_host::model::guard::GuardMode;
 use drift_host::model::names::parse_table_name;
 use drift_host::model::operation::Operation;
 use drift_host::model::options::{self, Given};
 use drift_host::run::workers::WorkerPlace;
-use drift_host::run::{RunFlags, RunOptions, Settings};
+use drift_host::run::{LiveOptions, RunFlags, RunOptions, Settings};
 
 use super::*;
 
@@ -90,6 +91,30 @@ pub struct RunArgs {
     /// AWS_BATCH_JOB_ARRAY_INDEX).
     #[arg(long, requires = "workers")]
     pub worker_index: Option<u32>,
+    /// Migrate a table the application keeps writing: every write is conditioned on the item
+    /// being as it was read, and the changes made during the run are caught up from the
+    /// table's stream (the migration must be idempotent).
+    #[arg(long, conflicts_with = "workers")]
+    pub live: bool,
+    /// With --live: enable a NEW_AND_OLD_IMAGES stream on a table that has none.
+    #[arg(long, requires = "live")]
+    pub enable_stream: bool,
+    /// With --live: guard writes by this attribute, which the application changes on every
+    /// write (default: every attribute of the item as read).
+    #[arg(long, requires = "live", value_name = "NAME", value_parser = parse_attribute_name)]
+    pub version_attribute: Option<String>,
+    /// With --live: seconds of quiet on the stream that end the run ([`options::LIVE_QUIET_SECONDS`]).
+    #[arg(
+        long,
+        requires = "live",
+        value_name = "SECONDS",
+        help = options::LIVE_QUIET_SECONDS.help(),
+        value_parser = bounded(&options::LIVE_QUIET_SECONDS)
+    )]
+    pub live_quiet: Option<u64>,
+    /// With --live: keep following the stream until SIGTERM or Ctrl-C, then catch up and end.
+    #[arg(long, requires = "live", conflicts_with = "live_quiet")]
+    pub follow: bool,
     /// The metadata table.
     #[command(flatten)]
     pub meta: MetaArgs,
@@ -139,6 +164,18 @@ impl RunArgs {
             billing: self
                 .provisioned
                 .map_or(Billing::OnDemand, Billing::Provisioned),
+            live: self.live.then(|| LiveOptions {
+                mode: match &self.version_attribute {
+                    Some(name) => GuardMode::Version(name.clone()),
+                    None => GuardMode::Image,
+                },
+                enable_stream: self.enable_stream,
+                quiet: std::time::Duration::from_secs(
+                    options::LIVE_QUIET_SECONDS.or_default(self.live_quiet),
+                ),
+                follow: self.follow,
+                connection: Default::default(),
+            }),
         }
     }
 
@@ -158,6 +195,7 @@ impl RunArgs {
             ("apply-concurrency", self.apply_concurrency.is_some()),
             ("keep-journal", self.keep_journal),
             ("workers", self.workers.is_some()),
+            ("live", self.live),
         ];
         for (flag, given) in given {
             if given && unused.contains(&flag) {
@@ -190,12 +228,21 @@ impl RunArgs {
     }
 }
 
+/// An attribute name as DynamoDB takes it: 1 to 255 bytes.
+fn parse_attribute_name(name: &str) -> Result<String, String> {
+    match name.len() {
+        1..=255 => Ok(name.to_owned()),
+        _ => Err("an attribute name is 1 to 255 bytes long".to_owned()),
+    }
+}
+
 /// The guest limits, which only matter when a migration runs: the commands that only read the
 /// modules' info hide and refuse them.
 pub const GUEST_LIMITS: &[&str] = &["deadline-ms", "memory-mb", "max-actions-per-item"];
 /// What `plan` does not use: it takes no lock and writes nothing.
 pub const NOT_FOR_PLAN: &[&str] = &[
     "workers",
+    "live",
     "restart",
     "lease-seconds",
     "provisioned",
@@ -206,6 +253,7 @@ pub const NOT_FOR_PLAN: &[&str] = &[
 /// What `apply` does not use: the plan fixed what was scanned.
 pub const NOT_FOR_APPLY: &[&str] = &[
     "workers",
+    "live",
     "table",
     "segments",
     "page-size",

@@ -131,6 +131,9 @@ async fn folder_command(
     if args.table.is_some() {
         bail!("--table is for one migration; a folder's migrations scan the tables they name");
     }
+    if args.follow {
+        bail!("--follow is for one migration: a folder's migrations run one after another");
+    }
     if args.workers.is_some() && folder.to.is_some() {
         bail!("--workers is for run: undo a folder's migrations with `undo DIR --to N` alone");
     }

@@ -24,6 +24,7 @@ impl Worker<'_> {
             meta: self.meta,
             lease: self.lease,
             run_id: self.coordination.run_id().to_owned(),
+            stream: None,
         }
     }
 
@@ -165,6 +166,7 @@ impl Worker<'_> {
             consumed_wcu,
             requests: crate::aws::client::requests_sent(),
             coordination_requests: crate::metadata::workers::coordination_requests(),
+            live: None,
         })
     }
 

@@ -219,10 +219,11 @@ impl Worker<'_> {
             meta: self.meta,
             lease: self.lease,
             run_id: self.coordination.run_id().to_owned(),
+            stream: None,
         };
         let mut notes = ApplyNotes::default();
         // A journal found on disk may have been applied in part by an earlier process.
-        let applied = apply_phase(&run, &path, &mut checkpoint, true, &mut notes)
+        let applied = apply_phase(&run, &path, &mut checkpoint, true, &mut notes, None)
             .await
             .map_err(fail)?;
         if !applied.complete {
