@@ -62,6 +62,58 @@ fn the_examples_pass_their_cases_in_both_languages() {
     assert_eq!(report["failed"], 0);
 }
 
+#[test]
+fn idempotent_checks_that_a_second_pass_changes_nothing() {
+    // The examples are idempotent, the failing item of users_by_email's cases included.
+    for (example, module) in [
+        ("users_v2", "users_v2"),
+        ("users_by_email", "users_by_email"),
+    ] {
+        let output = drift(&[
+            "test",
+            guest(module).to_str().unwrap(),
+            "--cases",
+            &cases(example, "cases"),
+            "--idempotent",
+        ]);
+        expect(&output, 0);
+    }
+    // An update that adds to a counter and appends to a list is not; a plain SET is.
+    let dir = tempfile::tempdir().unwrap();
+    let case = |behave: &str| {
+        serde_json::json!({
+            "input": [{"id": {"S": "x"}, "behave": {"S": behave}, "n": {"N": "1"}}],
+            "expect": {"errors": [], "keys": {"hostile": ["id"], "hostile_copy": ["id"]}}
+        })
+    };
+    std::fs::write(dir.path().join("set.json"), case("touch").to_string()).unwrap();
+    std::fs::write(dir.path().join("counter.json"), case("mixed").to_string()).unwrap();
+    let hostile = guest("drift_test_guests");
+    let cases_dir = dir.path().to_str().unwrap();
+    let plain = drift(&["test", hostile.to_str().unwrap(), "--cases", cases_dir]);
+    expect(&plain, 0);
+    let checked = drift(&[
+        "test",
+        hostile.to_str().unwrap(),
+        "--cases",
+        cases_dir,
+        "--idempotent",
+        "--output",
+        "json",
+    ]);
+    expect(&checked, 1);
+    let report: Value = serde_json::from_str(&stdout(&checked)).unwrap();
+    let results = report["cases"].as_array().unwrap();
+    let result = |name: &str| results.iter().find(|c| c["name"] == name).unwrap().clone();
+    assert_eq!(result("set")["passed"], true, "{report}");
+    assert_eq!(result("counter")["passed"], false, "{report}");
+    let diff = result("counter")["diff"].to_string();
+    assert!(
+        diff.contains("not idempotent") && diff.contains("visits"),
+        "{diff}"
+    );
+}
+
 /// A copy of the users_v2 cases in a temporary folder.
 fn copied_cases() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();

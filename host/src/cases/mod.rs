@@ -17,7 +17,10 @@
 //!   (learnt from updates and deletes otherwise).
 //!
 //! `--update` rewrites each expectation from what the migration does (golden files).
+//! `--idempotent` also runs the migration again over what it left, which must change nothing
+//! (see [`idempotent`]).
 
+mod idempotent;
 mod tables;
 
 use std::collections::BTreeMap;
@@ -41,6 +44,9 @@ pub struct CaseOptions {
     pub exec: ExecOptions,
     /// Rewrite the expectations from what happened.
     pub update: bool,
+    /// Also check that migrating the migrated tables again changes nothing
+    /// (`--idempotent`, what `run --live` needs).
+    pub idempotent: bool,
 }
 
 /// One case's outcome.
@@ -184,6 +190,10 @@ struct Outcome {
     /// Why the tables could not be computed (an unknown key, an update DynamoDB refuses).
     tables_error: Option<String>,
     costs: Vec<(String, CallCost)>,
+    /// The tables after the actions, for the second pass of `--idempotent`.
+    after: Option<MemoryTables>,
+    /// The options the case ran with (its key learnt).
+    options: ExecOptions,
 }
 
 fn run_case(
@@ -293,9 +303,11 @@ fn run_case(
     Ok(Outcome {
         actions,
         errors,
+        after: tables.is_some().then_some(memory),
         tables,
         tables_error,
         costs,
+        options,
     })
 }
 
@@ -464,11 +476,28 @@ pub fn run_cases(
     let mut results = Vec::new();
     for case in read_cases(dir)? {
         let outcome = run_case(migration, &case, &options.exec)?;
-        let diff = compare(&case, &outcome)?;
+        let mut diff = compare(&case, &outcome)?;
         let updated = options.update && !diff.is_empty();
         if updated {
             write_expectation(&case, updated_expectation(&case, &outcome)?)?;
         }
+        let not_idempotent = match (&outcome.after, options.idempotent) {
+            (Some(after), true) => {
+                let failed: Vec<String> = outcome
+                    .errors
+                    .iter()
+                    .map(|(item, _)| item.clone())
+                    .collect();
+                idempotent::second_pass(migration, &case.name, &outcome.options, after, &failed)?
+            }
+            (None, true) => vec![format!(
+                "idempotence not checked: {}",
+                outcome.tables_error.as_deref().unwrap_or("no after-state")
+            )],
+            (_, false) => Vec::new(),
+        };
+        let passed = (diff.is_empty() || updated) && not_idempotent.is_empty();
+        diff.extend(not_idempotent);
         let costs = outcome
             .costs
             .into_iter()
@@ -476,7 +505,7 @@ pub fn run_cases(
             .collect();
         results.push(CaseResult {
             name: case.name,
-            passed: diff.is_empty() || updated,
+            passed,
             diff,
             updated,
             costs,

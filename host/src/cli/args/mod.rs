@@ -139,7 +139,7 @@ pub enum Command {
     /// Run a migration's test cases offline (input items, and the expected tables, actions or
     /// errors); `--update` rewrites the expectations.
     #[command(
-        after_help = concat!("Examples:\n  drift-host test users_v2.wasm --cases cases/\n  drift-host test users_v2.wasm --cases cases/ --update", exit_codes!())
+        after_help = concat!("Examples:\n  drift-host test users_v2.wasm --cases cases/\n  drift-host test users_v2.wasm --cases cases/ --update\n  drift-host test users_v2.wasm --cases cases/ --idempotent", exit_codes!())
     )]
     Test(TestArgs),
     /// Print a migration's info() as JSON.
@@ -451,6 +451,10 @@ pub struct TestArgs {
     /// Rewrite each failing case's expectation from what the migration does.
     #[arg(long)]
     pub update: bool,
+    /// Also run the migration again over what it left: it must change nothing (what `run
+    /// --live` needs).
+    #[arg(long)]
+    pub idempotent: bool,
     /// Call `rollback` instead of `migrate`.
     #[arg(long)]
     pub rollback: bool,

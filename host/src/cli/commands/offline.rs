@@ -149,6 +149,7 @@ pub fn test_command(args: TestArgs) -> Result<u8> {
             tables: None,
         },
         update: args.update,
+        idempotent: args.idempotent,
     };
     let results = run_cases(&migration, &args.cases, &options)?;
     let failed = results.iter().filter(|r| !r.passed).count();
