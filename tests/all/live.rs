@@ -392,6 +392,46 @@ fn a_writer_during_the_whole_run_leaves_the_latest_version_of_every_item_migrate
 }
 
 #[test]
+fn follow_keeps_catching_up_until_sigterm_then_drains_and_ends_applied() {
+    let (table, mut model) = table_with_stream("live_follow", 100);
+    let meta = unique("live_meta");
+    let wasm = guest("users_v2");
+    let child = command(&[
+        "run",
+        wasm.to_str().unwrap(),
+        "--table",
+        &table,
+        "--meta-table",
+        &meta,
+        "--live",
+        "--follow",
+        "--output",
+        "json",
+    ])
+    .spawn()
+    .unwrap();
+    block_on(async {
+        let client = client();
+        let mut writer = Writer::new(31);
+        let started = Instant::now();
+        // Longer than --live-quiet's default: only the signal ends a following run.
+        while started.elapsed() < Duration::from_secs(7) {
+            writer.step(&client, &table, &mut model).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    // SAFETY: kill(2) on our child's pid has no memory-safety preconditions.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let output = child.wait_with_output().unwrap();
+    expect_exit(&output, 0);
+    let report = report(&output);
+    assert_eq!(report["status"], "applied", "{report}");
+    check_table(&table, &model);
+}
+
+#[test]
 fn a_live_run_killed_during_the_catch_up_resumes_without_missing_a_change() {
     let (table, mut model) = table_with_stream("live_kill", 120);
     let meta = unique("live_meta");

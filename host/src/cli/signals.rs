@@ -33,7 +33,8 @@ pub async fn stop_on_signal(stop: Stop, bar: Option<ProgressBar>) {
                 notice(
                     &bar,
                     "stopping: writes in flight settle first; the migration will not be marked \
-                     applied, and the next run resumes it",
+                     applied (unless it follows a stream with --follow: it then catches up and \
+                     ends), and the next run resumes it",
                 );
                 stop.request(StopReason::Cancelled);
             }
