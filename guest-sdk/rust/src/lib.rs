@@ -27,6 +27,12 @@
 //! assert_eq!(update.resolved().unwrap(), "SET active = true");
 //! ```
 //!
+//! A migration run with `drift-host run --live` (a table the application keeps writing) must be
+//! idempotent: the run migrates an item again whenever the table's stream shows it written,
+//! its own writes included, so `migrate` of a migrated item returns no action, or actions that
+//! leave it as it is (check a version; `set` computed values rather than `add` or
+//! `list_append`). `drift-host test MIGRATION --cases DIR --idempotent` checks it.
+//!
 //! Everything except [`log`]'s and [`db`]'s host calls is plain Rust, so a migration's logic
 //! unit-tests with `cargo test` on the host machine. Values, items, paths, limits and update
 //! expressions come from the `drift-value` crate, which drift-host shares.
