@@ -63,10 +63,12 @@ class Bench:
     def tool(self, *args):
         return [self.args.bench_bin, *args]
 
-    def seed(self, table, items, behave=None):
+    def seed(self, table, items, behave=None, stream=False):
         cmd = self.tool("seed", "--endpoint", self.endpoint, "--table", table, "--items", str(items))
         if behave:
             cmd += ["--behave", behave]
+        if stream:
+            cmd += ["--stream"]
         measure(cmd)
 
     def verify(self, table, workload, items):
@@ -124,6 +126,64 @@ class Bench:
                 "server_cpu": server_cpu(self.server_pid) - before, "items": items,
                 "requests": requests, "coordination_requests": coordination}
 
+    def drift_live(self, items, rate):
+        """drift-host run --live over a fresh table (users_v2, --live-quiet 1): quiet, or with
+        a writer replacing users in the old shape at `rate` a second while it scans and applies
+        (about as long as a plain run takes). Adds the time from the writer's stop to the run's
+        end, and the units consumed."""
+        table = self.name("live")
+        self.seed(table, items, stream=True)
+        cmd = [self.args.drift, "run", self.args.users_v2, "--table", table, "--meta-table",
+               self.name("meta"), "--endpoint-url", self.endpoint, "--work-dir", self.work_dir,
+               "--live", "--live-quiet", "1", "--report", "-"]
+        env = dict(os.environ, DRIFT_LOG="warn")
+        before = server_cpu(self.server_pid)
+        started = time.monotonic()
+        child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        emails, writer_stopped = None, None
+        if rate > 0:
+            seconds = max(items / 20.0, 1.0)  # about a plain run on a stream table here
+            written = measure(self.tool("write", "--endpoint", self.endpoint, "--table", table,
+                                        "--items", str(items), "--rate", str(rate),
+                                        "--seconds", str(seconds)))
+            writer_stopped = time.monotonic()
+            emails = os.path.join(self.work_dir, f"{table}.emails.json")
+            with open(emails, "w") as f:
+                f.write(written["stdout"])
+        out, err = child.stdout.read(), child.stderr.read()
+        _, status, usage = os.wait4(child.pid, 0)
+        ended = time.monotonic()
+        if os.waitstatus_to_exitcode(status) != 0:
+            sys.exit(f"live run failed: {err.decode()[-2000:]}")
+        report = json.loads(out)
+        assert report["status"] == "applied", report
+        verify = self.tool("verify", "--endpoint", self.endpoint, "--table", table,
+                           "--workload", "update", "--items", str(items))
+        measure(verify + (["--emails", emails] if emails else []))
+        return {"seconds": ended - started, "client_cpu": usage.ru_utime + usage.ru_stime,
+                "peak_rss": usage.ru_maxrss * 1024, "server_cpu": server_cpu(self.server_pid) - before,
+                "items": items, "rcu": report["consumed_rcu"], "wcu": report["consumed_wcu"],
+                "end_after_writer_s": (ended - writer_stopped) if writer_stopped else 0.0,
+                "rewritten": report["live"]["items_rewritten"],
+                "changes": report["live"]["changes_read"]}
+
+    def drift_plain_units(self, items):
+        """A plain run on a table with a stream (DynamoDB Local writes far slower to one), for
+        the live rows' ratios and extra units per item; updates one by one as a live run's are
+        (batches of PartiQL statements stall DynamoDB Local on a table with a stream)."""
+        table = self.name("plain")
+        self.seed(table, items, stream=True)
+        cmd = [self.args.drift, "run", self.args.users_v2, "--table", table, "--meta-table",
+               self.name("meta"), "--endpoint-url", self.endpoint, "--work-dir", self.work_dir,
+               "--no-batch-updates", "--report", "-"]
+        result = measure(cmd, self.server_pid, dict(os.environ, DRIFT_LOG="warn"))
+        report = json.loads(result["stdout"])
+        assert report["status"] == "applied", report
+        self.verify(table, "update", items)
+        result["items"] = items
+        result["rcu"], result["wcu"] = report["consumed_rcu"], report["consumed_wcu"]
+        return result
+
     def ensure_table(self, table):
         # The test guest declares `hostile_copy`: it must exist (empty is fine).
         if not getattr(self, "_copy", False):
@@ -179,6 +239,12 @@ def per_item(result):
         "server_cpu_ms": 1000 * result["server_cpu"] / items,
         "peak_rss_mb": result["peak_rss"] / 2**20,
     }
+    if "rcu" in result:
+        row["rcu_per_item"] = result["rcu"] / items
+        row["wcu_per_item"] = result["wcu"] / items
+    if "rewritten" in result:
+        row["rewritten_per_item"] = result["rewritten"] / items
+        row["end_after_writer_s"] = result["end_after_writer_s"]
     if "coordination_requests" in result:
         row["coordination_per_1000_items"] = 1000 * result["coordination_requests"] / items
         row["coordination_share"] = result["coordination_requests"] / max(result["requests"], 1)
@@ -201,6 +267,8 @@ def main():
     parser.add_argument("--rss-only", type=int, help="only a users_v2 run of this many items")
     parser.add_argument("--workers-only", action="store_true",
                         help="only the rows of --workers 1, 2, 4 (and one process, for reference)")
+    parser.add_argument("--live-only", action="store_true",
+                        help="only the rows of run --live (and a plain run, for reference)")
     args = parser.parse_args()
     bench = Bench(args)
 
@@ -219,10 +287,23 @@ def main():
     }
     workers = {f"drift-host run --workers {w}, update (users_v2)": (lambda n, w=w: bench.drift_workers(w, n))
                for w in (1, 2, 4)}
-    if args.workers_only:
+    # DynamoDB Local takes about 40 ms a write to a table with a stream, one write at a time:
+    # the live rows run on a fiftieth of the items.
+    def live_items(n):
+        return max(n // 50, 200)
+    live = {
+        "drift-host run (plain, for the live rows)": lambda n: bench.drift_plain_units(live_items(n)),
+        "drift-host run --live, quiet table": lambda n: bench.drift_live(live_items(n), 0),
+        "drift-host run --live, writer 20 puts/s": lambda n: bench.drift_live(live_items(n), 20),
+        "drift-host run --live, writer 100 puts/s": lambda n: bench.drift_live(live_items(n), 100),
+    }
+    if args.workers_only or args.live_only:
         runners = {"drift-host run, update (users_v2)": runners["drift-host run, update (users_v2)"]}
         ENGINES.clear()
-    runners.update(workers)
+    if not args.live_only:
+        runners.update(workers)
+    if not args.workers_only:
+        runners.update(live)
     engines = {name: (lambda n, what=what, share=share: bench.engine(what, max(n // share, 1000)))
                for name, (what, share) in ENGINES.items()}
     print("warm-up", file=sys.stderr)
@@ -247,11 +328,31 @@ def main():
     if args.workers_only:
         print(workers_markdown(summary))
         return
+    if args.live_only:
+        print(live_markdown(summary))
+        return
     base = summary["native baseline, UpdateItem x32"]["items_per_s"]
     native_engine = summary["engine alone, native Rust"]["items_per_s"]
     with open(args.out + ".json", "w") as f:
         json.dump({"summary": summary, "raw": raw, "machine": platform.uname()._asdict()}, f, indent=1)
     write_markdown(args, summary, base, native_engine)
+
+
+def live_markdown(summary):
+    """The table of the live rows, against a plain run of the same rounds."""
+    plain = summary["drift-host run (plain, for the live rows)"]
+    lines = ["| runner | items/s | x plain run's items/s | extra RCU / item | extra WCU / item "
+             "| items rewritten / 1 000 | end after the writer stopped, s |",
+             "|---|---|---|---|---|---|---|"]
+    for name, row in summary.items():
+        if "--live" not in name:
+            continue
+        rate = f"{row['items_per_s']:,.0f}".replace(",", " ")
+        lines.append(f"| {name} | {rate} | {row['items_per_s'] / plain['items_per_s']:.2f} | "
+                     f"{row['rcu_per_item'] - plain['rcu_per_item']:.3f} | "
+                     f"{row['wcu_per_item'] - plain['wcu_per_item']:.3f} | "
+                     f"{1000 * row['rewritten_per_item']:.1f} | {row['end_after_writer_s']:.1f} |")
+    return "\n".join(lines)
 
 
 def workers_markdown(summary):
@@ -288,7 +389,7 @@ def write_markdown(args, summary, base, native_engine):
         "|---|---|---|---|---|---|",
     ]
     for name, row in summary.items():
-        if name.startswith("engine") or "--workers" in name:
+        if name.startswith("engine") or "--workers" in name or "live" in name:
             continue
         lines.append(
             f"| {name} | {fmt(row['items_per_s'])} | {row['items_per_s'] / base:.2f} | "
@@ -313,6 +414,11 @@ def write_markdown(args, summary, base, native_engine):
               "on the same 2 cores as the server: the server is the bottleneck, so throughput cannot scale "
               "here; what scale-out multiplies is the cost per item and the coordination):", "",
               workers_markdown(summary)]
+    lines += ["", "Live runs (`run --live --enable-stream --live-quiet 1`, users_v2): a quiet table, and a "
+              "writer replacing users in the old shape at a fixed rate while the run scans and applies "
+              "(about as long as a plain run). Extra units are against a plain run of the same rounds; the "
+              "last column includes the 1 s of quiet the run waits for:", "",
+              live_markdown(summary)]
     targets = [
         ("update workload ≥ 1.25x native UpdateItem items/s", update["items_per_s"] / base, 1.25, True),
         ("update workload ≥ 1x the native PartiQL client's items/s", update["items_per_s"] / partiql["items_per_s"],

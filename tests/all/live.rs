@@ -15,7 +15,9 @@ use drift_host::aws::stream::{enable_stream, table_stream};
 use drift_host::model::item::{Item, Value};
 use serde_json::Value as Json;
 
-use crate::dynamodb::{canonical_item, fill, migrated, scan_all, users};
+use crate::dynamodb::{
+    canonical_item, fill, hostile_copy_table, hostile_items_named, migrated, scan_all, users,
+};
 use crate::support::{block_on, client, command, expect_exit, guest, root, stderr, stdout, unique};
 
 /// The writer's view of the table: every id's latest version (`None`: deleted).
@@ -389,6 +391,125 @@ fn a_writer_during_the_whole_run_leaves_the_latest_version_of_every_item_migrate
         );
         check_table(&table, &model);
     }
+}
+
+#[test]
+fn copies_to_another_table_are_checked_against_the_source_item_in_one_transaction() {
+    // The test guest's `copy` puts the item into `hostile_copy`: a live run writes each copy
+    // in a transaction with a ConditionCheck of the source item as scanned.
+    let client = client();
+    hostile_copy_table(&client);
+    let table = unique("live_copy");
+    let items = hostile_items_named(&table, 40, "copy");
+    block_on(async {
+        fill(&client, &table, &items).await;
+        enable_stream(&client, &Default::default(), &table)
+            .await
+            .unwrap();
+    });
+    let mut current: BTreeMap<String, Option<Item>> =
+        items.into_iter().map(|i| (id_of(&i), Some(i))).collect();
+    let meta = unique("live_meta");
+    let (hold, env) = Hold::new("scan-complete");
+    let wasm = guest("drift_test_guests");
+    let mut child = command(&[
+        "run",
+        wasm.to_str().unwrap(),
+        "--table",
+        &table,
+        "--meta-table",
+        &meta,
+        "--live",
+        "--live-quiet",
+        "2",
+        "--output",
+        "json",
+    ])
+    .envs(env.iter().map(|(k, v)| (*k, v.clone())))
+    .spawn()
+    .unwrap();
+    hold.reached(&mut child);
+    block_on(async {
+        let mut rng = fastrand::Rng::with_seed(41);
+        for step in 0..30 {
+            let ids: Vec<String> = current.keys().cloned().collect();
+            let id = ids[rng.usize(..ids.len())].clone();
+            if step % 3 == 0 {
+                client
+                    .delete_item()
+                    .table_name(&table)
+                    .key("id", aws_sdk_dynamodb::types::AttributeValue::S(id.clone()))
+                    .send()
+                    .await
+                    .unwrap();
+                current.insert(id, None);
+            } else {
+                let item = Item::new()
+                    .with("id", id.as_str())
+                    .with("behave", "copy")
+                    .with("n", Value::number(1000 + step));
+                put(&client, &table, &item).await;
+                current.insert(id, Some(item));
+            }
+        }
+        let created = Item::new()
+            .with("id", format!("{table}-new").as_str())
+            .with("behave", "copy")
+            .with("n", Value::number(7));
+        put(&client, &table, &created).await;
+        current.insert(id_of(&created), Some(created));
+    });
+    hold.release();
+    let output = child.wait_with_output().unwrap();
+    expect_exit(&output, 0);
+    assert_eq!(report(&output)["status"], "applied");
+    // Every item there is copied as it is now; no copy of an item deleted before its copy.
+    let copies: BTreeMap<String, Item> = block_on(scan_all(&client, "hostile_copy"))
+        .into_iter()
+        .filter(|(id, _)| id.starts_with(&table))
+        .collect();
+    let expected: BTreeMap<String, Item> = current
+        .into_iter()
+        .filter_map(|(id, item)| Some((id, canonical_item(&item?))))
+        .collect();
+    assert_eq!(copies, expected);
+    assert_eq!(block_on(scan_all(&client, &table)), expected);
+}
+
+#[test]
+fn a_migration_that_is_not_idempotent_fails_instead_of_writing_forever() {
+    // `count` adds to a counter on every call: meeting its own writes in the stream, a live run
+    // would migrate them again and again.
+    let client = client();
+    hostile_copy_table(&client);
+    let table = unique("live_mixed");
+    block_on(async {
+        fill(&client, &table, &hostile_items_named(&table, 10, "count")).await;
+        enable_stream(&client, &Default::default(), &table)
+            .await
+            .unwrap();
+    });
+    let wasm = guest("drift_test_guests");
+    let output = command(&[
+        "run",
+        wasm.to_str().unwrap(),
+        "--table",
+        &table,
+        "--meta-table",
+        &unique("live_meta"),
+        "--live",
+        "--live-quiet",
+        "1",
+        "--output",
+        "json",
+    ])
+    .output()
+    .unwrap();
+    expect_exit(&output, 1);
+    let report = report(&output);
+    assert_eq!(report["status"], "failed", "{report}");
+    let error = report["error"].as_str().unwrap();
+    assert!(error.contains("not idempotent"), "{error}");
 }
 
 #[test]

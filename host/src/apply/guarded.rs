@@ -12,7 +12,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{anyhow, bail, Result};
 use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
@@ -32,12 +32,16 @@ use crate::model::counts::{Counts, LiveCounts};
 use crate::model::guard::{Guard, GuardMode};
 use crate::model::item::{to_json_item, Item};
 use crate::model::schema::KeySchema;
+use crate::preview::{canonical_item, MemoryTables};
 
 /// Times an item is migrated again because it changed under the run, before it is left to
 /// the catch-up.
 pub const MAX_REWRITES: u32 = 5;
 /// Most items in one `TransactWriteItems`.
 const TRANSACTION_LIMIT: usize = 100;
+/// Own writes remembered (their fingerprints), enough to meet the first ones again in the
+/// stream; memory stays bounded whatever the table's size.
+const WRITES_REMEMBERED: usize = 200_000;
 
 /// What guarded writes work with.
 pub struct Live {
@@ -57,6 +61,8 @@ pub struct Live {
     pub migrator: Arc<Migrator>,
     /// Live counts, bumped as actions are applied.
     pub counts: Arc<LiveCounts>,
+    /// Fingerprints of items as this run's own writes left them (see [`Live::settle`]).
+    pub written: Mutex<HashSet<u64>>,
 }
 
 impl std::fmt::Debug for Live {
@@ -103,24 +109,51 @@ enum Attempt {
 impl Live {
     /// Migrates the item with `key` from `start` until its actions are written for its
     /// latest version, counting what was applied into `tally`.
+    ///
+    /// The stream shows this run's own writes too. An item met as one of them (its
+    /// fingerprint remembered) whose migration would change it again means a migration that
+    /// is not idempotent: a live run would write it forever, so it fails, with why. One whose
+    /// actions would leave it as it is is not written again.
     pub async fn settle(&self, key: &Item, start: Start, tally: &mut Counts) -> Result<Settled> {
         let mut start = start;
         for rewrite in 0..=MAX_REWRITES {
             if rewrite > 0 {
                 self.counts.rewritten.fetch_add(1, Ordering::Relaxed);
             }
-            let (guard, actions) = match start {
-                Start::Computed { guard, actions } => (guard, actions),
+            let (guard, actions, source) = match start {
+                Start::Computed { guard, actions } => {
+                    let source = match &guard {
+                        Guard::Image(item) => Some(item.clone()),
+                        Guard::Version { .. } => None,
+                    };
+                    (guard, actions, source)
+                }
                 Start::Item(item) => {
                     let actions = self.migrate(key, &item).await?;
-                    (Guard::of(&self.mode, &item), actions)
+                    if !actions.is_empty() && self.is_own_write(key, &item) {
+                        if self.after(key, &item, &actions).as_ref() == Some(&item) {
+                            return Ok(Settled::Written);
+                        }
+                        bail!(
+                            "the migration is not idempotent: item {} as this run wrote it is \
+                             migrated into another change, so a live run would write it again \
+                             and again (check the migration with `drift-host test --idempotent`)",
+                            to_json_item(key)
+                        );
+                    }
+                    (Guard::of(&self.mode, &item), actions, Some(item))
                 }
             };
             if actions.is_empty() {
                 return Ok(Settled::Written);
             }
             match self.write(key, &guard, &actions, tally).await? {
-                Attempt::Applied => return Ok(Settled::Written),
+                Attempt::Applied => {
+                    if let Some(source) = source {
+                        self.remember(key, &source, &actions);
+                    }
+                    return Ok(Settled::Written);
+                }
                 Attempt::Changed(None) => return Ok(Settled::Gone),
                 Attempt::Changed(Some(current)) => start = Start::Item(current),
             }
@@ -130,6 +163,47 @@ impl Live {
             "the item kept changing while it was migrated: the catch-up takes its latest write"
         );
         Ok(Settled::Deferred)
+    }
+
+    /// The item with `key`, `item` before, as `actions` leave it (those on it: the others do
+    /// not change it); `None` if they delete it or cannot be worked out here.
+    fn after(&self, key: &Item, item: &Item, actions: &[Action]) -> Option<Item> {
+        let schema = self.schemas.get(&self.table)?;
+        let mut memory = MemoryTables::new();
+        let names = std::iter::once(schema.hash.clone())
+            .chain(schema.range.clone())
+            .collect();
+        memory.set_key(&self.table, names);
+        memory.insert(&self.table, item.clone()).ok()?;
+        for action in actions.iter().filter(|a| a.table == self.table) {
+            memory.apply(action).ok()?;
+        }
+        memory.get(&self.table, key).cloned()
+    }
+
+    /// Remembers how `actions` left the item (computed from `item`), if they wrote it.
+    fn remember(&self, key: &Item, item: &Item, actions: &[Action]) {
+        let own = identity(&self.table, key);
+        let writes_item = actions.iter().any(|action| {
+            self.schemas
+                .get(&action.table)
+                .and_then(|schema| target_key(action, schema))
+                .is_some_and(|target| identity(&action.table, &target) == own)
+        });
+        if !writes_item {
+            return;
+        }
+        if let Some(after) = self.after(key, item, actions) {
+            let mut written = self.written.lock().expect("own writes lock");
+            if written.len() < WRITES_REMEMBERED {
+                written.insert(fingerprint(key, &after));
+            }
+        }
+    }
+
+    fn is_own_write(&self, key: &Item, item: &Item) -> bool {
+        let written = self.written.lock().expect("own writes lock");
+        written.contains(&fingerprint(key, item))
     }
 
     /// The item with `key` as it is now (strongly consistent), `None` if there is none.
@@ -332,6 +406,17 @@ impl Live {
             )),
         }
     }
+}
+
+/// A fingerprint of the item with `key` as `item`, whatever the spelling of its numbers and
+/// the order of its sets.
+fn fingerprint(key: &Item, item: &Item) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    crate::model::source::key_identity(key).hash(&mut hasher);
+    let canonical = rmp_serde::to_vec(&canonical_item(item)).unwrap_or_default();
+    canonical.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// One action as a request.

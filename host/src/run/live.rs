@@ -144,6 +144,7 @@ impl LiveRun {
             mode: self.options.mode.clone(),
             migrator: Arc::new(migrator),
             counts: scan.counts.clone(),
+            written: Default::default(),
         })
     }
 

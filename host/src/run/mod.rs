@@ -335,7 +335,7 @@ async fn begin(
         last_error: None,
         // Named once the apply starts: before that, a resume that cannot find the checkpoint
         // may start over, as nothing was written.
-        journal: (checkpoint.phase == Phase::Apply).then(|| journal.display().to_string()),
+        journal: (checkpoint.phase != Phase::Scan).then(|| journal.display().to_string()),
         progress: Some(match start {
             Start::Fresh => "scan: starting".to_owned(),
             Start::Planned(_) => "applying a plan".to_owned(),

@@ -48,6 +48,9 @@ enum Bench {
         /// `behave` attribute of every item (for the hostile test guest), if any.
         #[arg(long)]
         behave: Option<String>,
+        /// Enable a NEW_AND_OLD_IMAGES stream once the items are written (for live runs).
+        #[arg(long)]
+        stream: bool,
     },
     /// The native baseline: parallel scan (8 segments) and one conditional UpdateItem per
     /// item, 32 in flight, doing what users_v2 does; with `--partiql`, the same changes as
@@ -83,7 +86,55 @@ enum Bench {
         workload: String,
         #[arg(long)]
         items: usize,
+        /// The emails a writer left (`write`'s output): those users are expected with them.
+        #[arg(long)]
+        emails: Option<PathBuf>,
     },
+    /// An application writing during a live run: `rate` puts a second for `seconds`, each
+    /// replacing a random user with an old-shape version under a new email; prints the last
+    /// email of every user written (JSON).
+    Write {
+        #[arg(long)]
+        endpoint: String,
+        #[arg(long)]
+        table: String,
+        #[arg(long)]
+        items: usize,
+        #[arg(long)]
+        rate: f64,
+        #[arg(long)]
+        seconds: f64,
+    },
+}
+
+/// Puts old-shape users at `rate` a second for `seconds`; returns each written id's last email.
+async fn write(endpoint: &str, table: &str, items: usize, rate: f64, seconds: f64) -> Result<Json> {
+    let client = client(endpoint).await;
+    let users = users(items, None);
+    let mut rng = fastrand::Rng::with_seed(5);
+    let mut emails = serde_json::Map::new();
+    let started = Instant::now();
+    let mut writes = 0u64;
+    while started.elapsed().as_secs_f64() < seconds {
+        let due = writes as f64 / rate;
+        let now = started.elapsed().as_secs_f64();
+        if due > now {
+            tokio::time::sleep(std::time::Duration::from_secs_f64(due - now)).await;
+        }
+        let mut user = users[rng.usize(..items)].clone();
+        let id = user.get_str("id").unwrap().to_owned();
+        let email = format!("Writer.{writes}.{id}@Example.COM");
+        user.set("email", email.as_str());
+        client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(to_aws_item(&user)))
+            .send()
+            .await?;
+        emails.insert(id, Json::String(email));
+        writes += 1;
+    }
+    Ok(json!({ "writes": writes, "emails": emails }))
 }
 
 /// `items` users of about 1 KB, as the test suite's users but padded.
@@ -425,13 +476,26 @@ fn engine_alone(
     Ok(json!({ "items": items, "seconds": seconds, "items_per_s": items as f64 / seconds }))
 }
 
-async fn verify(endpoint: &str, table: &str, workload: &str, items: usize) -> Result<()> {
+async fn verify(
+    endpoint: &str,
+    table: &str,
+    workload: &str,
+    items: usize,
+    emails: Option<&PathBuf>,
+) -> Result<()> {
     let client = client(endpoint).await;
     let found = scan_all(&client, table).await?;
-    let originals: HashMap<String, Item> = users(items, None)
+    let mut originals: HashMap<String, Item> = users(items, None)
         .into_iter()
         .map(|item| (item.get_str("id").unwrap().to_owned(), item))
         .collect();
+    if let Some(path) = emails {
+        let written: Json = serde_json::from_slice(&std::fs::read(path)?)?;
+        for (id, email) in written["emails"].as_object().into_iter().flatten() {
+            let user = originals.get_mut(id).context("a written id")?;
+            user.set("email", email.as_str().context("an email")?);
+        }
+    }
     match workload {
         "delete" => ensure!(
             found.is_empty(),
@@ -474,7 +538,16 @@ fn main() -> Result<()> {
             table,
             items,
             behave,
-        } => runtime.block_on(seed(&endpoint, &table, items, behave.as_deref())),
+            stream,
+        } => runtime.block_on(async {
+            seed(&endpoint, &table, items, behave.as_deref()).await?;
+            if stream {
+                let client = client(&endpoint).await;
+                drift_host::aws::stream::enable_stream(&client, &RetryPolicy::default(), &table)
+                    .await?;
+            }
+            Ok(())
+        }),
         Bench::Baseline {
             endpoint,
             table,
@@ -501,6 +574,18 @@ fn main() -> Result<()> {
             table,
             workload,
             items,
-        } => runtime.block_on(verify(&endpoint, &table, &workload, items)),
+            emails,
+        } => runtime.block_on(verify(&endpoint, &table, &workload, items, emails.as_ref())),
+        Bench::Write {
+            endpoint,
+            table,
+            items,
+            rate,
+            seconds,
+        } => {
+            let written = runtime.block_on(write(&endpoint, &table, items, rate, seconds))?;
+            println!("{written}");
+            Ok(())
+        }
     }
 }

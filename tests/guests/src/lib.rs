@@ -206,6 +206,15 @@ impl Guest for Hostile {
             "copy" => Ok(vec![put(item, Some("hostile_copy"))]),
             "none" => Ok(vec![]),
             "touch" => Ok(vec![touch(&item)]),
+            // Not idempotent: every call adds one more.
+            "count" => Ok(vec![Action::Update(UpdateAction {
+                table: None,
+                key: key_of(&item),
+                update_expression: "ADD visits :one".into(),
+                condition: None,
+                attributes: placeholders(flat(vec![(":one", Value::N("1".into()))])),
+                upsert: false,
+            })]),
             "mixed" => mixed(&item),
             // 50 puts of ~8 KB per item, into the scanned table under new ids.
             "fanout" => {
