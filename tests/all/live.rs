@@ -146,7 +146,28 @@ async fn put(client: &Client, table: &str, item: &Item) {
 
 /// `run --live` of users_v2 on `table`, with `extra` options and environment.
 fn live_run(table: &str, meta: &str, extra: &[&str], env: &[(&str, String)]) -> Child {
-    let wasm = guest("users_v2");
+    let mut args = vec![
+        "--live-quiet",
+        "2",
+        "--page-size",
+        "25",
+        "--concurrency",
+        "2",
+    ];
+    args.extend_from_slice(extra);
+    live_run_of("users_v2", table, meta, &args, env)
+}
+
+/// `run --live` of the guest `name` on `table` with `extra` options and environment, its
+/// report on stdout.
+fn live_run_of(
+    name: &str,
+    table: &str,
+    meta: &str,
+    extra: &[&str],
+    env: &[(&str, String)],
+) -> Child {
+    let wasm = guest(name);
     let mut args = vec![
         "run",
         wasm.to_str().unwrap(),
@@ -155,12 +176,6 @@ fn live_run(table: &str, meta: &str, extra: &[&str], env: &[(&str, String)]) -> 
         "--meta-table",
         meta,
         "--live",
-        "--live-quiet",
-        "2",
-        "--page-size",
-        "25",
-        "--concurrency",
-        "2",
         "--checkpoint-interval-ms",
         "50",
         "--output",
@@ -411,23 +426,8 @@ fn copies_to_another_table_are_checked_against_the_source_item_in_one_transactio
         items.into_iter().map(|i| (id_of(&i), Some(i))).collect();
     let meta = unique("live_meta");
     let (hold, env) = Hold::new("scan-complete");
-    let wasm = guest("drift_test_guests");
-    let mut child = command(&[
-        "run",
-        wasm.to_str().unwrap(),
-        "--table",
-        &table,
-        "--meta-table",
-        &meta,
-        "--live",
-        "--live-quiet",
-        "2",
-        "--output",
-        "json",
-    ])
-    .envs(env.iter().map(|(k, v)| (*k, v.clone())))
-    .spawn()
-    .unwrap();
+    let extra = ["--live-quiet", "2"];
+    let mut child = live_run_of("drift_test_guests", &table, &meta, &extra, &env);
     hold.reached(&mut child);
     block_on(async {
         let mut rng = fastrand::Rng::with_seed(41);
@@ -489,21 +489,15 @@ fn a_migration_that_is_not_idempotent_fails_instead_of_writing_forever() {
             .await
             .unwrap();
     });
-    let wasm = guest("drift_test_guests");
-    let output = command(&[
-        "run",
-        wasm.to_str().unwrap(),
-        "--table",
+    let meta = unique("live_meta");
+    let output = live_run_of(
+        "drift_test_guests",
         &table,
-        "--meta-table",
-        &unique("live_meta"),
-        "--live",
-        "--live-quiet",
-        "1",
-        "--output",
-        "json",
-    ])
-    .output()
+        &meta,
+        &["--live-quiet", "1"],
+        &[],
+    )
+    .wait_with_output()
     .unwrap();
     expect_exit(&output, 1);
     let report = report(&output);
@@ -516,21 +510,7 @@ fn a_migration_that_is_not_idempotent_fails_instead_of_writing_forever() {
 fn follow_keeps_catching_up_until_sigterm_then_drains_and_ends_applied() {
     let (table, mut model) = table_with_stream("live_follow", 100);
     let meta = unique("live_meta");
-    let wasm = guest("users_v2");
-    let child = command(&[
-        "run",
-        wasm.to_str().unwrap(),
-        "--table",
-        &table,
-        "--meta-table",
-        &meta,
-        "--live",
-        "--follow",
-        "--output",
-        "json",
-    ])
-    .spawn()
-    .unwrap();
+    let child = live_run_of("users_v2", &table, &meta, &["--follow"], &[]);
     block_on(async {
         let client = client();
         let mut writer = Writer::new(31);

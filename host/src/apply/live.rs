@@ -12,18 +12,17 @@ use std::hash::{Hash, Hasher};
 use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{bail, Result};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use super::guarded::{Live, Start};
-use super::{identity, Applied, ApplyContext, ApplyOptions, Settled};
+use super::{identity, join_lanes, Applied, ApplyContext, ApplyOptions, Settled};
 use crate::journal::{Entry, JournalReader, Record};
 use crate::model::action::Action;
 use crate::model::counts::Counts;
 use crate::model::guard::Guard;
 use crate::model::item::{to_json_item, Item};
-use crate::model::stop::StopReason;
 
 /// Items queued per lane.
 const LANE_QUEUE: usize = 16;
@@ -81,24 +80,7 @@ pub async fn apply_live(
         let (journal, start, context) = (journal.to_owned(), options.start, context.clone());
         tokio::task::spawn_blocking(move || route(&journal, start, &context, senders))
     };
-    let mut first_error = None;
-    while let Some(joined) = tasks.join_next().await {
-        if let Err(error) = joined
-            .map_err(|e| anyhow!("apply task failed: {e}"))
-            .and_then(|r| r)
-        {
-            stop.request(StopReason::StageFailed);
-            first_error.get_or_insert(error);
-        }
-    }
-    let routed = reader
-        .await
-        .map_err(|e| anyhow!("journal reader failed: {e}"))
-        .and_then(|r| r);
-    if let Some(error) = first_error {
-        return Err(error);
-    }
-    routed?;
+    join_lanes(tasks, reader, &stop).await?;
     Ok(Applied {
         conflicts: Vec::new(),
         complete: !stop.is_requested(),

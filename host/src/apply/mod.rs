@@ -218,8 +218,23 @@ pub async fn apply(
         let (journal, shared, start) = (journal.to_owned(), shared.clone(), options.start);
         tokio::task::spawn_blocking(move || route(&journal, start, &shared, senders))
     };
+    join_lanes(tasks, reader, &stop).await?;
+    let conflicts = std::mem::take(&mut *shared.conflicts.lock().expect("conflicts lock"));
+    Ok(Applied {
+        conflicts,
+        complete: !stop.is_requested(),
+    })
+}
+
+/// Waits for the lanes and the journal reader feeding them; the first lane that fails stops
+/// the others (and the reader), and its error is the apply's.
+pub(crate) async fn join_lanes(
+    mut lanes: JoinSet<Result<()>>,
+    reader: tokio::task::JoinHandle<Result<()>>,
+    stop: &crate::model::stop::Stop,
+) -> Result<()> {
     let mut first_error = None;
-    while let Some(joined) = tasks.join_next().await {
+    while let Some(joined) = lanes.join_next().await {
         if let Err(error) = joined
             .map_err(|e| anyhow!("apply task failed: {e}"))
             .and_then(|r| r)
@@ -235,12 +250,7 @@ pub async fn apply(
     if let Some(error) = first_error {
         return Err(error);
     }
-    routed?;
-    let conflicts = std::mem::take(&mut *shared.conflicts.lock().expect("conflicts lock"));
-    Ok(Applied {
-        conflicts,
-        complete: !stop.is_requested(),
-    })
+    routed
 }
 
 /// Which item an action writes: its table and its key ([`key_identity`]).
