@@ -533,11 +533,53 @@ fn follow_keeps_catching_up_until_sigterm_then_drains_and_ends_applied() {
 }
 
 #[test]
+fn a_live_run_killed_during_its_apply_resumes_and_misses_nothing() {
+    let points = ["live-written:1", "live-written:40", "apply-complete-live:1"];
+    for (n, point) in points.into_iter().enumerate() {
+        let seed = 50 + 2 * n as u64;
+        let (table, mut model) = table_with_stream("live_kill_apply", 120);
+        let meta = unique("live_meta");
+        let (hold, mut env) = Hold::new("scan-complete");
+        env.push(("DRIFT_CRASH_AT", point.to_owned()));
+        let mut child = live_run(&table, &meta, &[], &env);
+        hold.reached(&mut child);
+        block_on(async {
+            let client = client();
+            let mut writer = Writer::new(seed);
+            for _ in 0..40 {
+                writer.step(&client, &table, &mut model).await;
+            }
+        });
+        hold.release();
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(
+            output.status.signal(),
+            Some(9),
+            "{point}: {}",
+            stderr(&output)
+        );
+        block_on(async {
+            let client = client();
+            let mut writer = Writer::new(seed + 1);
+            for _ in 0..40 {
+                writer.step(&client, &table, &mut model).await;
+            }
+        });
+        crate::crash::force_unlock(&meta);
+        let resumed = live_run(&table, &meta, &[], &[])
+            .wait_with_output()
+            .unwrap();
+        expect_exit(&resumed, 0);
+        assert_eq!(report(&resumed)["status"], "applied", "{point}");
+        check_table(&table, &model);
+    }
+}
+
+#[test]
 fn a_live_run_killed_during_the_catch_up_resumes_without_missing_a_change() {
     let (table, mut model) = table_with_stream("live_kill", 120);
     let meta = unique("live_meta");
-    let (hold, env) = Hold::new("scan-complete");
-    let mut env = env;
+    let (hold, mut env) = Hold::new("scan-complete");
     env.push(("DRIFT_CRASH_AT", "catch-up-changes:1".to_owned()));
     let mut child = live_run(&table, &meta, &[], &env);
     hold.reached(&mut child);

@@ -260,6 +260,7 @@ impl Live {
             _ => self.send_together(key, guard, &writes).await?,
         };
         if all_at_once {
+            crate::crash::point("live-written");
             writes.iter().for_each(|w| self.applied(w, tally));
             return Ok(Attempt::Applied);
         }
