@@ -77,6 +77,35 @@ fn run_status_and_undo_leave_exact_tables_on_moto() {
     assert_eq!(report(&status)["migrations"][0]["status"], "rolled_back");
 }
 
+#[test]
+fn a_live_run_catches_up_on_moto() {
+    let moto = moto_endpoint();
+    let moto_client = client_at(moto);
+    let (table, meta) = (unique("users"), unique("meta"));
+    let original = users(40);
+    block_on(fill(&moto_client, &table, &original));
+    let wasm = guest("users_v2");
+    let args = [
+        "run",
+        wasm.to_str().unwrap(),
+        "--table",
+        &table,
+        "--meta-table",
+        &meta,
+        "--live",
+        "--enable-stream",
+        "--live-quiet",
+        "1",
+        "--output",
+        "json",
+    ];
+    let run = drift_at(moto, &args);
+    expect_exit(&run, 0);
+    assert_eq!(report(&run)["status"], "applied", "{}", stderr(&run));
+    let expected = by_id(&original.iter().map(migrated).collect::<Vec<_>>());
+    assert_eq!(block_on(scan_all(&moto_client, &table)), expected);
+}
+
 /// The only test on moto's `users` and `users_by_email` (the examples' own table names).
 #[test]
 fn a_folder_creates_its_tables_runs_and_undoes_on_moto() {
