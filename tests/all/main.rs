@@ -18,6 +18,7 @@ mod fault_proxy;
 mod first_contact;
 #[cfg(feature = "crash-points")]
 mod live;
+mod metrics;
 #[cfg(feature = "crash-points")]
 mod model;
 mod partiql;

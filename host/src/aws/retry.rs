@@ -72,7 +72,10 @@ impl RetryPolicy {
         let mut attempt = 0;
         loop {
             self.fence.check().map_err(SdkError::construction_failure)?;
-            match request().await {
+            let sent = std::time::Instant::now();
+            let answer = request().await;
+            stats::answered(sent.elapsed());
+            match answer {
                 Ok(value) => return Ok(value),
                 Err(error)
                     if attempt + 1 < self.max_attempts
@@ -80,12 +83,81 @@ impl RetryPolicy {
                         && (self.retry_unknown_outcomes || is_rejection(&error)) =>
                 {
                     tracing::debug!("retrying a DynamoDB request (attempt {})", attempt + 2);
+                    stats::retried(&error);
                     tokio::time::sleep(self.backoff(attempt)).await;
                     attempt += 1;
                 }
                 Err(error) => return Err(error),
             }
         }
+    }
+}
+
+/// What this process's requests met, for the metrics: their latency, and the retries by
+/// the error that caused them.
+pub mod stats {
+    use std::collections::BTreeMap;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+
+    /// Upper bounds of the latency buckets, in seconds.
+    pub const BUCKETS: [f64; 12] = [
+        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+    ];
+
+    static COUNTS: [AtomicU64; BUCKETS.len() + 1] =
+        [const { AtomicU64::new(0) }; BUCKETS.len() + 1];
+    static SUM_MICROS: AtomicU64 = AtomicU64::new(0);
+    static RETRIES: Mutex<BTreeMap<String, u64>> = Mutex::new(BTreeMap::new());
+
+    /// Records one attempt's time to its answer.
+    pub fn answered(took: Duration) {
+        let seconds = took.as_secs_f64();
+        let bucket = BUCKETS
+            .iter()
+            .position(|&b| seconds <= b)
+            .unwrap_or(BUCKETS.len());
+        COUNTS[bucket].fetch_add(1, Ordering::Relaxed);
+        SUM_MICROS.fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    /// Records a retry caused by `error`.
+    pub fn retried<E, R>(error: &SdkError<E, R>)
+    where
+        E: ProvideErrorMetadata,
+    {
+        let code = match error {
+            SdkError::ServiceError(service) => service.err().code().unwrap_or("Unknown"),
+            SdkError::TimeoutError(_) => "Timeout",
+            SdkError::DispatchFailure(_) => "ConnectionFailed",
+            SdkError::ResponseError(_) => "ResponseError",
+            _ => "Other",
+        };
+        *RETRIES
+            .lock()
+            .expect("retries lock")
+            .entry(code.to_owned())
+            .or_default() += 1;
+    }
+
+    /// The latency histogram: per bucket (non-cumulative, the last one above every bound),
+    /// the sum in seconds, the count.
+    pub fn latency() -> (Vec<u64>, f64, u64) {
+        let counts: Vec<u64> = COUNTS.iter().map(|c| c.load(Ordering::Relaxed)).collect();
+        let count = counts.iter().sum();
+        (
+            counts,
+            SUM_MICROS.load(Ordering::Relaxed) as f64 / 1e6,
+            count,
+        )
+    }
+
+    /// Retries so far, by error code.
+    pub fn retries() -> BTreeMap<String, u64> {
+        RETRIES.lock().expect("retries lock").clone()
     }
 }
 

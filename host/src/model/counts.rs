@@ -104,6 +104,8 @@ pub struct LiveCounts {
     pub lag_ms: AtomicU64,
     /// Live runs: whether the catch-up has started.
     pub catching_up: AtomicBool,
+    /// Bytes of the journal written and synced so far.
+    pub journal_bytes: AtomicU64,
 }
 
 impl LiveCounts {
@@ -123,6 +125,7 @@ impl LiveCounts {
             &self.rewritten,
             &self.changes,
             &self.lag_ms,
+            &self.journal_bytes,
         ] {
             counter.store(0, Ordering::Relaxed);
         }

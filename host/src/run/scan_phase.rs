@@ -186,8 +186,11 @@ struct Spool {
 impl Spool {
     /// Syncs the journal, then records which pages it wholly holds. Only this thread reports
     /// journaled items, so every page counted here has its records before the synced position.
-    fn checkpoint(&mut self) -> Result<()> {
+    fn checkpoint(&mut self, counts: &LiveCounts) -> Result<()> {
         self.checkpoint.journal_position = self.writer.sync()?;
+        counts
+            .journal_bytes
+            .store(self.checkpoint.journal_position, Ordering::Relaxed);
         self.checkpoint.records = self.writer.records();
         self.checkpoint.segments = self.ledger.snapshot();
         self.checkpoint.save(&self.checkpoint_path)?;
@@ -208,7 +211,7 @@ impl Spool {
             let chunk = match outcomes.recv_timeout(self.every) {
                 Ok(chunk) => chunk,
                 Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
-                    self.checkpoint()?;
+                    self.checkpoint(counts)?;
                     saved = Instant::now();
                     continue;
                 }
@@ -221,11 +224,11 @@ impl Spool {
                 self.journal(outcome, counts, stop)?;
             }
             if saved.elapsed() >= self.every {
-                self.checkpoint()?;
+                self.checkpoint(counts)?;
                 saved = Instant::now();
             }
         }
-        self.checkpoint()?;
+        self.checkpoint(counts)?;
         Ok((self.checkpoint, self.errors, self.failures))
     }
 

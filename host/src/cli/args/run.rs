@@ -112,6 +112,10 @@ pub struct RunArgs {
         value_parser = bounded(&options::LIVE_QUIET_SECONDS)
     )]
     pub live_quiet: Option<u64>,
+    /// Serve the run's metrics at this address (Prometheus text exposition, any path), e.g.
+    /// 127.0.0.1:9464 or 0.0.0.0:9464.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
     /// With --live: keep following the stream until SIGTERM or Ctrl-C, then catch up and end.
     #[arg(long, requires = "live", conflicts_with = "live_quiet")]
     pub follow: bool,
@@ -196,6 +200,7 @@ impl RunArgs {
             ("keep-journal", self.keep_journal),
             ("workers", self.workers.is_some()),
             ("live", self.live),
+            ("metrics-addr", self.metrics_addr.is_some()),
         ];
         for (flag, given) in given {
             if given && unused.contains(&flag) {
@@ -243,6 +248,7 @@ pub const GUEST_LIMITS: &[&str] = &["deadline-ms", "memory-mb", "max-actions-per
 pub const NOT_FOR_PLAN: &[&str] = &[
     "workers",
     "live",
+    "metrics-addr",
     "restart",
     "lease-seconds",
     "provisioned",
@@ -254,6 +260,7 @@ pub const NOT_FOR_PLAN: &[&str] = &[
 pub const NOT_FOR_APPLY: &[&str] = &[
     "workers",
     "live",
+    "metrics-addr",
     "table",
     "segments",
     "page-size",

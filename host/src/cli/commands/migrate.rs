@@ -15,12 +15,14 @@ use drift_host::project::folder::Folder;
 use drift_host::project::workers::run_folder_workers;
 use drift_host::project::{self, run_folder, undo_to, FolderRun};
 use drift_host::run::run;
-use drift_host::run::workers::run_worker;
+use drift_host::run::workers::{run_worker, WorkerPlace};
+use drift_host::run::RunOptions;
 
 use super::super::args::{
     ApplyArgs, OutputFormat, PlanArgs, RunArgs, RunCommandArgs, UndoArgs, NOT_FOR_APPLY,
     NOT_FOR_PLAN,
 };
+use super::super::metrics::{serve, RunMetrics};
 use super::super::output::plan_text;
 use super::{
     check_report_target, finish_report, print_json, print_stdout, with_progress, write_report,
@@ -68,10 +70,11 @@ async fn single_command(path: &Path, args: RunArgs, operation: Operation) -> Res
     let place = args.place()?;
     let settings = args.settings(None);
     let migration = args.sandbox.load(&settings, path, settings.concurrency())?;
-    let client = connect(&settings.connection()).await?;
     let options = args.options(&settings, operation);
-    let stop = Stop::new();
     let counts = Arc::new(LiveCounts::default());
+    serve_metrics(&args, &options, &counts, place.as_ref()).await?;
+    let client = connect(&settings.connection()).await?;
+    let stop = Stop::new();
     let work = async {
         match place {
             Some(place) => {
@@ -114,6 +117,25 @@ async fn single_command(path: &Path, args: RunArgs, operation: Operation) -> Res
     Ok(report.exit_code)
 }
 
+/// Serves the run's metrics if `--metrics-addr` asks (before DynamoDB is touched: an address
+/// that cannot be listened on is an input error).
+async fn serve_metrics(
+    args: &RunArgs,
+    options: &RunOptions,
+    counts: &Arc<LiveCounts>,
+    place: Option<&WorkerPlace>,
+) -> Result<()> {
+    let Some(addr) = args.metrics_addr else {
+        return Ok(());
+    };
+    let metrics = RunMetrics {
+        counts: counts.clone(),
+        capacity: options.capacity.clone(),
+        worker: place.map(|place| place.index),
+    };
+    serve(addr, metrics).await
+}
+
 /// What the folder commands add to `run`'s arguments.
 struct FolderArgs {
     out_of_order: bool,
@@ -143,10 +165,11 @@ async fn folder_command(
     let loaded = args
         .sandbox
         .load_folder(&settings, dir, settings.concurrency())?;
-    let client = connect(&settings.connection()).await?;
     let options = args.options(&settings, operation);
-    let stop = Stop::new();
     let counts = Arc::new(LiveCounts::default());
+    serve_metrics(&args, &options, &counts, place.as_ref()).await?;
+    let client = connect(&settings.connection()).await?;
+    let stop = Stop::new();
     let run = FolderRun {
         folder: &loaded,
         options: &options,

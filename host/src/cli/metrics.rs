@@ -1,0 +1,328 @@
+//! `--metrics-addr HOST:PORT`: a running `run`/`undo` serves its progress as Prometheus text
+//! exposition (`prometheus-client`), read from the same live counters as the progress line at
+//! each scrape, so the figures are the run's own, never a copy that could drift.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use drift_host::aws::capacity::Capacity;
+use drift_host::aws::client::requests_sent;
+use drift_host::aws::retry::stats;
+use drift_host::model::counts::LiveCounts;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, NoLabelSet};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Registry;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// Error codes counted as throttling.
+const THROTTLING: [&str; 3] = [
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+];
+
+/// What a run's metrics are read from.
+#[derive(Debug, Clone)]
+pub struct RunMetrics {
+    /// The run's live counters.
+    pub counts: Arc<LiveCounts>,
+    /// Its capacity budgets and what it consumed.
+    pub capacity: Capacity,
+    /// The worker index of a multi-worker run (the `worker` label).
+    pub worker: Option<u32>,
+}
+
+/// Labels of one sample: the worker's, then the sample's own.
+type Labels = Vec<(String, String)>;
+
+impl RunMetrics {
+    fn labels(&self, own: &[(&str, &str)]) -> Labels {
+        let mut labels: Labels = own
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        if let Some(worker) = self.worker {
+            labels.push(("worker".into(), worker.to_string()));
+        }
+        labels
+    }
+
+    /// One metric with its samples (labels, value).
+    fn family(
+        &self,
+        encoder: &mut DescriptorEncoder,
+        name: &str,
+        help: &str,
+        samples: &[(Labels, Sample)],
+    ) -> std::fmt::Result {
+        let kind = match samples.first().map(|(_, s)| s) {
+            Some(Sample::Gauge(_)) => MetricType::Gauge,
+            _ => MetricType::Counter,
+        };
+        let mut metric = encoder.encode_descriptor(name, help, None, kind)?;
+        for (labels, sample) in samples {
+            let family = metric.encode_family(labels)?;
+            match sample {
+                Sample::Counter(v) => ConstCounter::new(*v).encode(family)?,
+                Sample::Gauge(v) => ConstGauge::new(*v).encode(family)?,
+            }
+        }
+        Ok(())
+    }
+
+    fn counter(
+        &self,
+        encoder: &mut DescriptorEncoder,
+        name: &str,
+        help: &str,
+        value: f64,
+    ) -> std::fmt::Result {
+        self.family(
+            encoder,
+            name,
+            help,
+            &[(self.labels(&[]), Sample::Counter(value))],
+        )
+    }
+
+    fn gauge(
+        &self,
+        encoder: &mut DescriptorEncoder,
+        name: &str,
+        help: &str,
+        value: f64,
+    ) -> std::fmt::Result {
+        self.family(
+            encoder,
+            name,
+            help,
+            &[(self.labels(&[]), Sample::Gauge(value))],
+        )
+    }
+}
+
+/// One sample's value.
+enum Sample {
+    Counter(f64),
+    Gauge(f64),
+}
+
+impl prometheus_client::collector::Collector for RunMetrics {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
+        let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed) as f64;
+        let counts = &self.counts;
+        let e = &mut encoder;
+        self.counter(
+            e,
+            "drift_items_scanned",
+            "Items read by the scan and migrated by the guest.",
+            get(&counts.processed),
+        )?;
+        self.counter(
+            e,
+            "drift_actions_journaled",
+            "Actions the guest returned, spooled to the journal.",
+            get(&counts.journaled),
+        )?;
+        self.counter(
+            e,
+            "drift_items_failed",
+            "Items the guest failed on.",
+            get(&counts.errors),
+        )?;
+        let applied: Vec<(Labels, Sample)> = [
+            ("put", &counts.puts),
+            ("update", &counts.updates),
+            ("delete", &counts.deletes),
+        ]
+        .into_iter()
+        .map(|(kind, counter)| {
+            (
+                self.labels(&[("kind", kind)]),
+                Sample::Counter(get(counter)),
+            )
+        })
+        .collect();
+        self.family(
+            e,
+            "drift_actions_applied",
+            "Actions applied, by kind.",
+            &applied,
+        )?;
+        self.counter(
+            e,
+            "drift_conflicts",
+            "Writes whose condition did not hold (reported, not failures).",
+            get(&counts.conflicts),
+        )?;
+        self.counter(
+            e,
+            "drift_items_rewritten",
+            "Live runs: items migrated again because they were written after they were read.",
+            get(&counts.rewritten),
+        )?;
+        self.counter(
+            e,
+            "drift_stream_changes",
+            "Live runs: stream records read by the catch-up.",
+            get(&counts.changes),
+        )?;
+        self.gauge(
+            e,
+            "drift_catch_up_lag_seconds",
+            "Live runs: how far behind the stream the catch-up is.",
+            get(&counts.lag_ms) / 1000.0,
+        )?;
+        let (read, write) = self.capacity.total();
+        self.counter(
+            e,
+            "drift_consumed_read_units",
+            "Read capacity units consumed.",
+            read,
+        )?;
+        self.counter(
+            e,
+            "drift_consumed_write_units",
+            "Write capacity units consumed.",
+            write,
+        )?;
+        let (max_read, max_write) = self.capacity.limits();
+        self.gauge(
+            e,
+            "drift_read_units_per_second_limit",
+            "The read budget (--max-rcu); 0: none.",
+            max_read.unwrap_or(0.0),
+        )?;
+        self.gauge(
+            e,
+            "drift_write_units_per_second_limit",
+            "The write budget (--max-wcu); 0: none.",
+            max_write.unwrap_or(0.0),
+        )?;
+        self.counter(
+            e,
+            "drift_requests",
+            "DynamoDB requests sent (every attempt).",
+            requests_sent() as f64,
+        )?;
+        let retries = stats::retries();
+        let by_code: Vec<(Labels, Sample)> = retries
+            .iter()
+            .map(|(code, n)| (self.labels(&[("code", code)]), Sample::Counter(*n as f64)))
+            .collect();
+        if !by_code.is_empty() {
+            self.family(
+                e,
+                "drift_retries",
+                "Requests sent again, by the error code that caused it.",
+                &by_code,
+            )?;
+        }
+        let throttled: u64 = retries
+            .iter()
+            .filter(|(code, _)| THROTTLING.contains(&code.as_str()))
+            .map(|(_, n)| n)
+            .sum();
+        self.counter(
+            e,
+            "drift_throttled_requests",
+            "Requests DynamoDB throttled.",
+            throttled as f64,
+        )?;
+        let (buckets, sum, count) = stats::latency();
+        let bounds: Vec<(f64, u64)> = stats::BUCKETS
+            .iter()
+            .copied()
+            .chain([f64::INFINITY])
+            .zip(buckets)
+            .collect();
+        let mut histogram = e.encode_descriptor(
+            "drift_request_duration_seconds",
+            "Time from sending a DynamoDB request to its answer, each attempt.",
+            None,
+            MetricType::Histogram,
+        )?;
+        histogram
+            .encode_family(&self.labels(&[]))?
+            .encode_histogram::<NoLabelSet>(sum, count, &bounds, None)?;
+        let phase = if counts.catching_up.load(Ordering::Relaxed) {
+            "catch-up"
+        } else if counts.applying.load(Ordering::Relaxed) {
+            "apply"
+        } else {
+            "scan"
+        };
+        let phases: Vec<(Labels, Sample)> = ["scan", "apply", "catch-up"]
+            .into_iter()
+            .map(|p| {
+                (
+                    self.labels(&[("phase", p)]),
+                    Sample::Gauge(f64::from(u8::from(p == phase))),
+                )
+            })
+            .collect();
+        self.family(
+            e,
+            "drift_phase",
+            "The run's phase (1 for the current one).",
+            &phases,
+        )?;
+        self.gauge(
+            e,
+            "drift_journal_bytes",
+            "Bytes of the journal written and synced.",
+            get(&counts.journal_bytes),
+        )?;
+        self.gauge(
+            e,
+            "drift_expected_items",
+            "What the current phase expects to get through (0: unknown).",
+            get(&counts.expected),
+        )?;
+        Ok(())
+    }
+}
+
+/// Binds `addr` (an address in use is an error now, before the run starts) and serves
+/// `metrics` there, on any path, until the process ends.
+pub async fn serve(addr: SocketAddr, metrics: RunMetrics) -> Result<()> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("--metrics-addr {addr}: cannot listen there"))?;
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(metrics));
+    let registry = Arc::new(registry);
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                continue;
+            };
+            let registry = registry.clone();
+            tokio::spawn(async move {
+                // The request itself does not matter: every path gets the metrics.
+                let mut request = [0u8; 4096];
+                let _ = socket.read(&mut request).await;
+                let mut body = String::new();
+                if prometheus_client::encoding::prometheus_text::encode(&mut body, &registry)
+                    .is_err()
+                {
+                    return;
+                }
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n\
+                     Content-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = socket.write_all(head.as_bytes()).await;
+                let _ = socket.write_all(body.as_bytes()).await;
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    Ok(())
+}
