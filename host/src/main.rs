@@ -89,6 +89,7 @@ fn dispatch(cli: Cli) -> Result<u8> {
         Command::Status(args) => async_runtime()?.block_on(commands::status_command(args)),
         Command::Load(args) => async_runtime()?.block_on(commands::load_command(args)),
         Command::Unlock(args) => async_runtime()?.block_on(commands::unlock_command(args)),
+        Command::Control(args) => async_runtime()?.block_on(commands::control_command(args)),
     }
 }
 

@@ -256,9 +256,9 @@ pub async fn plan(
     let (consumed_rcu, _) = run_options.capacity.total();
     let estimated_seconds_at_max_wcu = run_options
         .capacity
-        .write
-        .as_ref()
-        .map(|throttle| summary.wcu / throttle.per_second());
+        .limits()
+        .1
+        .map(|max_wcu| summary.wcu / max_wcu);
     let plan = match &options.out {
         Some(folder) => {
             let mut checkpoint = scanned.checkpoint.clone();

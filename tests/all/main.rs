@@ -18,9 +18,9 @@ mod fault_proxy;
 mod first_contact;
 #[cfg(feature = "crash-points")]
 mod live;
-mod metrics;
 #[cfg(feature = "crash-points")]
 mod model;
+mod operations;
 mod partiql;
 mod plan;
 mod profile;

@@ -58,6 +58,11 @@ impl Throttle {
     fn refill(&self, state: &mut (f64, Instant)) {
         let now = Instant::now();
         let per_second = self.per_second();
+        if per_second.is_infinite() {
+            // No budget: always room (and no NaN from infinity times a zero interval).
+            *state = (f64::INFINITY, now);
+            return;
+        }
         let earned = now.duration_since(state.1).as_secs_f64() * per_second;
         state.0 = (state.0 + earned).min(per_second);
         state.1 = now;
@@ -104,29 +109,88 @@ impl Throttle {
     }
 }
 
-/// The read and write budgets of a run (`None`: unlimited), and what was consumed.
-#[derive(Debug, Clone, Default)]
+/// Holds every request of a run while it is paused (`drift-host control ... pause`).
+#[derive(Debug, Default)]
+pub struct Gate {
+    paused: std::sync::atomic::AtomicBool,
+    opened: tokio::sync::Notify,
+}
+
+impl Gate {
+    /// Pauses (true) or lets requests go again (false).
+    pub fn set_paused(&self, paused: bool) {
+        self.paused.store(paused, Ordering::SeqCst);
+        if !paused {
+            self.opened.notify_waiters();
+        }
+    }
+
+    /// Whether requests are held.
+    pub fn is_paused(&self) -> bool {
+        self.paused.load(Ordering::SeqCst)
+    }
+
+    /// Waits while paused.
+    pub async fn wait_open(&self) {
+        while self.is_paused() {
+            let opened = self.opened.notified();
+            if !self.is_paused() {
+                break;
+            }
+            // A bounded wait: a resume between the check and the wait is not missed for long.
+            let _ = tokio::time::timeout(Duration::from_millis(250), opened).await;
+        }
+    }
+}
+
+/// The read and write budgets of a run (unlimited unless set), what was consumed, and the
+/// pause.
+#[derive(Debug, Clone)]
 pub struct Capacity {
-    /// Read budget (scan).
-    pub read: Option<Arc<Throttle>>,
-    /// Write budget (apply).
-    pub write: Option<Arc<Throttle>>,
+    /// Read budget (scan); infinite: none.
+    read: Option<Arc<Throttle>>,
+    /// Write budget (apply); infinite: none.
+    write: Option<Arc<Throttle>>,
     /// Units consumed so far: (read, write).
-    pub consumed: Arc<Mutex<(f64, f64)>>,
+    consumed: Arc<Mutex<(f64, f64)>>,
+    /// Holds requests while the run is paused.
+    gate: Arc<Gate>,
+}
+
+impl Default for Capacity {
+    fn default() -> Capacity {
+        Capacity::new(None, None)
+    }
 }
 
 impl Capacity {
-    /// Budgets from the command line's limits.
+    /// Budgets from the command line's limits (`None`: unlimited, which a control may change).
     pub fn new(max_rcu: Option<f64>, max_wcu: Option<f64>) -> Capacity {
         Capacity {
-            read: max_rcu.map(Throttle::new),
-            write: max_wcu.map(Throttle::new),
+            read: Some(Throttle::new(max_rcu.unwrap_or(f64::INFINITY))),
+            write: Some(Throttle::new(max_wcu.unwrap_or(f64::INFINITY))),
             consumed: Arc::default(),
+            gate: Arc::default(),
+        }
+    }
+
+    /// The pause every request of the run waits on.
+    pub fn gate(&self) -> &Gate {
+        &self.gate
+    }
+
+    /// Changes the budgets where given (units per second; infinite: none).
+    pub fn set_limits(&self, read: Option<f64>, write: Option<f64>) {
+        for (throttle, limit) in [(&self.read, read), (&self.write, write)] {
+            if let (Some(throttle), Some(limit)) = (throttle, limit) {
+                throttle.set_per_second(limit);
+            }
         }
     }
 
     /// Waits for read budget.
     pub async fn before_read(&self) {
+        self.gate.wait_open().await;
         if let Some(throttle) = &self.read {
             throttle.ready().await;
         }
@@ -134,6 +198,7 @@ impl Capacity {
 
     /// Waits for write budget.
     pub async fn before_write(&self) {
+        self.gate.wait_open().await;
         if let Some(throttle) = &self.write {
             throttle.ready().await;
         }
@@ -141,6 +206,7 @@ impl Capacity {
 
     /// Waits for write budget and reserves `units` of it (see [`Throttle::reserve`]).
     pub async fn reserve_write(&self, units: f64) {
+        self.gate.wait_open().await;
         if let Some(throttle) = &self.write {
             throttle.reserve(units).await;
         }
@@ -224,17 +290,22 @@ impl Capacity {
         let parts = f64::from(parts.max(1));
         for (throttle, total) in [(&self.read, totals.0), (&self.write, totals.1)] {
             if let (Some(throttle), Some(total)) = (throttle, total) {
-                throttle.set_per_second(total / parts);
+                if throttle.per_second().is_finite() {
+                    throttle.set_per_second(total / parts);
+                }
             }
         }
     }
 
     /// The (read, write) budgets per second, `None` where unlimited.
     pub fn limits(&self) -> (Option<f64>, Option<f64>) {
-        (
-            self.read.as_ref().map(|t| t.per_second()),
-            self.write.as_ref().map(|t| t.per_second()),
-        )
+        let limit = |throttle: &Option<Arc<Throttle>>| {
+            throttle
+                .as_ref()
+                .map(|t| t.per_second())
+                .filter(|limit| limit.is_finite())
+        };
+        (limit(&self.read), limit(&self.write))
     }
 
     /// (read, write) units consumed so far.

@@ -274,6 +274,12 @@ impl prometheus_client::collector::Collector for RunMetrics {
         )?;
         self.gauge(
             e,
+            "drift_paused",
+            "1 while drift-host control holds the run's requests.",
+            f64::from(u8::from(self.capacity.gate().is_paused())),
+        )?;
+        self.gauge(
+            e,
             "drift_journal_bytes",
             "Bytes of the journal written and synced.",
             get(&counts.journal_bytes),

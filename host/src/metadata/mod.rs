@@ -6,11 +6,13 @@
 //! `run_id`, so two runs can never both believe they own a migration, and a record is only
 //! marked `applied` by the run that applied it.
 
+pub mod control;
 pub mod lock;
 pub mod record;
 pub mod table;
 pub mod workers;
 
+pub use control::Control;
 pub use lock::{Lease, LockHolder, SlotProgress, WorkerSlot};
 pub use record::MigrationRecord;
 pub use table::MetadataTable;

@@ -8,6 +8,7 @@
 
 pub mod admission;
 pub mod apply_phase;
+pub mod control;
 pub mod finish;
 pub mod live;
 pub mod publish;
@@ -183,15 +184,26 @@ async fn run_locked(
     let (mut recording, mut checkpoint) = begin(run, &start, previous.as_ref(), &work_dir).await?;
     let journal = journal_path(&work_dir, info, options.operation, &recording.next.run_id);
     let mut tally = Tally::default();
-    let outcome = work(
+    let run_id = recording.next.run_id.clone();
+    let controlled = control::Controlled {
+        meta: run.meta,
+        number: info.number,
+        run_id: &run_id,
+        capacity: &options.capacity,
+        stop: run.scan.stop,
+        every: options.session.lease / 3,
+    };
+    let working = work(
         run,
         start,
         &journal,
         &mut checkpoint,
         &mut recording,
         &mut tally,
-    )
-    .await;
+    );
+    let outcome = control::while_obeying(working, controlled).await;
+    // A run paused at its end writes its record all the same.
+    options.capacity.gate().set_paused(false);
     finish(
         run,
         outcome,

@@ -151,6 +151,55 @@ pub enum Command {
     /// Remove the metadata table's lock left by a dead run (expired lease; any lease with --force).
     #[command(after_help = concat!("Example:\n  drift-host unlock --meta-table drift_migrations", exit_codes!()))]
     Unlock(UnlockArgs),
+    /// Pause, resume, change the budgets of, or stop a running run (obeyed within a renewal of
+    /// its lease).
+    #[command(
+        after_help = concat!("Examples:\n  drift-host control 2 pause\n  drift-host control 2 set --max-wcu 500\n  drift-host control 2 resume\n  drift-host control --run 7f3c... stop", exit_codes!())
+    )]
+    Control(ControlArgs),
+}
+
+/// `control`.
+#[derive(Args)]
+pub struct ControlArgs {
+    /// The migration's number (or give --run).
+    #[arg(required_unless_present = "run")]
+    pub migration: Option<u64>,
+    /// The run's id (as `status` shows it) instead of the migration's number.
+    #[arg(long, conflicts_with = "migration")]
+    pub run: Option<String>,
+    /// What to do.
+    #[command(subcommand)]
+    pub action: ControlAction,
+    /// `json`: print the control written as JSON.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text, global = true)]
+    pub output: OutputFormat,
+    /// The metadata table.
+    #[command(flatten)]
+    pub meta: MetaArgs,
+    /// Where DynamoDB is.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+/// What `control` tells the run.
+#[derive(clap::Subcommand, Clone, Debug)]
+pub enum ControlAction {
+    /// Hold every request to the migrated tables (the run keeps its lease).
+    Pause,
+    /// Let the requests go again.
+    Resume,
+    /// Change the run's budgets.
+    Set {
+        /// Read capacity units per second.
+        #[arg(long, value_parser = options::parse_rate)]
+        max_rcu: Option<f64>,
+        /// Write capacity units per second.
+        #[arg(long, value_parser = options::parse_rate)]
+        max_wcu: Option<f64>,
+    },
+    /// End the run cleanly; the next `run` resumes it.
+    Stop,
 }
 
 impl Command {
@@ -165,6 +214,7 @@ impl Command {
             Command::Tables(args) => args.output,
             Command::Exec(args) => args.output,
             Command::Test(args) => args.output,
+            Command::Control(args) => args.output,
             _ => OutputFormat::Text,
         }
     }

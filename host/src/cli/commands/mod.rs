@@ -1,6 +1,7 @@
 //! One function per command: each connects, calls the library, prints, and returns its exit
 //! code; errors go back to `main`, which maps them to an exit code in one place.
 
+mod control;
 mod fixtures;
 mod folder;
 mod migrate;
@@ -20,6 +21,7 @@ use super::args::{OutputFormat, RunArgs};
 use super::progress::{live_bar, report_progress};
 use super::signals::stop_on_signal;
 
+pub use control::control_command;
 pub use fixtures::{load_command, unlock_command};
 pub use folder::{baseline_command, repair_command, status_command, tables_command};
 pub use migrate::{apply_command, plan_command, run_command, undo_command};

@@ -1,6 +1,7 @@
-//! `run --metrics-addr`: the metrics scraped while a run works, read with Prometheus's own
-//! exposition parser (PyPI `prometheus-client`, in the test run's venv), against the run's
-//! report.
+//! Operating a long run: `run --metrics-addr` (the metrics scraped while a run works, read
+//! with Prometheus's own exposition parser, PyPI `prometheus-client` in the test run's venv,
+//! against the run's report) and `drift-host control` (pause, budgets, stop) measured on the
+//! table.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -9,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::dynamodb::{fill, users};
-use crate::support::{block_on, client, command, expect_exit, guest, root, stdout, unique};
+use crate::dynamodb::{fill, scan_all, users};
+use crate::support::{block_on, client, command, expect_exit, guest, root, stderr, stdout, unique};
 
 /// A port nothing listens on now.
 fn free_port() -> u16 {
@@ -169,4 +170,148 @@ fn a_metrics_address_that_cannot_be_listened_on_is_refused_before_anything_runs(
         .output()
         .unwrap();
     expect_exit(&bad, 2);
+}
+
+/// A slow run of users_v2 over `count` users (one update at a time, 30 units a second, a lease
+/// renewed every second), its metrics at the returned port.
+fn slow_run(table: &str, meta: &str, count: usize) -> (std::process::Child, u16) {
+    block_on(fill(&client(), table, &users(count)));
+    let port = free_port();
+    let wasm = guest("users_v2");
+    let child = command(&[
+        "run",
+        wasm.to_str().unwrap(),
+        "--table",
+        table,
+        "--meta-table",
+        meta,
+        "--no-batch-updates",
+        "--max-wcu",
+        "30",
+        "--lease-seconds",
+        "3",
+        "--metrics-addr",
+        &format!("127.0.0.1:{port}"),
+        "--output",
+        "json",
+    ])
+    .spawn()
+    .unwrap();
+    (child, port)
+}
+
+/// Scrapes until the run applies, and has applied something.
+fn applying(port: u16) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        assert!(Instant::now() < deadline, "the run never got to its apply");
+        if let Some(metrics) = scrape(port) {
+            let applying = sample(&metrics, "drift_phase", &[("phase", "apply")]) == 1.0;
+            if applying
+                && sample(
+                    &metrics,
+                    "drift_actions_applied_total",
+                    &[("kind", "update")],
+                ) > 0.0
+            {
+                return metrics;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn control(meta: &str, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["control", "--meta-table", meta];
+    all.extend_from_slice(args);
+    command(&all).output().unwrap()
+}
+
+/// Items of `table` users_v2 has migrated.
+fn migrated_count(table: &str) -> usize {
+    block_on(scan_all(&client(), table))
+        .values()
+        .filter(|item| item.get("schema_version").is_some())
+        .count()
+}
+
+#[test]
+fn a_paused_run_writes_nothing_until_resumed_and_takes_a_new_budget() {
+    let (table, meta) = (unique("paused"), unique("meta"));
+    let count = 150;
+    let (child, port) = slow_run(&table, &meta, count);
+    applying(port);
+    expect_exit(&control(&meta, &["2", "pause"]), 0);
+    // Obeyed within a renewal of the lease (1 s here), a write in flight settling.
+    std::thread::sleep(Duration::from_millis(2500));
+    let paused = scrape(port).expect("the paused run still serves its metrics");
+    assert_eq!(sample(&paused, "drift_paused", &[]), 1.0);
+    let before = migrated_count(&table);
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(migrated_count(&table), before, "writes while paused");
+    assert!(before < count, "the run finished before the pause");
+    expect_exit(&control(&meta, &["2", "set", "--max-wcu", "300"]), 0);
+    std::thread::sleep(Duration::from_millis(2500));
+    let set = scrape(port).unwrap();
+    assert_eq!(
+        sample(&set, "drift_write_units_per_second_limit", &[]),
+        300.0
+    );
+    assert_eq!(
+        migrated_count(&table),
+        before,
+        "a new budget does not resume"
+    );
+    expect_exit(&control(&meta, &["2", "resume"]), 0);
+    let output = child.wait_with_output().unwrap();
+    expect_exit(&output, 0);
+    let report: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(report["status"], "applied");
+    assert_eq!(migrated_count(&table), count);
+}
+
+#[test]
+fn stop_ends_a_run_cleanly_and_the_next_run_resumes_it_exactly() {
+    let (table, meta) = (unique("stopped"), unique("meta"));
+    let count = 150;
+    let (child, port) = slow_run(&table, &meta, count);
+    applying(port);
+    let stopped = control(&meta, &["2", "stop", "--output", "json"]);
+    expect_exit(&stopped, 0);
+    let written: Value = serde_json::from_str(&stdout(&stopped)).unwrap();
+    assert_eq!(written["control"]["stop"], true, "{written}");
+    let output = child.wait_with_output().unwrap();
+    expect_exit(&output, 1);
+    let report: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(report["status"], "failed", "{report}");
+    assert!(migrated_count(&table) < count);
+    // Nothing is running any more: a control has no run to go to.
+    let late = control(&meta, &["2", "pause"]);
+    expect_exit(&late, 2);
+    assert!(stderr(&late).contains("not running"), "{}", stderr(&late));
+    let wasm = guest("users_v2");
+    let resumed = command(&[
+        "run",
+        wasm.to_str().unwrap(),
+        "--table",
+        &table,
+        "--meta-table",
+        &meta,
+        "--output",
+        "json",
+    ])
+    .output()
+    .unwrap();
+    expect_exit(&resumed, 0);
+    let report: Value = serde_json::from_str(&stdout(&resumed)).unwrap();
+    assert_eq!(report["status"], "applied");
+    assert_eq!(report["counts"]["updates"], count as u64, "{report}");
+    let expected: std::collections::BTreeMap<String, _> = users(count)
+        .iter()
+        .map(|user| {
+            let done = crate::dynamodb::canonical_item(&crate::dynamodb::migrated(user));
+            (user.get_str("id").unwrap().to_owned(), done)
+        })
+        .collect();
+    assert_eq!(block_on(scan_all(&client(), &table)), expected);
 }
