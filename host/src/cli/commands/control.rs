@@ -22,7 +22,7 @@ pub async fn control_command(args: ControlArgs) -> Result<u8> {
     }
     let settings = Settings::new(args.meta.given().over(&args.connection.given()), None);
     let client = connect(&settings.connection()).await?;
-    let meta = MetadataTable::new(client, &settings.meta_table(), settings.policy());
+    let meta = MetadataTable::new(client, settings.meta_table(), settings.policy());
     let running = meta
         .list()
         .await?
