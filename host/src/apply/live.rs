@@ -57,6 +57,7 @@ pub async fn apply_live(
                 if context.stop.is_requested() {
                     return Ok(());
                 }
+                let _turn = live.capacity.gate().lane().await;
                 let mut tally = Counts::default();
                 let start = Start::Computed {
                     guard: group.guard,

@@ -389,6 +389,7 @@ async fn run_lane(mut records: mpsc::Receiver<Prepared>, shared: &Shared) -> Res
         if shared.context.stop.is_requested() {
             return Ok(());
         }
+        let _turn = shared.capacity.gate().lane().await;
         let pending = writes.iter().chain(updates.iter().map(|(p, _)| p));
         if pending.into_iter().any(|p| p.identity == prepared.identity) {
             flush(&mut writes, shared).await?;

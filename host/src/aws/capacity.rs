@@ -109,14 +109,68 @@ impl Throttle {
     }
 }
 
-/// Holds every request of a run while it is paused (`drift-host control ... pause`).
-#[derive(Debug, Default)]
+/// Holds every request of a run while it is paused (`drift-host control ... pause`), and
+/// bounds how many apply lanes write at once (`control ... set --apply-concurrency`).
+#[derive(Debug)]
 pub struct Gate {
     paused: std::sync::atomic::AtomicBool,
     opened: tokio::sync::Notify,
+    /// Lanes allowed to write at once, and lanes writing.
+    lanes: std::sync::atomic::AtomicUsize,
+    writing: std::sync::atomic::AtomicUsize,
+    lane_freed: tokio::sync::Notify,
+}
+
+impl Default for Gate {
+    fn default() -> Gate {
+        Gate {
+            paused: Default::default(),
+            opened: Default::default(),
+            lanes: std::sync::atomic::AtomicUsize::new(usize::MAX),
+            writing: Default::default(),
+            lane_freed: Default::default(),
+        }
+    }
+}
+
+/// A lane's turn to write (see [`Gate::lane`]); given back when dropped.
+pub struct LaneTurn<'a>(&'a Gate);
+
+impl Drop for LaneTurn<'_> {
+    fn drop(&mut self) {
+        self.0.writing.fetch_sub(1, Ordering::SeqCst);
+        self.0.lane_freed.notify_one();
+    }
 }
 
 impl Gate {
+    /// At most `lanes` apply lanes write at once from now on.
+    pub fn set_lanes(&self, lanes: usize) {
+        self.lanes.store(lanes.max(1), Ordering::SeqCst);
+        self.lane_freed.notify_waiters();
+    }
+
+    /// The lanes allowed to write at once (`None`: as many as the apply has).
+    pub fn lanes(&self) -> Option<usize> {
+        Some(self.lanes.load(Ordering::SeqCst)).filter(|&n| n != usize::MAX)
+    }
+
+    /// Waits for a turn to write among the lanes allowed.
+    pub async fn lane(&self) -> LaneTurn<'_> {
+        loop {
+            let writing = self.writing.load(Ordering::SeqCst);
+            if writing < self.lanes.load(Ordering::SeqCst)
+                && self
+                    .writing
+                    .compare_exchange(writing, writing + 1, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok()
+            {
+                return LaneTurn(self);
+            }
+            let freed = self.lane_freed.notified();
+            let _ = tokio::time::timeout(Duration::from_millis(100), freed).await;
+        }
+    }
     /// Pauses (true) or lets requests go again (false).
     pub fn set_paused(&self, paused: bool) {
         self.paused.store(paused, Ordering::SeqCst);

@@ -274,6 +274,12 @@ impl prometheus_client::collector::Collector for RunMetrics {
         )?;
         self.gauge(
             e,
+            "drift_apply_lanes_limit",
+            "Apply lanes allowed to write at once by drift-host control (0: all of them).",
+            self.capacity.gate().lanes().map_or(0.0, |n| n as f64),
+        )?;
+        self.gauge(
+            e,
             "drift_paused",
             "1 while drift-host control holds the run's requests.",
             f64::from(u8::from(self.capacity.gate().is_paused())),

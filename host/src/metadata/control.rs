@@ -30,6 +30,8 @@ pub struct Control {
     pub max_rcu: Option<f64>,
     /// Write budget, units per second.
     pub max_wcu: Option<f64>,
+    /// Apply lanes writing at once (`None`: as the run was started).
+    pub apply_concurrency: Option<u64>,
     /// When it was last written (RFC 3339).
     pub updated_at: String,
 }
@@ -52,6 +54,9 @@ impl Control {
                 item.set(name, Value::N(limit.to_string()));
             }
         }
+        if let Some(lanes) = self.apply_concurrency {
+            item.set("apply_concurrency", Value::N(lanes.to_string()));
+        }
         item
     }
 
@@ -64,6 +69,10 @@ impl Control {
             stop: flag("stop"),
             max_rcu: limit("max_rcu"),
             max_wcu: limit("max_wcu"),
+            apply_concurrency: item
+                .get("apply_concurrency")
+                .and_then(Value::as_i64)
+                .map(|n| n as u64),
             updated_at: item.get_str("updated_at").unwrap_or_default().to_owned(),
         })
     }

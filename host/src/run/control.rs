@@ -67,6 +67,9 @@ pub async fn while_obeying<T>(work: impl Future<Output = T>, controlled: Control
                 limit(current.max_rcu, started_limits.0),
                 limit(current.max_wcu, started_limits.1),
             );
+            capacity
+                .gate()
+                .set_lanes(current.apply_concurrency.map_or(usize::MAX, |n| n as usize));
             if current.stop && !controlled.stop.is_requested() {
                 tracing::warn!("stopping: drift-host control asked; the next run resumes");
                 capacity.gate().set_paused(false);

@@ -197,6 +197,9 @@ pub enum ControlAction {
         /// Write capacity units per second.
         #[arg(long, value_parser = options::parse_rate)]
         max_wcu: Option<f64>,
+        /// Apply lanes writing at once (at most the run's --apply-concurrency).
+        #[arg(long, value_parser = bounded(&options::APPLY_CONCURRENCY))]
+        apply_concurrency: Option<u64>,
     },
     /// End the run cleanly; the next `run` resumes it.
     Stop,

@@ -16,9 +16,10 @@ pub async fn control_command(args: ControlArgs) -> Result<u8> {
     if let ControlAction::Set {
         max_rcu: None,
         max_wcu: None,
+        apply_concurrency: None,
     } = args.action
     {
-        bail!("`control set` needs --max-rcu, --max-wcu or both");
+        bail!("`control set` needs --max-rcu, --max-wcu or --apply-concurrency");
     }
     let settings = Settings::new(args.meta.given().over(&args.connection.given()), None);
     let client = connect(&settings.connection()).await?;
@@ -54,9 +55,14 @@ pub async fn control_command(args: ControlArgs) -> Result<u8> {
         ControlAction::Pause => control.paused = true,
         ControlAction::Resume => control.paused = false,
         ControlAction::Stop => control.stop = true,
-        ControlAction::Set { max_rcu, max_wcu } => {
+        ControlAction::Set {
+            max_rcu,
+            max_wcu,
+            apply_concurrency,
+        } => {
             control.max_rcu = max_rcu.or(control.max_rcu);
             control.max_wcu = max_wcu.or(control.max_wcu);
+            control.apply_concurrency = apply_concurrency.or(control.apply_concurrency);
         }
     }
     meta.set_control(record.number, &control).await?;
@@ -94,6 +100,9 @@ pub fn describe(control: &Control) -> String {
     }
     if let Some(wcu) = control.max_wcu {
         words.push(format!("at most {wcu} WCU/s"));
+    }
+    if let Some(lanes) = control.apply_concurrency {
+        words.push(format!("{lanes} apply lanes at once"));
     }
     words.join(", ")
 }
