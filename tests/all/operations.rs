@@ -247,6 +247,13 @@ fn a_paused_run_writes_nothing_until_resumed_and_takes_a_new_budget() {
     let paused = scrape(port).expect("the paused run still serves its metrics");
     assert_eq!(sample(&paused, "drift_paused", &[]), 1.0);
     let before = migrated_count(&table);
+    // `status`, from anywhere, shows the control.
+    let status = command(&["status", "--meta-table", &meta, "--output", "json"])
+        .output()
+        .unwrap();
+    expect_exit(&status, 0);
+    let status: Value = serde_json::from_str(&stdout(&status)).unwrap();
+    assert_eq!(status["controls"][0]["control"]["paused"], true, "{status}");
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(migrated_count(&table), before, "writes while paused");
     assert!(before < count, "the run finished before the pause");

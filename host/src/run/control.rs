@@ -23,6 +23,9 @@ pub struct Controlled<'a> {
     pub stop: &'a Stop,
     /// How often the control is read (a renewal of the lease).
     pub every: Duration,
+    /// Whether the control's budgets apply (a multi-worker run shares the budgets recorded
+    /// on its run item among its live workers instead).
+    pub budgets: bool,
 }
 
 /// Runs `work`, meanwhile obeying the run's control.
@@ -63,10 +66,12 @@ pub async fn while_obeying<T>(work: impl Future<Output = T>, controlled: Control
             let limit = |given: Option<f64>, started: Option<f64>| {
                 Some(given.or(started).unwrap_or(f64::INFINITY))
             };
-            capacity.set_limits(
-                limit(current.max_rcu, started_limits.0),
-                limit(current.max_wcu, started_limits.1),
-            );
+            if controlled.budgets {
+                capacity.set_limits(
+                    limit(current.max_rcu, started_limits.0),
+                    limit(current.max_wcu, started_limits.1),
+                );
+            }
             capacity
                 .gate()
                 .set_lanes(current.apply_concurrency.map_or(usize::MAX, |n| n as usize));

@@ -94,16 +94,39 @@ async fn show_status(
             runs.push(view);
         }
     }
-    match output {
-        OutputFormat::Json if runs.is_empty() => {
-            print_json(&serde_json::json!({ "migrations": records }), EXIT_OK)?
+    // What `drift-host control` told the running runs.
+    let mut controls = Vec::new();
+    for record in records.iter().filter(|r| r.status == Status::Running) {
+        if let Some(control) = meta.control(record.number).await? {
+            if control.run_id == record.run_id {
+                controls.push((record.number, control));
+            }
         }
-        OutputFormat::Json => print_json(
-            &serde_json::json!({ "migrations": records, "runs": runs }),
-            EXIT_OK,
-        )?,
+    }
+    match output {
+        OutputFormat::Json => {
+            let mut document = serde_json::json!({ "migrations": records });
+            if !runs.is_empty() {
+                document["runs"] = serde_json::to_value(&runs)?;
+            }
+            if !controls.is_empty() {
+                document["controls"] = controls
+                    .iter()
+                    .map(|(number, control)| serde_json::json!({"migration": number, "control": control}))
+                    .collect();
+            }
+            print_json(&document, EXIT_OK)?
+        }
         OutputFormat::Text => {
             let mut text = status_table(&records).trim_end().to_owned();
+            for (number, control) in &controls {
+                text.push_str(&format!(
+                    "\nmigration {number} (run {}): {} (drift-host control, {})",
+                    control.run_id,
+                    super::control::describe(control),
+                    control.updated_at
+                ));
+            }
             for run in &runs {
                 text.push_str(&format!(
                     "\nmigration {} (run {}):\n{}",

@@ -149,7 +149,11 @@ pub async fn run_worker(
     // The run's budgets are shared: each worker takes its part (of the live workers, see
     // `watch`).
     let share = |total: Option<f64>| total.map(|t| t / f64::from(shape.workers));
-    options.capacity = Capacity::new(share(shape.max_rcu), share(shape.max_wcu));
+    // Set on the capacity the command line made, which its metrics read.
+    let limit = |total: Option<f64>| Some(share(total).unwrap_or(f64::INFINITY));
+    options
+        .capacity
+        .set_limits(limit(shape.max_rcu), limit(shape.max_wcu));
     options.segments = shape.segments;
     let heartbeat = tokio::spawn(lease.clone().heartbeat(stop.clone()));
     let watcher = tokio::spawn(watch(
@@ -189,7 +193,19 @@ pub async fn run_worker(
         owner,
         claimed: Mutex::default(),
     };
-    let outcome = worker.work().await;
+    // Every worker obeys `drift-host control` (pause, lanes, stop; the budgets are the run's,
+    // shared among the workers).
+    let controlled = crate::run::control::Controlled {
+        meta: &meta,
+        number: migration.info.number,
+        run_id: &record.run_id,
+        capacity: &options.capacity,
+        stop: &stop,
+        every: options.session.lease / 3,
+        budgets: false,
+    };
+    let outcome = crate::run::control::while_obeying(worker.work(), controlled).await;
+    options.capacity.gate().set_paused(false);
     let report = worker.finish(outcome, &record, started).await;
     watcher.abort();
     heartbeat.abort();
