@@ -190,6 +190,8 @@ fn slow_run(table: &str, meta: &str, count: usize) -> (std::process::Child, u16)
         "30",
         "--lease-seconds",
         "3",
+        "--checkpoint-interval-ms",
+        "100",
         "--metrics-addr",
         &format!("127.0.0.1:{port}"),
         "--output",
@@ -256,6 +258,25 @@ fn a_paused_run_writes_nothing_until_resumed_and_takes_a_new_budget() {
     assert_eq!(status["controls"][0]["control"]["paused"], true, "{status}");
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(migrated_count(&table), before, "writes while paused");
+    // And the run's phase, counts, rate and units as it published them, its lock and lease.
+    let status = command(&["status", "--meta-table", &meta, "--output", "json"])
+        .output()
+        .unwrap();
+    let status: Value = serde_json::from_str(&stdout(&status)).unwrap();
+    let progress = status["migrations"][0]["progress"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        progress.contains("now apply:") && progress.contains("WCU consumed"),
+        "{status}"
+    );
+    assert!(
+        status["lock"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("lease expires"),
+        "{status}"
+    );
     assert!(before < count, "the run finished before the pause");
     expect_exit(&control(&meta, &["2", "set", "--max-wcu", "300"]), 0);
     std::thread::sleep(Duration::from_millis(2500));

@@ -394,6 +394,7 @@ async fn work(
         lease: run.lease,
         checkpoint: &checkpoint_path,
         every: run.scan.options.checkpoint_every * PUBLISH_EVERY_CHECKPOINTS,
+        live: Some((run.scan.counts, &run.scan.options.capacity)),
     };
     // A resume in the apply phase follows an attempt that may have written past its watermark
     // (a plan's apply starts with nothing written).

@@ -5,9 +5,11 @@ use std::future::Future;
 use std::path::Path;
 use std::time::Duration;
 
+use crate::aws::capacity::Capacity;
 use crate::journal::checkpoint::{Checkpoint, Phase};
 use crate::metadata::{Lease, MetadataTable, MigrationRecord};
 use crate::model::counted;
+use crate::model::counts::LiveCounts;
 
 /// Where and how often to publish a phase's progress.
 #[derive(Clone, Copy)]
@@ -20,6 +22,8 @@ pub struct Published<'a> {
     pub checkpoint: &'a Path,
     /// How often.
     pub every: Duration,
+    /// The run's live counters and capacity: what it does now, besides its checkpoint.
+    pub live: Option<(&'a LiveCounts, &'a Capacity)>,
 }
 
 /// Runs `work`, meanwhile copying the latest checkpoint's summary into the metadata record,
@@ -38,6 +42,7 @@ pub async fn while_publishing<T>(
     };
     let publish = async {
         let mut record = stored.clone();
+        let mut last: Option<(u64, std::time::Instant)> = None;
         loop {
             tokio::select! {
                 _ = done.notified() => return,
@@ -46,7 +51,11 @@ pub async fn while_publishing<T>(
             let Ok(checkpoint) = Checkpoint::load(published.checkpoint) else {
                 continue;
             };
-            record.progress = Some(describe(&checkpoint));
+            let mut progress = describe(&checkpoint);
+            if let Some((counts, capacity)) = published.live {
+                progress.push_str(&format!("; now {}", now_doing(counts, capacity, &mut last)));
+            }
+            record.progress = Some(progress);
             // The record written before stays the condition: only status and run id count.
             if let Err(error) = published
                 .meta
@@ -58,6 +67,32 @@ pub async fn while_publishing<T>(
         }
     };
     tokio::join!(work, publish).0
+}
+
+/// What the run does now, for `status` from anywhere: its phase and counts, the rate since
+/// the last time (`last`), the ETA where the phase knows its end, the units consumed.
+fn now_doing(
+    counts: &LiveCounts,
+    capacity: &Capacity,
+    last: &mut Option<(u64, std::time::Instant)>,
+) -> String {
+    let (done, expected) = counts.progress();
+    let now = std::time::Instant::now();
+    let mut text = counts.line();
+    if let Some((before, at)) = last.replace((done, now)) {
+        let seconds = now.duration_since(at).as_secs_f64();
+        if seconds > 0.0 && done >= before {
+            let rate = (done - before) as f64 / seconds;
+            text.push_str(&format!(", {rate:.0}/s"));
+            if rate > 0.0 && expected > done {
+                let left = ((expected - done) as f64 / rate).round() as u64;
+                text.push_str(&format!(", ETA {left} s"));
+            }
+        }
+    }
+    let (read, write) = capacity.total();
+    text.push_str(&format!(", {read:.0} RCU and {write:.0} WCU consumed"));
+    text
 }
 
 /// A checkpoint in a few words, for the metadata record and the log: what is checkpointed,

@@ -94,6 +94,13 @@ async fn show_status(
             runs.push(view);
         }
     }
+    // Who holds the lock, and how long its lease has left, while something runs.
+    let holder = match records.iter().any(|r| r.status == Status::Running) {
+        true => drift_host::metadata::lock::read(meta.client(), meta.policy(), meta.name())
+            .await?
+            .map(|holder| holder.describe()),
+        false => None,
+    };
     // What `drift-host control` told the running runs.
     let mut controls = Vec::new();
     for record in records.iter().filter(|r| r.status == Status::Running) {
@@ -109,6 +116,9 @@ async fn show_status(
             if !runs.is_empty() {
                 document["runs"] = serde_json::to_value(&runs)?;
             }
+            if let Some(holder) = &holder {
+                document["lock"] = holder.as_str().into();
+            }
             if !controls.is_empty() {
                 document["controls"] = controls
                     .iter()
@@ -119,6 +129,9 @@ async fn show_status(
         }
         OutputFormat::Text => {
             let mut text = status_table(&records).trim_end().to_owned();
+            if let Some(holder) = &holder {
+                text.push_str(&format!("\nlock: {holder}"));
+            }
             for (number, control) in &controls {
                 text.push_str(&format!(
                     "\nmigration {number} (run {}): {} (drift-host control, {})",
