@@ -74,36 +74,6 @@ impl RunMetrics {
         }
         Ok(())
     }
-
-    fn counter(
-        &self,
-        encoder: &mut DescriptorEncoder,
-        name: &str,
-        help: &str,
-        value: f64,
-    ) -> std::fmt::Result {
-        self.family(
-            encoder,
-            name,
-            help,
-            &[(self.labels(&[]), Sample::Counter(value))],
-        )
-    }
-
-    fn gauge(
-        &self,
-        encoder: &mut DescriptorEncoder,
-        name: &str,
-        help: &str,
-        value: f64,
-    ) -> std::fmt::Result {
-        self.family(
-            encoder,
-            name,
-            help,
-            &[(self.labels(&[]), Sample::Gauge(value))],
-        )
-    }
 }
 
 /// One sample's value.
@@ -114,126 +84,150 @@ enum Sample {
 
 impl prometheus_client::collector::Collector for RunMetrics {
     fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
+        use Sample::{Counter, Gauge};
         let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed) as f64;
         let counts = &self.counts;
         let e = &mut encoder;
-        self.counter(
-            e,
-            "drift_items_scanned",
-            "Items read by the scan and migrated by the guest.",
-            get(&counts.processed),
-        )?;
-        self.counter(
-            e,
-            "drift_actions_journaled",
-            "Actions the guest returned, spooled to the journal.",
-            get(&counts.journaled),
-        )?;
-        self.counter(
-            e,
-            "drift_items_failed",
-            "Items the guest failed on.",
-            get(&counts.errors),
-        )?;
-        let applied: Vec<(Labels, Sample)> = [
+        let (read, write) = self.capacity.total();
+        let (max_read, max_write) = self.capacity.limits();
+        let retries = stats::retries();
+        let throttled: u64 = retries
+            .iter()
+            .filter(|(code, _)| THROTTLING.contains(&code.as_str()))
+            .map(|(_, n)| n)
+            .sum();
+        let gate = self.capacity.gate();
+        // The metrics of one sample each: name, help, value.
+        let single = [
+            (
+                "drift_items_scanned",
+                "Items read by the scan and migrated by the guest.",
+                Counter(get(&counts.processed)),
+            ),
+            (
+                "drift_actions_journaled",
+                "Actions the guest returned, spooled to the journal.",
+                Counter(get(&counts.journaled)),
+            ),
+            (
+                "drift_items_failed",
+                "Items the guest failed on.",
+                Counter(get(&counts.errors)),
+            ),
+            (
+                "drift_conflicts",
+                "Writes whose condition did not hold (reported, not failures).",
+                Counter(get(&counts.conflicts)),
+            ),
+            (
+                "drift_items_rewritten",
+                "Live runs: items migrated again because they were written after they were read.",
+                Counter(get(&counts.rewritten)),
+            ),
+            (
+                "drift_stream_changes",
+                "Live runs: stream records read by the catch-up.",
+                Counter(get(&counts.changes)),
+            ),
+            (
+                "drift_catch_up_lag_seconds",
+                "Live runs: how far behind the stream the catch-up is.",
+                Gauge(get(&counts.lag_ms) / 1000.0),
+            ),
+            (
+                "drift_consumed_read_units",
+                "Read capacity units consumed.",
+                Counter(read),
+            ),
+            (
+                "drift_consumed_write_units",
+                "Write capacity units consumed.",
+                Counter(write),
+            ),
+            (
+                "drift_read_units_per_second_limit",
+                "The read budget (--max-rcu); 0: none.",
+                Gauge(max_read.unwrap_or(0.0)),
+            ),
+            (
+                "drift_write_units_per_second_limit",
+                "The write budget (--max-wcu); 0: none.",
+                Gauge(max_write.unwrap_or(0.0)),
+            ),
+            (
+                "drift_requests",
+                "DynamoDB requests sent (every attempt).",
+                Counter(requests_sent() as f64),
+            ),
+            (
+                "drift_throttled_requests",
+                "Requests DynamoDB throttled.",
+                Counter(throttled as f64),
+            ),
+            (
+                "drift_apply_lanes_limit",
+                "Apply lanes allowed to write at once by drift-host control (0: all of them).",
+                Gauge(gate.lanes().map_or(0.0, |n| n as f64)),
+            ),
+            (
+                "drift_paused",
+                "1 while drift-host control holds the run's requests.",
+                Gauge(f64::from(u8::from(gate.is_paused()))),
+            ),
+            (
+                "drift_journal_bytes",
+                "Bytes of the journal written and synced.",
+                Gauge(get(&counts.journal_bytes)),
+            ),
+            (
+                "drift_expected_items",
+                "What the current phase expects to get through (0: unknown).",
+                Gauge(get(&counts.expected)),
+            ),
+        ];
+        for (name, help, sample) in single {
+            self.family(e, name, help, &[(self.labels(&[]), sample)])?;
+        }
+        let by = |label: &str, samples: Vec<(&str, Sample)>| -> Vec<(Labels, Sample)> {
+            samples
+                .into_iter()
+                .map(|(value, sample)| (self.labels(&[(label, value)]), sample))
+                .collect()
+        };
+        let kinds = [
             ("put", &counts.puts),
             ("update", &counts.updates),
             ("delete", &counts.deletes),
-        ]
-        .into_iter()
-        .map(|(kind, counter)| {
-            (
-                self.labels(&[("kind", kind)]),
-                Sample::Counter(get(counter)),
-            )
-        })
-        .collect();
+        ];
+        let applied = by(
+            "kind",
+            kinds.map(|(kind, c)| (kind, Counter(get(c)))).into(),
+        );
         self.family(
             e,
             "drift_actions_applied",
             "Actions applied, by kind.",
             &applied,
         )?;
-        self.counter(
-            e,
-            "drift_conflicts",
-            "Writes whose condition did not hold (reported, not failures).",
-            get(&counts.conflicts),
-        )?;
-        self.counter(
-            e,
-            "drift_items_rewritten",
-            "Live runs: items migrated again because they were written after they were read.",
-            get(&counts.rewritten),
-        )?;
-        self.counter(
-            e,
-            "drift_stream_changes",
-            "Live runs: stream records read by the catch-up.",
-            get(&counts.changes),
-        )?;
-        self.gauge(
-            e,
-            "drift_catch_up_lag_seconds",
-            "Live runs: how far behind the stream the catch-up is.",
-            get(&counts.lag_ms) / 1000.0,
-        )?;
-        let (read, write) = self.capacity.total();
-        self.counter(
-            e,
-            "drift_consumed_read_units",
-            "Read capacity units consumed.",
-            read,
-        )?;
-        self.counter(
-            e,
-            "drift_consumed_write_units",
-            "Write capacity units consumed.",
-            write,
-        )?;
-        let (max_read, max_write) = self.capacity.limits();
-        self.gauge(
-            e,
-            "drift_read_units_per_second_limit",
-            "The read budget (--max-rcu); 0: none.",
-            max_read.unwrap_or(0.0),
-        )?;
-        self.gauge(
-            e,
-            "drift_write_units_per_second_limit",
-            "The write budget (--max-wcu); 0: none.",
-            max_write.unwrap_or(0.0),
-        )?;
-        self.counter(
-            e,
-            "drift_requests",
-            "DynamoDB requests sent (every attempt).",
-            requests_sent() as f64,
-        )?;
-        let retries = stats::retries();
-        let by_code: Vec<(Labels, Sample)> = retries
+        let codes = retries
             .iter()
-            .map(|(code, n)| (self.labels(&[("code", code)]), Sample::Counter(*n as f64)))
-            .collect();
+            .map(|(code, n)| (code.as_str(), Counter(*n as f64)));
+        let by_code = by("code", codes.collect());
         if !by_code.is_empty() {
-            self.family(
-                e,
-                "drift_retries",
-                "Requests sent again, by the error code that caused it.",
-                &by_code,
-            )?;
+            let help = "Requests sent again, by the error code that caused it.";
+            self.family(e, "drift_retries", help, &by_code)?;
         }
-        let throttled: u64 = retries
-            .iter()
-            .filter(|(code, _)| THROTTLING.contains(&code.as_str()))
-            .map(|(_, n)| n)
-            .sum();
-        self.counter(
-            e,
-            "drift_throttled_requests",
-            "Requests DynamoDB throttled.",
-            throttled as f64,
-        )?;
+        let phase = if counts.catching_up.load(Ordering::Relaxed) {
+            "catch-up"
+        } else if counts.applying.load(Ordering::Relaxed) {
+            "apply"
+        } else {
+            "scan"
+        };
+        let phases =
+            ["scan", "apply", "catch-up"].map(|p| (p, Gauge(f64::from(u8::from(p == phase)))));
+        let help = "The run's phase (1 for the current one).";
+        self.family(e, "drift_phase", help, &by("phase", phases.into()))?;
         let (buckets, sum, count) = stats::latency();
         let bounds: Vec<(f64, u64)> = stats::BUCKETS
             .iter()
@@ -249,54 +243,7 @@ impl prometheus_client::collector::Collector for RunMetrics {
         )?;
         histogram
             .encode_family(&self.labels(&[]))?
-            .encode_histogram::<NoLabelSet>(sum, count, &bounds, None)?;
-        let phase = if counts.catching_up.load(Ordering::Relaxed) {
-            "catch-up"
-        } else if counts.applying.load(Ordering::Relaxed) {
-            "apply"
-        } else {
-            "scan"
-        };
-        let phases: Vec<(Labels, Sample)> = ["scan", "apply", "catch-up"]
-            .into_iter()
-            .map(|p| {
-                (
-                    self.labels(&[("phase", p)]),
-                    Sample::Gauge(f64::from(u8::from(p == phase))),
-                )
-            })
-            .collect();
-        self.family(
-            e,
-            "drift_phase",
-            "The run's phase (1 for the current one).",
-            &phases,
-        )?;
-        self.gauge(
-            e,
-            "drift_apply_lanes_limit",
-            "Apply lanes allowed to write at once by drift-host control (0: all of them).",
-            self.capacity.gate().lanes().map_or(0.0, |n| n as f64),
-        )?;
-        self.gauge(
-            e,
-            "drift_paused",
-            "1 while drift-host control holds the run's requests.",
-            f64::from(u8::from(self.capacity.gate().is_paused())),
-        )?;
-        self.gauge(
-            e,
-            "drift_journal_bytes",
-            "Bytes of the journal written and synced.",
-            get(&counts.journal_bytes),
-        )?;
-        self.gauge(
-            e,
-            "drift_expected_items",
-            "What the current phase expects to get through (0: unknown).",
-            get(&counts.expected),
-        )?;
-        Ok(())
+            .encode_histogram::<NoLabelSet>(sum, count, &bounds, None)
     }
 }
 
