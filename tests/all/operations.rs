@@ -134,6 +134,11 @@ fn metrics_are_served_while_a_run_works_and_agree_with_its_report() {
         &[("kind", "update")],
     );
     assert!(updates <= report["counts"]["updates"].as_f64().unwrap());
+    let by_table = [("table", table.as_str()), ("kind", "update")];
+    assert_eq!(
+        sample(&during, "drift_table_actions_applied_total", &by_table),
+        updates
+    );
     assert!(
         sample(&during, "drift_consumed_write_units_total", &[])
             <= report["consumed_wcu"].as_f64().unwrap()
@@ -290,7 +295,28 @@ fn a_paused_run_writes_nothing_until_resumed_and_takes_a_new_budget() {
         before,
         "a new budget does not resume"
     );
+    // Resumed at a budget of 5 units a second: what it consumes over 3 s stays within it
+    // (the first second's budget, and one request in flight per lane, on top).
+    expect_exit(&control(&meta, &["2", "set", "--max-wcu", "5"]), 0);
     expect_exit(&control(&meta, &["2", "resume"]), 0);
+    std::thread::sleep(Duration::from_millis(2500));
+    let from = sample(
+        &scrape(port).unwrap(),
+        "drift_consumed_write_units_total",
+        &[],
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    let to = sample(
+        &scrape(port).unwrap(),
+        "drift_consumed_write_units_total",
+        &[],
+    );
+    assert!(
+        to - from <= 5.0 * 3.0 + 5.0 + 1.0,
+        "{} units in 3 s at 5 a second",
+        to - from
+    );
+    expect_exit(&control(&meta, &["2", "set", "--max-wcu", "300"]), 0);
     let output = child.wait_with_output().unwrap();
     expect_exit(&output, 0);
     let report: Value = serde_json::from_str(&stdout(&output)).unwrap();

@@ -299,7 +299,8 @@ impl Live {
 
     fn applied(&self, write: &Write, tally: &mut Counts) {
         tally.count_applied(write.action.kind.applied_kind());
-        self.counts.count_applied(write.action.kind.applied_kind());
+        self.counts
+            .count_applied(&write.table, write.action.kind.applied_kind());
     }
 
     /// Each action as a request, the item's own write with the guard in its condition.

@@ -308,7 +308,7 @@ fn route(
             .settled(&identity, this_position, &action);
         if let Some(settled) = earlier {
             match settled {
-                Settled::Applied(kind) => shared.context.counts.count_applied(kind),
+                Settled::Applied(kind) => shared.context.counts.count_applied(&action.table, kind),
                 _ => {
                     shared
                         .context
@@ -489,7 +489,7 @@ enum Via {
 fn applied(prepared: &Prepared, shared: &Shared, via: Via) {
     let kind = &prepared.action.kind;
     let counts = &shared.context.counts;
-    counts.count_applied(kind.applied_kind());
+    counts.count_applied(&prepared.action.table, kind.applied_kind());
     if matches!(kind, ActionKind::Update { .. }) {
         let path = match via {
             Via::Statements => &counts.updates_batched,

@@ -209,6 +209,9 @@ pub struct Capacity {
     consumed: Arc<Mutex<(f64, f64)>>,
     /// Holds requests while the run is paused.
     gate: Arc<Gate>,
+    /// A multi-worker run's totals as `drift-host control` set them (read, write), which
+    /// [`Capacity::share`] shares instead of the recorded ones.
+    totals: Arc<Mutex<(Option<f64>, Option<f64>)>>,
 }
 
 impl Default for Capacity {
@@ -225,7 +228,18 @@ impl Capacity {
             write: Some(Throttle::new(max_wcu.unwrap_or(f64::INFINITY))),
             consumed: Arc::default(),
             gate: Arc::default(),
+            totals: Arc::default(),
         }
+    }
+
+    /// A multi-worker run's totals from now on, where given (see [`Capacity::share`]), and
+    /// this worker's part of them at once (of `parts` workers).
+    pub fn control_totals(&self, read: Option<f64>, write: Option<f64>, parts: u32) {
+        let mut totals = self.totals.lock().expect("totals lock");
+        totals.0 = read.or(totals.0);
+        totals.1 = write.or(totals.1);
+        let part = |total: Option<f64>| total.map(|t| t / f64::from(parts.max(1)));
+        self.set_limits(part(read), part(write));
     }
 
     /// The pause every request of the run waits on.
@@ -342,11 +356,19 @@ impl Capacity {
     /// its budget for each of its `parts` live workers. A budget that is unlimited stays so.
     pub fn share(&self, totals: (Option<f64>, Option<f64>), parts: u32) {
         let parts = f64::from(parts.max(1));
-        for (throttle, total) in [(&self.read, totals.0), (&self.write, totals.1)] {
-            if let (Some(throttle), Some(total)) = (throttle, total) {
-                if throttle.per_second().is_finite() {
-                    throttle.set_per_second(total / parts);
+        let controlled = *self.totals.lock().expect("totals lock");
+        let pairs = [
+            (&self.read, totals.0, controlled.0),
+            (&self.write, totals.1, controlled.1),
+        ];
+        for (throttle, total, controlled) in pairs {
+            let Some(throttle) = throttle else { continue };
+            match (controlled, total) {
+                (Some(total), _) => throttle.set_per_second(total / parts),
+                (None, Some(total)) if throttle.per_second().is_finite() => {
+                    throttle.set_per_second(total / parts)
                 }
+                _ => {}
             }
         }
     }
@@ -448,6 +470,37 @@ mod tests {
             (Some(400.0 / 3.0), None),
             "unlimited stays so"
         );
+    }
+
+    #[test]
+    fn controlled_totals_replace_the_recorded_ones_in_every_share() {
+        let capacity = Capacity::new(None, Some(90.0));
+        capacity.control_totals(Some(300.0), None, 3);
+        assert_eq!(capacity.limits(), (Some(100.0), Some(90.0)));
+        // A worker gone: the recorded totals are shared, the controlled read total instead
+        // of the recorded (unlimited) one.
+        capacity.share((None, Some(90.0)), 2);
+        assert_eq!(capacity.limits(), (Some(150.0), Some(45.0)));
+        capacity.control_totals(None, Some(10.0), 2);
+        capacity.share((None, Some(90.0)), 1);
+        assert_eq!(capacity.limits(), (Some(300.0), Some(10.0)));
+    }
+
+    #[tokio::test]
+    async fn a_paused_gate_holds_requests_until_opened_and_lanes_take_turns() {
+        let capacity = Capacity::default();
+        capacity.gate().set_paused(true);
+        let held = tokio::time::timeout(Duration::from_millis(300), capacity.before_write()).await;
+        assert!(held.is_err(), "a request went while paused");
+        capacity.gate().set_paused(false);
+        capacity.before_write().await;
+        capacity.gate().set_lanes(1);
+        let first = capacity.gate().lane().await;
+        let second = tokio::time::timeout(Duration::from_millis(300), capacity.gate().lane()).await;
+        assert!(second.is_err(), "two lanes wrote at once with one allowed");
+        drop(first);
+        let _second = capacity.gate().lane().await;
+        assert_eq!(capacity.gate().lanes(), Some(1));
     }
 
     #[tokio::test(start_paused = true)]

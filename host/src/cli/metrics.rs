@@ -209,6 +209,20 @@ impl prometheus_client::collector::Collector for RunMetrics {
             "Actions applied, by kind.",
             &applied,
         )?;
+        let by_table: Vec<(Labels, Sample)> = counts
+            .by_table
+            .lock()
+            .expect("by-table lock")
+            .iter()
+            .map(|((table, kind), n)| {
+                let labels = self.labels(&[("table", table), ("kind", kind)]);
+                (labels, Counter(*n as f64))
+            })
+            .collect();
+        if !by_table.is_empty() {
+            let help = "Actions applied, by table and kind.";
+            self.family(e, "drift_table_actions_applied", help, &by_table)?;
+        }
         let codes = retries
             .iter()
             .map(|(code, n)| (code.as_str(), Counter(*n as f64)));

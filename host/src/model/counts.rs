@@ -106,6 +106,8 @@ pub struct LiveCounts {
     pub catching_up: AtomicBool,
     /// Bytes of the journal written and synced so far.
     pub journal_bytes: AtomicU64,
+    /// Actions applied, by table and kind (for the metrics).
+    pub by_table: std::sync::Mutex<std::collections::BTreeMap<(String, &'static str), u64>>,
 }
 
 impl LiveCounts {
@@ -131,10 +133,17 @@ impl LiveCounts {
         }
         self.applying.store(false, Ordering::Relaxed);
         self.catching_up.store(false, Ordering::Relaxed);
+        self.by_table.lock().expect("by-table lock").clear();
     }
 
-    /// Counts one applied action of `kind`.
-    pub fn count_applied(&self, kind: AppliedKind) {
+    /// Counts one applied action of `kind` on `table`.
+    pub fn count_applied(&self, table: &str, kind: AppliedKind) {
+        *self
+            .by_table
+            .lock()
+            .expect("by-table lock")
+            .entry((table.to_owned(), kind.name()))
+            .or_default() += 1;
         let counter = match kind {
             AppliedKind::Put => &self.puts,
             AppliedKind::Update => &self.updates,

@@ -23,9 +23,9 @@ pub struct Controlled<'a> {
     pub stop: &'a Stop,
     /// How often the control is read (a renewal of the lease).
     pub every: Duration,
-    /// Whether the control's budgets apply (a multi-worker run shares the budgets recorded
-    /// on its run item among its live workers instead).
-    pub budgets: bool,
+    /// A multi-worker run's workers: its budgets are totals, this worker's part shared
+    /// among them (`None`: one process).
+    pub workers: Option<u32>,
 }
 
 /// Runs `work`, meanwhile obeying the run's control.
@@ -66,11 +66,12 @@ pub async fn while_obeying<T>(work: impl Future<Output = T>, controlled: Control
             let limit = |given: Option<f64>, started: Option<f64>| {
                 Some(given.or(started).unwrap_or(f64::INFINITY))
             };
-            if controlled.budgets {
-                capacity.set_limits(
+            match controlled.workers {
+                None => capacity.set_limits(
                     limit(current.max_rcu, started_limits.0),
                     limit(current.max_wcu, started_limits.1),
-                );
+                ),
+                Some(workers) => capacity.control_totals(current.max_rcu, current.max_wcu, workers),
             }
             capacity
                 .gate()

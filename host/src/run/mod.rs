@@ -192,7 +192,7 @@ async fn run_locked(
         capacity: &options.capacity,
         stop: run.scan.stop,
         every: options.session.lease / 3,
-        budgets: true,
+        workers: None,
     };
     let working = work(
         run,

@@ -193,8 +193,8 @@ pub async fn run_worker(
         owner,
         claimed: Mutex::default(),
     };
-    // Every worker obeys `drift-host control` (pause, lanes, stop; the budgets are the run's,
-    // shared among the workers).
+    // Every worker obeys `drift-host control`; its budgets are the run's totals, shared among
+    // the workers.
     let controlled = crate::run::control::Controlled {
         meta: &meta,
         number: migration.info.number,
@@ -202,7 +202,7 @@ pub async fn run_worker(
         capacity: &options.capacity,
         stop: &stop,
         every: options.session.lease / 3,
-        budgets: false,
+        workers: Some(shape.workers),
     };
     let outcome = crate::run::control::while_obeying(worker.work(), controlled).await;
     options.capacity.gate().set_paused(false);
