@@ -134,11 +134,11 @@ fn metrics_are_served_while_a_run_works_and_agree_with_its_report() {
         &[("kind", "update")],
     );
     assert!(updates <= report["counts"]["updates"].as_f64().unwrap());
+    // By table too (read a moment later in the same scrape: as many, or a few more).
     let by_table = [("table", table.as_str()), ("kind", "update")];
-    assert_eq!(
-        sample(&during, "drift_table_actions_applied_total", &by_table),
-        updates
-    );
+    let of_table = sample(&during, "drift_table_actions_applied_total", &by_table);
+    assert!(of_table >= updates, "{of_table} < {updates}");
+    assert!(of_table <= report["counts"]["updates"].as_f64().unwrap());
     assert!(
         sample(&during, "drift_consumed_write_units_total", &[])
             <= report["consumed_wcu"].as_f64().unwrap()
